@@ -1,0 +1,123 @@
+#include "core/ops/indexing.h"
+
+#include "core/ops/copy.h"
+#include "core/ops/factory.h"
+#include "core/ops/op_utils.h"
+#include "core/ops/reduction.h"
+#include "kernels/cpu/index.h"
+
+namespace ember {
+
+using detail::needs_grad;
+using Grads = std::vector<Tensor>;
+
+namespace {
+
+// The [outer, n, inner] split of a contiguous tensor's shape around `dim`.
+struct AroundDim {
+  std::int64_t outer = 1, n = 1, inner = 1;
+};
+
+AroundDim around(const Shape& sizes, std::int64_t dim) {
+  AroundDim split;
+  for (std::int64_t d = 0; d < static_cast<std::int64_t>(sizes.size()); ++d) {
+    if (d < dim) split.outer *= sizes[d];
+    if (d == dim) split.n = sizes[d];
+    if (d > dim) split.inner *= sizes[d];
+  }
+  return split;
+}
+
+void check_index_values(const char* op, const Tensor& index, std::int64_t size, std::int64_t dim,
+                        const Tensor& input) {
+  EMBER_CHECK(index.dtype() == DType::i64, op, ": index must be an i64 tensor, got ", describe(index));
+  if (index.numel() == 0) return;
+  const auto low = min(index).item<std::int64_t>();
+  const auto high = max(index).item<std::int64_t>();
+  EMBER_CHECK(low >= 0 && high < size, op, ": index ", (low < 0 ? low : high), " is out of range for dim ", dim,
+              " of size ", size, " (input ", describe(input), ")");
+}
+
+// Checks gather/scatter_add's shape rule: index has input's rank and sizes, except along dim.
+void check_gather_shapes(const char* op, const Tensor& input, std::int64_t dim, const Tensor& index) {
+  bool ok = index.dim() == input.dim();
+  for (std::int64_t d = 0; ok && d < input.dim(); ++d) ok = d == dim || index.size(d) == input.size(d);
+  EMBER_CHECK(ok, op, ": index of shape ", to_string(index.sizes()), " must match input of shape ",
+              to_string(input.sizes()), " in every dim but ", dim);
+}
+
+}  // namespace
+
+Tensor index_select(const Tensor& input, std::int64_t dim, const Tensor& index) {
+  const Device device = detail::common_device("index_select", {&input, &index});
+  detail::check_cpu("index_select", device);
+  EMBER_CHECK(input.dim() > 0, "index_select: input must have at least one dim, got ", describe(input));
+  EMBER_CHECK(index.dim() <= 1, "index_select: index must be 0-D or 1-D, got ", describe(index));
+  dim = normalize_dim("index_select", dim, input.dim());
+  check_index_values("index_select", index, input.size(dim), dim, input);
+  const Tensor source = input.contiguous();
+  const Tensor positions = index.contiguous();
+  const AroundDim split = around(input.sizes(), dim);
+  Shape sizes = input.sizes();
+  sizes[dim] = positions.numel();
+  Tensor out = empty(sizes, {.dtype = input.dtype(), .device = device});
+  kernels::cpu::index_select(input.dtype(), split.outer, split.n, split.inner, source.data_ptr(),
+                             positions.data<std::int64_t>(), positions.numel(), out.data_ptr());
+  if (needs_grad(input)) {
+    record_op("index_select", out, {input}, [positions, dim, split, input_sizes = input.sizes()](const Tensor& g, const Node&) {
+      Tensor grad = zeros(input_sizes, {.dtype = g.dtype(), .device = g.device()});
+      const Tensor dense = g.contiguous();
+      kernels::cpu::index_add(g.dtype(), split.outer, split.n, split.inner, grad.data_ptr(),
+                              positions.data<std::int64_t>(), positions.numel(), dense.data_ptr());
+      return Grads{grad};
+    });
+  }
+  return out;
+}
+
+Tensor gather(const Tensor& input, std::int64_t dim, const Tensor& index) {
+  const Device device = detail::common_device("gather", {&input, &index});
+  detail::check_cpu("gather", device);
+  dim = normalize_dim("gather", dim, input.dim());
+  check_gather_shapes("gather", input, dim, index);
+  check_index_values("gather", index, input.dim() == 0 ? 1 : input.size(dim), dim, input);
+  const Tensor source = input.contiguous();
+  const Tensor positions = index.contiguous();
+  const AroundDim in_split = around(input.sizes(), dim);
+  const AroundDim out_split = around(index.sizes(), dim);
+  Tensor out = empty(index.sizes(), {.dtype = input.dtype(), .device = device});
+  kernels::cpu::gather(input.dtype(), in_split.outer, in_split.n, out_split.n, in_split.inner, source.data_ptr(),
+                       positions.data<std::int64_t>(), out.data_ptr());
+  if (needs_grad(input)) {
+    record_op("gather", out, {input}, [positions, dim, input_sizes = input.sizes()](const Tensor& g, const Node&) {
+      return Grads{scatter_add(zeros(input_sizes, {.dtype = g.dtype(), .device = g.device()}), dim, positions, g)};
+    });
+  }
+  return out;
+}
+
+Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  const Device device = detail::common_device("scatter_add", {&self, &index, &src});
+  detail::check_cpu("scatter_add", device);
+  detail::check_same_dtype("scatter_add", self, src);
+  dim = normalize_dim("scatter_add", dim, self.dim());
+  check_gather_shapes("scatter_add", self, dim, index);
+  EMBER_CHECK(src.sizes() == index.sizes(), "scatter_add: src of shape ", to_string(src.sizes()),
+              " must have the index's shape ", to_string(index.sizes()));
+  check_index_values("scatter_add", index, self.dim() == 0 ? 1 : self.size(dim), dim, self);
+  Tensor out = clone(self.detach());
+  const Tensor positions = index.contiguous();
+  const Tensor values = src.contiguous();
+  const AroundDim out_split = around(self.sizes(), dim);
+  const AroundDim src_split = around(index.sizes(), dim);
+  kernels::cpu::scatter_add(self.dtype(), out_split.outer, out_split.n, src_split.n, out_split.inner, out.data_ptr(),
+                            positions.data<std::int64_t>(), values.data_ptr());
+  if (needs_grad(self, src)) {
+    record_op("scatter_add", out, {self, src}, [positions, dim](const Tensor& g, const Node& n) {
+      return Grads{n.needs_input_grad(0) ? g : Tensor(), n.needs_input_grad(1) ? gather(g, dim, positions) : Tensor()};
+    });
+  }
+  return out;
+}
+
+}  // namespace ember

@@ -1,0 +1,17 @@
+#pragma once
+// Index ops: pick slices or elements by an i64 index tensor.
+#include "core/tensor.h"
+
+namespace ember {
+
+// The slices input[..., index[i], ...] along dim, for a 1-D index: shape as input with
+// dim's size replaced by index.numel().
+Tensor index_select(const Tensor& input, std::int64_t dim, const Tensor& index);
+// out[i][j][k] = input[i][index[i][j][k]][k] for dim 1 (likewise for any dim). index has
+// input's rank and input's sizes except along dim; out has index's shape.
+Tensor gather(const Tensor& input, std::int64_t dim, const Tensor& index);
+// A copy of self with src added at the positions gather would read: out[i][index[i][j][k]][k] += src[i][j][k]
+// for dim 1. src has index's shape.
+Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index, const Tensor& src);
+
+}  // namespace ember

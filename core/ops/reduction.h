@@ -1,0 +1,27 @@
+#pragma once
+// Reductions over all elements or over chosen dims (keepdim keeps them as size 1).
+// An empty `dims` list means every dim, as in PyTorch.
+#include "core/tensor.h"
+
+namespace ember {
+
+// Floating inputs keep their dtype; integer and bool inputs sum to i64.
+Tensor sum(const Tensor& input);
+Tensor sum(const Tensor& input, const Shape& dims, bool keepdim = false);
+Tensor mean(const Tensor& input);
+Tensor mean(const Tensor& input, const Shape& dims, bool keepdim = false);
+// Variance with Bessel's correction by default (divide by N - correction).
+Tensor var(const Tensor& input, const Shape& dims, std::int64_t correction = 1, bool keepdim = false);
+
+// Largest / smallest value overall, or along one dim. NaN wins, as in PyTorch; the gradient
+// flows to the first position holding the extreme value.
+Tensor max(const Tensor& input);
+Tensor max(const Tensor& input, std::int64_t dim, bool keepdim = false);
+Tensor min(const Tensor& input);
+Tensor min(const Tensor& input, std::int64_t dim, bool keepdim = false);
+// Position (i64) of the first largest / smallest value along dim, or in the flattened input.
+Tensor argmax(const Tensor& input);
+Tensor argmax(const Tensor& input, std::int64_t dim, bool keepdim = false);
+Tensor argmin(const Tensor& input, std::int64_t dim, bool keepdim = false);
+
+}  // namespace ember

@@ -1,0 +1,44 @@
+#include "options.h"
+
+#include <charconv>
+
+#include "core/error.h"
+
+namespace {
+
+template <class T>
+T parse_number(const std::string& flag, const std::string& text, T minimum) {
+  T value{};
+  const auto [end, status] = std::from_chars(text.data(), text.data() + text.size(), value);
+  EMBER_CHECK(status == std::errc() && end == text.data() + text.size() && value >= minimum, flag,
+              ": expected a whole number >= ", minimum, ", got '", text, "'");
+  return value;
+}
+
+}  // namespace
+
+Options parse_options(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      ember::fail("usage: fashion_mnist [--epochs N] [--batch-size B] [--seed S] [--threads T] [--data DIR]");
+    }
+    EMBER_CHECK(i + 1 < argc, flag, ": missing value");
+    const std::string value = argv[++i];
+    if (flag == "--epochs") {
+      options.epochs = parse_number<int>(flag, value, 1);
+    } else if (flag == "--batch-size") {
+      options.batch_size = parse_number<std::int64_t>(flag, value, 1);
+    } else if (flag == "--seed") {
+      options.seed = parse_number<std::uint64_t>(flag, value, 0);
+    } else if (flag == "--threads") {
+      options.threads = parse_number<int>(flag, value, 1);
+    } else if (flag == "--data") {
+      options.data = value;
+    } else {
+      ember::fail("unknown flag '", flag, "' (try --help)");
+    }
+  }
+  return options;
+}

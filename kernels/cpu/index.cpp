@@ -1,0 +1,75 @@
+#include "kernels/cpu/index.h"
+
+#include <cstring>
+
+#include "kernels/cpu/parallel.h"
+
+namespace ember::kernels::cpu {
+
+// Each parallel loop below runs over `outer`: different o never touch the same output, so the
+// accumulating kernels need no atomics and add in a fixed order (deterministic results).
+
+void index_select(DType dtype, std::int64_t outer, std::int64_t in_n, std::int64_t inner, const void* in,
+                  const std::int64_t* index, std::int64_t count, void* out) {
+  const std::size_t row_bytes = static_cast<std::size_t>(inner) * size_of(dtype);
+  const char* src = static_cast<const char*>(in);
+  char* dst = static_cast<char*>(out);
+  parallel_for(outer * count, inner, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t flat = begin; flat < end; ++flat) {
+      const std::int64_t o = flat / count, i = flat % count;
+      std::memcpy(dst + flat * row_bytes, src + (o * in_n + index[i]) * row_bytes, row_bytes);
+    }
+  });
+}
+
+void index_add(DType dtype, std::int64_t outer, std::int64_t out_n, std::int64_t inner, void* out,
+               const std::int64_t* index, std::int64_t count, const void* src) {
+  dispatch_all(dtype, "index_add", [&]<class T>() {
+    T* o_data = static_cast<T*>(out);
+    const T* s_data = static_cast<const T*>(src);
+    parallel_for(outer, count * inner, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t o = begin; o < end; ++o) {
+        for (std::int64_t i = 0; i < count; ++i) {
+          T* row = o_data + (o * out_n + index[i]) * inner;
+          const T* add = s_data + (o * count + i) * inner;
+          for (std::int64_t j = 0; j < inner; ++j) row[j] = static_cast<T>(row[j] + add[j]);
+        }
+      }
+    });
+  });
+}
+
+void gather(DType dtype, std::int64_t outer, std::int64_t in_n, std::int64_t n, std::int64_t inner,
+            const void* in, const std::int64_t* index, void* out) {
+  dispatch_all(dtype, "gather", [&]<class T>() {
+    const T* x = static_cast<const T*>(in);
+    T* y = static_cast<T*>(out);
+    parallel_for(outer, n * inner, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t o = begin; o < end; ++o)
+        for (std::int64_t j = 0; j < n; ++j)
+          for (std::int64_t i = 0; i < inner; ++i) {
+            const std::int64_t at = (o * n + j) * inner + i;
+            y[at] = x[(o * in_n + index[at]) * inner + i];
+          }
+    });
+  });
+}
+
+void scatter_add(DType dtype, std::int64_t outer, std::int64_t out_n, std::int64_t n, std::int64_t inner,
+                 void* out, const std::int64_t* index, const void* src) {
+  dispatch_all(dtype, "scatter_add", [&]<class T>() {
+    T* y = static_cast<T*>(out);
+    const T* s = static_cast<const T*>(src);
+    parallel_for(outer, n * inner, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t o = begin; o < end; ++o)
+        for (std::int64_t j = 0; j < n; ++j)
+          for (std::int64_t i = 0; i < inner; ++i) {
+            const std::int64_t at = (o * n + j) * inner + i;
+            T& target = y[(o * out_n + index[at]) * inner + i];
+            target = static_cast<T>(target + s[at]);
+          }
+    });
+  });
+}
+
+}  // namespace ember::kernels::cpu

@@ -1,0 +1,106 @@
+#pragma once
+// map(): the one strided loop behind every elementwise CPU kernel.
+//
+// Dims that are laid out back to back in every operand are merged first ("coalesced"), so a
+// contiguous or simply broadcast tensor becomes one long run. Runs whose operands all have
+// unit stride take a plain pointer loop the compiler vectorizes; the rest walk their strides.
+#include <array>
+#include <cstdint>
+#include <tuple>
+#include <utility>
+
+#include "kernels/cpu/operand.h"
+#include "kernels/cpu/parallel.h"
+
+namespace ember::kernels::cpu {
+
+template <std::size_t N>
+struct CoalescedLoop {
+  Sizes sizes;                                 // outermost first
+  std::array<Sizes, N> strides;                // in elements, per operand
+};
+
+template <std::size_t N>
+CoalescedLoop<N> coalesce(const Sizes& sizes, const std::array<const Sizes*, N>& strides) {
+  CoalescedLoop<N> loop;
+  for (std::size_t d = 0; d < sizes.size(); ++d) {
+    if (sizes[d] == 1) continue;  // a size-1 dim never moves the pointers
+    bool mergeable = !loop.sizes.empty();
+    for (std::size_t k = 0; k < N && mergeable; ++k) {
+      mergeable = loop.strides[k].back() == (*strides[k])[d] * sizes[d];
+    }
+    if (mergeable) {
+      loop.sizes.back() *= sizes[d];
+      for (std::size_t k = 0; k < N; ++k) loop.strides[k].back() = (*strides[k])[d];
+    } else {
+      loop.sizes.push_back(sizes[d]);
+      for (std::size_t k = 0; k < N; ++k) loop.strides[k].push_back((*strides[k])[d]);
+    }
+  }
+  if (loop.sizes.empty()) {  // a single element
+    loop.sizes.push_back(1);
+    for (std::size_t k = 0; k < N; ++k) loop.strides[k].push_back(0);
+  }
+  return loop;
+}
+
+// Applies out = f(in...) element by element. Out and In... are the element types, given
+// explicitly: map<float, float, float>(sizes, f, out, a, b).
+template <class Out, class... In, class F, class... Operands>
+void map(const Sizes& sizes, F&& f, const Operand& out, const Operands&... in) {
+  static_assert(sizeof...(In) == sizeof...(Operands), "one element type per input operand");
+  constexpr std::size_t N = 1 + sizeof...(In);
+  const CoalescedLoop<N> loop = coalesce<N>(sizes, {&out.strides, &in.strides...});
+  const std::array<char*, N> base{static_cast<char*>(out.data), static_cast<char*>(in.data)...};
+  constexpr std::array<std::int64_t, N> element_size{sizeof(Out), sizeof(In)...};
+
+  const std::size_t ndim = loop.sizes.size();
+  const std::int64_t inner = loop.sizes.back();
+  std::array<std::int64_t, N> inner_stride;  // bytes
+  for (std::size_t k = 0; k < N; ++k) inner_stride[k] = loop.strides[k].back() * element_size[k];
+
+  // Runs `count` elements of the innermost dim starting at the byte pointers `p`.
+  auto run = [&](std::array<char*, N> p, std::int64_t count) {
+    bool unit = true;
+    for (std::size_t k = 0; k < N; ++k) unit = unit && inner_stride[k] == element_size[k];
+    auto element = [&]<std::size_t... K>(std::index_sequence<K...>, auto at) {
+      Out* o = reinterpret_cast<Out*>(p[0] + at * inner_stride[0]);
+      *o = f(*reinterpret_cast<const In*>(p[K + 1] + at * inner_stride[K + 1])...);
+    };
+    if (unit) {
+      Out* o = reinterpret_cast<Out*>(p[0]);
+      auto unit_loop = [&]<std::size_t... K>(std::index_sequence<K...>) {
+        const std::tuple<const In*...> ins{reinterpret_cast<const In*>(p[K + 1])...};
+        for (std::int64_t i = 0; i < count; ++i) o[i] = f(std::get<K>(ins)[i]...);
+      };
+      unit_loop(std::index_sequence_for<In...>{});
+    } else {
+      for (std::int64_t i = 0; i < count; ++i) element(std::index_sequence_for<In...>{}, i);
+    }
+  };
+
+  if (ndim == 1) {  // one run: split it across threads
+    parallel_for(inner, 1, [&](std::int64_t begin, std::int64_t end) {
+      std::array<char*, N> p;
+      for (std::size_t k = 0; k < N; ++k) p[k] = base[k] + begin * inner_stride[k];
+      run(p, end - begin);
+    });
+    return;
+  }
+  std::int64_t rows = 1;
+  for (std::size_t d = 0; d + 1 < ndim; ++d) rows *= loop.sizes[d];
+  parallel_for(rows, inner, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t row = begin; row < end; ++row) {
+      std::array<char*, N> p = base;
+      std::int64_t rest = row;
+      for (std::size_t d = ndim - 1; d-- > 0;) {  // row -> index of each outer dim
+        const std::int64_t index = rest % loop.sizes[d];
+        rest /= loop.sizes[d];
+        for (std::size_t k = 0; k < N; ++k) p[k] += index * loop.strides[k][d] * element_size[k];
+      }
+      run(p, inner);
+    }
+  });
+}
+
+}  // namespace ember::kernels::cpu

@@ -1,0 +1,43 @@
+#include "kernels/cpu/optim.h"
+
+#include <cmath>
+
+#include "kernels/cpu/parallel.h"
+
+namespace ember::kernels::cpu {
+
+void adam_step(DType dtype, std::int64_t n, void* param, const void* grad, void* exp_avg, void* exp_avg_sq,
+               const AdamHyper& hyper) {
+  EMBER_CHECK(dtype == DType::f32 || dtype == DType::f64, "adam: parameters must be f32 or f64 (master weights), got ",
+              dtype);
+  dispatch_floating(dtype, "adam", [&]<class T>() {
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+      T* p = static_cast<T*>(param);
+      const T* g = static_cast<const T*>(grad);
+      T* m = static_cast<T*>(exp_avg);
+      T* v = static_cast<T*>(exp_avg_sq);
+      const double t = static_cast<double>(hyper.step);
+      const T step_size = static_cast<T>(hyper.lr / (1.0 - std::pow(hyper.beta1, t)));
+      const T inv_sqrt_bc2 = static_cast<T>(1.0 / std::sqrt(1.0 - std::pow(hyper.beta2, t)));
+      const T b1 = static_cast<T>(hyper.beta1), b2 = static_cast<T>(hyper.beta2);
+      const T eps = static_cast<T>(hyper.eps), wd = static_cast<T>(hyper.weight_decay);
+      const T decay = static_cast<T>(1.0 - hyper.lr * hyper.weight_decay);
+      const bool decoupled = hyper.decoupled_weight_decay;
+      parallel_for(n, 8, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t i = begin; i < end; ++i) {
+          T gi = g[i];
+          if (decoupled) {
+            p[i] *= decay;
+          } else {
+            gi += wd * p[i];
+          }
+          m[i] = b1 * m[i] + (T(1) - b1) * gi;
+          v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
+          p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+        }
+      });
+    }
+  });
+}
+
+}  // namespace ember::kernels::cpu

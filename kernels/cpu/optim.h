@@ -1,0 +1,22 @@
+#pragma once
+// Fused optimizer updates: one pass over a parameter, its gradient and its state.
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace ember::kernels::cpu {
+
+struct AdamHyper {
+  double lr, beta1, beta2, eps, weight_decay;
+  bool decoupled_weight_decay;  // AdamW
+  std::int64_t step;            // 1 on the first update
+};
+
+// PyTorch's Adam / AdamW update of n contiguous elements (f32 or f64):
+//   AdamW: p -= lr * wd * p;  Adam: g += wd * p
+//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+//   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+void adam_step(DType dtype, std::int64_t n, void* param, const void* grad, void* exp_avg, void* exp_avg_sq,
+               const AdamHyper& hyper);
+
+}  // namespace ember::kernels::cpu

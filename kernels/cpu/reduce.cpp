@@ -1,0 +1,101 @@
+#include "kernels/cpu/reduce.h"
+
+#include <cmath>
+
+#include "kernels/cpu/parallel.h"
+
+namespace ember::kernels::cpu {
+
+namespace {
+
+template <class T>
+bool is_nan(T value) {
+  if constexpr (std::is_floating_point_v<compute_t<T>>) {
+    return std::isnan(static_cast<compute_t<T>>(value));
+  } else {
+    return false;
+  }
+}
+
+// Visits the reduced elements of one output: visit(value, flat_position) in row-major order.
+template <class T, class Visit>
+void for_each_reduced(const T* base, const Sizes& sizes, const Sizes& strides, std::size_t kept,
+                      std::int64_t count, Visit&& visit) {
+  const std::size_t ndim = sizes.size();
+  if (ndim == kept + 1) {  // one reduced dim: the common case, a tight loop
+    const std::int64_t stride = strides[kept];
+    for (std::int64_t i = 0; i < count; ++i) visit(base[i * stride], i);
+    return;
+  }
+  Sizes index(ndim - kept, 0);
+  std::int64_t offset = 0;
+  for (std::int64_t i = 0; i < count; ++i) {
+    visit(base[offset], i);
+    for (std::size_t d = ndim; d-- > kept;) {  // odometer step over the reduced dims
+      const std::size_t r = d - kept;
+      ++index[r];
+      offset += strides[d];
+      if (index[r] < sizes[d]) break;
+      offset -= strides[d] * sizes[d];
+      index[r] = 0;
+    }
+  }
+}
+
+template <class T>
+void reduce_typed(ReduceOp op, const Sizes& sizes, std::size_t kept, const Operand& in, void* out,
+                  std::int64_t* indices) {
+  std::int64_t outputs = 1, count = 1;
+  for (std::size_t d = 0; d < sizes.size(); ++d) (d < kept ? outputs : count) *= sizes[d];
+  const T* data = static_cast<const T*>(in.data);
+
+  parallel_for(outputs, count, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t o = begin; o < end; ++o) {
+      std::int64_t offset = 0, rest = o;
+      for (std::size_t d = kept; d-- > 0;) {
+        offset += (rest % sizes[d]) * in.strides[d];
+        rest /= sizes[d];
+      }
+      const T* base = data + offset;
+      if (op == ReduceOp::sum) {
+        if constexpr (std::is_floating_point_v<compute_t<T>>) {
+          double total = 0;  // f64 accumulation keeps long f32 sums accurate
+          for_each_reduced(base, sizes, in.strides, kept, count,
+                           [&](T v, std::int64_t) { total += static_cast<double>(static_cast<compute_t<T>>(v)); });
+          static_cast<T*>(out)[o] = static_cast<T>(static_cast<compute_t<T>>(total));
+        } else {
+          std::int64_t total = 0;
+          for_each_reduced(base, sizes, in.strides, kept, count,
+                           [&](T v, std::int64_t) { total += static_cast<std::int64_t>(v); });
+          static_cast<std::int64_t*>(out)[o] = total;
+        }
+        continue;
+      }
+      const bool want_max = op == ReduceOp::max;
+      T best = base[0];
+      std::int64_t best_at = 0;
+      bool found_nan = is_nan(best);
+      for_each_reduced(base, sizes, in.strides, kept, count, [&](T v, std::int64_t at) {
+        if (found_nan) return;
+        const bool better = is_nan(v) || (want_max ? static_cast<compute_t<T>>(v) > static_cast<compute_t<T>>(best)
+                                                   : static_cast<compute_t<T>>(v) < static_cast<compute_t<T>>(best));
+        if (better) {
+          best = v;
+          best_at = at;
+          found_nan = is_nan(v);
+        }
+      });
+      static_cast<T*>(out)[o] = best;
+      if (indices) indices[o] = best_at;
+    }
+  });
+}
+
+}  // namespace
+
+void reduce(ReduceOp op, DType dtype, const Sizes& sizes, std::size_t kept, const Operand& in, void* out,
+            std::int64_t* indices) {
+  dispatch_all(dtype, "reduce", [&]<class T>() { reduce_typed<T>(op, sizes, kept, in, out, indices); });
+}
+
+}  // namespace ember::kernels::cpu

@@ -1,0 +1,50 @@
+#include "optim/adam.h"
+
+#include "core/autograd/grad_mode.h"
+#include "core/ops.h"
+#include "core/ops/op_utils.h"
+#include "kernels/cpu/optim.h"
+
+namespace ember::optim {
+
+Adam::Adam(std::vector<Tensor> params, AdamOptions options)
+    : Adam(std::vector<ParamGroup>{{std::move(params), options.lr, options.weight_decay}}, options) {}
+
+Adam::Adam(std::vector<ParamGroup> groups, AdamOptions options) : Adam("Adam", std::move(groups), options, false) {}
+
+Adam::Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions options, bool decoupled)
+    : Optimizer(name, std::move(groups)), options_(options), decoupled_(decoupled) {
+  EMBER_CHECK(options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 && options.beta2 < 1, name,
+              ": betas must be in [0, 1), got (", options.beta1, ", ", options.beta2, ")");
+  EMBER_CHECK(options.eps >= 0, name, ": invalid eps ", options.eps);
+}
+
+void Adam::step() {
+  NoGradGuard no_grad;
+  for (const ParamGroup& group : param_groups()) {
+    for (const Tensor& param : group.params) {
+      const Tensor grad = param.grad();
+      if (!grad.defined()) continue;
+      EMBER_CHECK(param.is_contiguous() && grad.is_contiguous(), "Adam: parameter ", describe(param),
+                  " and its gradient must be contiguous");
+      detail::check_cpu("Adam", param.device());
+      State& state = state_[param.impl()];
+      if (state.step == 0) {
+        state.exp_avg = zeros_like(param);
+        state.exp_avg_sq = zeros_like(param);
+      }
+      ++state.step;
+      const kernels::cpu::AdamHyper hyper{group.lr, options_.beta1, options_.beta2, options_.eps, group.weight_decay,
+                                          decoupled_, state.step};
+      kernels::cpu::adam_step(param.dtype(), param.numel(), param.data_ptr(), grad.data_ptr(), state.exp_avg.data_ptr(),
+                              state.exp_avg_sq.data_ptr(), hyper);
+      param.bump_version();
+    }
+  }
+}
+
+AdamW::AdamW(std::vector<Tensor> params, AdamWOptions options)
+    : Adam("AdamW", std::vector<ParamGroup>{{std::move(params), options.lr, options.weight_decay}},
+           AdamOptions{options.lr, options.beta1, options.beta2, options.eps, options.weight_decay}, true) {}
+
+}  // namespace ember::optim

@@ -1,0 +1,53 @@
+#pragma once
+// Adam and AdamW (Kingma & Ba 2015; Loshchilov & Hutter 2019) with PyTorch's formulas and defaults.
+#include <unordered_map>
+
+#include "optim/optimizer.h"
+
+namespace ember::optim {
+
+struct AdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0;
+};
+
+// Adam: L2 weight decay is added to the gradient. The update itself is the fused kernel in
+// kernels/cpu/optim.h.
+class Adam : public Optimizer {
+ public:
+  Adam(std::vector<Tensor> params, AdamOptions options = {});
+  Adam(std::vector<ParamGroup> groups, AdamOptions options = {});
+  void step() override;
+
+ protected:
+  Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions options, bool decoupled);
+
+ private:
+  struct State {
+    std::int64_t step = 0;
+    Tensor exp_avg;     // first moment
+    Tensor exp_avg_sq;  // second moment
+  };
+  AdamOptions options_;
+  bool decoupled_;
+  std::unordered_map<const void*, State> state_;  // keyed by the parameter's TensorImpl
+};
+
+struct AdamWOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 1e-2;  // AdamW's default, unlike Adam's 0
+};
+
+// AdamW: weight decay shrinks the parameter directly (p -= lr * wd * p) before the Adam step.
+class AdamW : public Adam {
+ public:
+  AdamW(std::vector<Tensor> params, AdamWOptions options = {});
+};
+
+}  // namespace ember::optim

@@ -1,0 +1,33 @@
+#pragma once
+// Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay.
+#include <unordered_map>
+
+#include "optim/optimizer.h"
+
+namespace ember::optim {
+
+struct SGDOptions {
+  double lr = 1e-3;
+  double momentum = 0;
+  double dampening = 0;
+  double weight_decay = 0;
+  bool nesterov = false;
+};
+
+// PyTorch's update, per parameter p with gradient g:
+//   g += weight_decay * p
+//   buf = g on the first step, else buf = momentum * buf + (1 - dampening) * g
+//   g = g + momentum * buf (nesterov) or g = buf (momentum > 0)
+//   p -= lr * g
+class SGD : public Optimizer {
+ public:
+  SGD(std::vector<Tensor> params, SGDOptions options);
+  SGD(std::vector<ParamGroup> groups, SGDOptions options);
+  void step() override;
+
+ private:
+  SGDOptions options_;
+  std::unordered_map<const void*, Tensor> momentum_buffers_;  // keyed by the parameter's TensorImpl
+};
+
+}  // namespace ember::optim

@@ -1,0 +1,123 @@
+// The autograd engine: accumulation, graph lifetime, grad mode, in-place safety, hooks.
+#include "helpers.h"
+
+using namespace ember;
+using ember::testing::check_values;
+using ember::testing::contains;
+using ember::testing::error_of;
+using ember::testing::leaf;
+using Inputs = std::vector<Tensor>;
+
+TEST_CASE("gradients of a small graph, worked out by hand") {
+  // y = sum(x * x + 3x) -> dy/dx = 2x + 3
+  Tensor x = from_vector<double>({1, -2, 0.5}, {}, true);
+  Tensor y = sum(x * x + x * 3.0);
+  y.backward();
+  check_values(x.grad(), {5, -1, 4});
+  CHECK(x.is_leaf());
+  CHECK_FALSE(y.is_leaf());
+  CHECK(y.grad_fn()->name() == "sum");
+}
+
+TEST_CASE("a tensor used twice receives the sum of both paths (diamond graph)") {
+  // z = a * b with a = 2x and b = x + 1 -> dz/dx = 2(x + 1) + 2x = 4x + 2
+  Tensor x = from_vector<double>({3}, {}, true);
+  Tensor z = (x * 2.0) * (x + 1.0);
+  z.backward();
+  check_values(x.grad(), {14});
+}
+
+TEST_CASE("gradients accumulate across backward calls until reset") {
+  Tensor x = from_vector<double>({1, 2}, {}, true);
+  sum(x * 2.0).backward();
+  sum(x * 3.0).backward();
+  check_values(x.grad(), {5, 5});
+  x.reset_grad();
+  CHECK_FALSE(x.grad().defined());
+}
+
+TEST_CASE("the graph is freed after backward unless retain_graph") {
+  Tensor x = from_vector<double>({1, 2}, {}, true);
+  Tensor y = sum(exp(x));
+  y.backward(Tensor(), /*retain_graph=*/true);
+  y.backward();  // allowed: the first call kept the graph
+  check_values(x.grad(), {2 * std::exp(1.0), 2 * std::exp(2.0)}, 1e-12);
+  CHECK(contains(error_of([&] { y.backward(); }), "backward through the graph a second time"));
+}
+
+TEST_CASE("NoGradGuard records nothing and restores the previous mode") {
+  Tensor x = from_vector<double>({1}, {}, true);
+  {
+    NoGradGuard guard;
+    CHECK_FALSE(GradMode::is_enabled());
+    CHECK_FALSE((x * 2.0).requires_grad());
+  }
+  CHECK(GradMode::is_enabled());
+  CHECK((x * 2.0).requires_grad());
+  CHECK(contains(error_of([] { zeros({1}).backward(); }), "does not require grad"));
+}
+
+TEST_CASE("modifying a saved tensor in place is an error at backward, not a wrong gradient") {
+  Tensor x = from_vector<double>({1, 2}, {}, true);
+  Tensor h = x * 1.0;
+  Tensor y = sum(exp(h));  // exp saves its output...
+  Tensor out = exp(h);
+  Tensor z = sum(out * out);  // ...and mul saves both operands
+  out.mul_(2.0);              // version 0 -> 1
+  const std::string message = error_of([&] { z.backward(); });
+  CHECK(contains(message, "modified by an in-place operation"));
+  CHECK(contains(message, "at version 1, it was saved at version 0"));
+  y.backward();  // untouched graph still works
+  check_values(x.grad(), {std::exp(1.0), std::exp(2.0)}, 1e-12);
+}
+
+TEST_CASE("in-place rules: leaves that require grad and views are refused while grad mode is on") {
+  Tensor w = from_vector<double>({1, 2}, {}, true);
+  CHECK(contains(error_of([&] { w.add_(ones({2}, {.dtype = DType::f64})); }),
+                 "a leaf tensor that requires grad ([2] f64 cpu) cannot be modified in place"));
+  {
+    NoGradGuard guard;  // the optimizer's way
+    w.add_(ones({2}, {.dtype = DType::f64}));
+  }
+  check_values(w, {2, 3});
+  Tensor h = w * 1.0;
+  CHECK(contains(error_of([&] { h.select(0, 0).mul_(2.0); }), "in-place writes through a view"));
+}
+
+TEST_CASE("detach shares data but not history; requires_grad only on floating leaves") {
+  Tensor x = from_vector<double>({1, 2}, {}, true);
+  Tensor y = x * 2.0;
+  Tensor d = y.detach();
+  CHECK_FALSE(d.requires_grad());
+  CHECK(d.storage() == y.storage());
+  CHECK(contains(error_of([&] { y.set_requires_grad(false); }), "only leaf tensors"));
+  CHECK(contains(error_of([] { zeros({2}, {.dtype = DType::i64}).set_requires_grad(true); }),
+                 "only floating tensors can require grad"));
+}
+
+TEST_CASE("post-accumulate hooks fire once per backward with the final gradient") {
+  Tensor x = from_vector<double>({1, 2}, {}, true);
+  std::vector<double> seen;
+  x.register_post_accumulate_grad_hook([&](const Tensor& leaf) { seen.push_back(leaf.grad().at<double>({0})); });
+  // x feeds two paths; the hook must see their sum (2 + 3), not a partial gradient.
+  sum(x * 2.0 + x * 3.0).backward();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0] == 5);
+}
+
+TEST_CASE("engine runs a long chain and a non-scalar root with an explicit gradient") {
+  Tensor x = from_vector<double>({1, 2}, {}, true);
+  Tensor y = x;
+  for (int i = 0; i < 200; ++i) y = y * 1.01;
+  y.backward(from_vector<double>({1, 0}));
+  check_values(x.grad(), {std::pow(1.01, 200), 0}, 1e-10);
+  CHECK(contains(error_of([&] { (x * 2.0).backward(); }), "grad can be implicitly created only for one-element"));
+}
+
+TEST_CASE("gradcheck notices a wrong gradient") {
+  // f(x) = x * detach(x): the true derivative is 2x, autograd sees only x.
+  const std::string message = error_of([] {
+    gradcheck([](const Inputs& in) { return in[0] * in[0].detach(); }, {leaf({3}, 61)});
+  });
+  CHECK(contains(message, "gradcheck: Jacobian mismatch for input 0"));
+}

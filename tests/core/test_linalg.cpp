@@ -1,0 +1,98 @@
+// matmul and linear: against products computed by hand and an f64 triple loop.
+#include "helpers.h"
+
+using namespace ember;
+using ember::testing::check_values;
+using ember::testing::contains;
+using ember::testing::error_of;
+using ember::testing::leaf;
+using ember::testing::strided_leaf;
+using Inputs = std::vector<Tensor>;
+
+namespace {
+
+// C = A @ B by the definition, in f64, for 2-D inputs.
+std::vector<double> reference_matmul(const Tensor& a, const Tensor& b) {
+  std::vector<double> out;
+  for (std::int64_t i = 0; i < a.size(0); ++i)
+    for (std::int64_t j = 0; j < b.size(1); ++j) {
+      double total = 0;
+      for (std::int64_t k = 0; k < a.size(1); ++k) total += a.at<double>({i, k}) * b.at<double>({k, j});
+      out.push_back(total);
+    }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("2-D matmul by hand") {
+  const Tensor a = from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3});
+  const Tensor b = from_vector<float>({7, 8, 9, 10, 11, 12}, {3, 2});
+  // [1 2 3] . [7 9 11] = 58, [1 2 3] . [8 10 12] = 64, ...
+  check_values(matmul(a, b), {58, 64, 139, 154});
+  check_values(matmul(from_vector<float>({1, 2, 3}), from_vector<float>({4, 5, 6})), {32});  // dot
+  check_values(matmul(a, from_vector<float>({1, 1, 1})), {6, 15});                           // matrix-vector
+  check_values(matmul(from_vector<float>({1, 1}), a), {5, 7, 9});                            // vector-matrix
+}
+
+TEST_CASE("matmul of every layout and dtype agrees with the f64 reference") {
+  Generator generator(3);
+  const Tensor a = randn({5, 7}, {.dtype = DType::f64}, generator);
+  const Tensor b = randn({7, 4}, {.dtype = DType::f64}, generator);
+  const std::vector<double> expected = reference_matmul(a, b);
+  check_values(matmul(a, b), expected, 1e-12);
+  check_values(matmul(a.t().contiguous().t(), b), expected, 1e-12);  // column-major A
+  check_values(matmul(a, b.t().contiguous().t()), expected, 1e-12);  // column-major B
+  check_values(matmul(a.slice(1, 0, 7), b.slice(0, 0, 7)), expected, 1e-12);
+  const Tensor padded = zeros({5, 9}, {.dtype = DType::f64});
+  padded.slice(1, 0, 7).copy_(a);
+  check_values(matmul(padded.slice(1, 0, 7), b), expected, 1e-12);  // row stride 9, not 7
+  check_values(matmul(a.to(DType::f32), b.to(DType::f32)), expected, 1e-5);
+  check_values(matmul(a.to(DType::bf16), b.to(DType::bf16)), expected, 0.1);
+}
+
+TEST_CASE("batched matmul broadcasts batch dims") {
+  Generator generator(4);
+  const Tensor a = randn({2, 1, 3, 4}, {.dtype = DType::f64}, generator);
+  const Tensor b = randn({3, 4, 2}, {.dtype = DType::f64}, generator);
+  const Tensor c = matmul(a, b);
+  CHECK(c.sizes() == Shape{2, 3, 3, 2});
+  for (std::int64_t i = 0; i < 2; ++i)
+    for (std::int64_t j = 0; j < 3; ++j) {
+      check_values(c.select(0, i).select(0, j), reference_matmul(a.select(0, i).select(0, 0), b.select(0, j)), 1e-12);
+    }
+  const Tensor shared = randn({4, 2}, {.dtype = DType::f64}, generator);
+  const Tensor d = matmul(a, shared);  // a batch against one matrix: folded into one GEMM
+  check_values(d.select(0, 1).select(0, 0), reference_matmul(a.select(0, 1).select(0, 0), shared), 1e-12);
+}
+
+TEST_CASE("linear is x W^T + b") {
+  const Tensor x = from_vector<float>({1, 2, 3, 4}, {2, 2});
+  const Tensor w = from_vector<float>({1, 0, 0, 1, 1, 1}, {3, 2});
+  const Tensor b = from_vector<float>({0.5, -1, 2});
+  check_values(linear(x, w, b), {1.5, 1, 5, 3.5, 3, 9});
+  check_values(linear(x, w), {1, 2, 3, 3, 4, 7});
+  CHECK(linear(zeros({4, 5, 2}), w, b).sizes() == Shape{4, 5, 3});
+}
+
+TEST_CASE("matmul and linear errors name the shapes") {
+  CHECK(error_of([] { matmul(zeros({64, 784}), zeros({256, 128})); }) ==
+        "matmul: shapes [64, 784] and [256, 128] cannot be multiplied (784 vs 256)");
+  CHECK(contains(error_of([] { matmul(zeros({2, 2}), zeros({2, 2}, {.dtype = DType::f64})); }),
+                 "matmul: dtypes do not match: [2, 2] f32 cpu and [2, 2] f64 cpu"));
+  CHECK(contains(error_of([] { linear(zeros({8, 5}), zeros({3, 4})); }),
+                 "linear: input of shape [8, 5] cannot be multiplied by weight of shape [3, 4]"));
+  CHECK(contains(error_of([] { linear(zeros({8, 4}), zeros({3, 4}), zeros({4})); }), "bias of shape [4]"));
+  CHECK(contains(error_of([] { matmul(zeros({2, 3}, {.dtype = DType::i64}), zeros({3, 2}, {.dtype = DType::i64})); }),
+                 "matmul: expected a floating tensor"));
+}
+
+TEST_CASE("gradcheck: matmul and linear, strided and batched") {
+  CHECK(gradcheck([](const Inputs& in) { return matmul(in[0], in[1]); }, {leaf({3, 4}, 1), strided_leaf({4, 2}, 2)}));
+  CHECK(gradcheck([](const Inputs& in) { return matmul(in[0], in[1]); }, {strided_leaf({2, 3, 4}, 3), leaf({1, 4, 2}, 4)}));
+  CHECK(gradcheck([](const Inputs& in) { return matmul(in[0], in[1]); }, {leaf({4}, 5), leaf({4, 3}, 6)}));
+  CHECK(gradcheck([](const Inputs& in) { return matmul(in[0], in[1]); }, {leaf({2, 3, 4}, 7), leaf({4, 5}, 8)}));
+  CHECK(gradcheck([](const Inputs& in) { return linear(in[0], in[1], in[2]); },
+                  {strided_leaf({3, 4}, 9), leaf({2, 4}, 10), leaf({2}, 11)}));
+  CHECK(gradcheck([](const Inputs& in) { return linear(in[0], in[1]); }, {leaf({2, 3, 4}, 12), strided_leaf({5, 4}, 13)}));
+}

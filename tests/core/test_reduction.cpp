@@ -1,0 +1,62 @@
+// Reductions: values worked out by hand, keepdim, and gradients.
+#include <cmath>
+#include <limits>
+
+#include "helpers.h"
+
+using namespace ember;
+using ember::testing::check_values;
+using ember::testing::contains;
+using ember::testing::error_of;
+using ember::testing::leaf;
+using ember::testing::strided_leaf;
+using Inputs = std::vector<Tensor>;
+
+TEST_CASE("sum, mean, var over dims, with and without keepdim") {
+  const Tensor m = from_vector<double>({1, 2, 3, 4, 5, 6}, {2, 3});
+  CHECK(sum(m).item<double>() == 21);
+  check_values(sum(m, {0}), {5, 7, 9});
+  check_values(sum(m, {1}), {6, 15});
+  CHECK(sum(m, {1}, true).sizes() == Shape{2, 1});
+  check_values(sum(m, {-1, 0}), {21});
+  check_values(mean(m, {1}), {2, 5});
+  // Row 0 is {1, 2, 3}: mean 2, squared deviations 1 + 0 + 1 = 2, over N - 1 = 2 -> 1.
+  check_values(var(m, {1}), {1, 1});
+  check_values(var(m, {1}, 0), {2.0 / 3, 2.0 / 3});  // population variance
+  check_values(sum(m.t(), {1}), {5, 7, 9});           // strided input
+  CHECK(sum(from_vector<bool>({true, true, false})).item<std::int64_t>() == 2);
+  CHECK(sum(from_vector<bool>({true})).dtype() == DType::i64);
+  // Reductions of three dims into the middle one.
+  const Tensor cube = arange(0, 24, 1, {.dtype = DType::f64}).view({2, 3, 4});
+  check_values(sum(cube, {0, 2}), {60, 92, 124});
+}
+
+TEST_CASE("max, min, argmax, argmin; NaN wins like in PyTorch") {
+  const Tensor m = from_vector<float>({3, 9, 1, 7, 2, 9}, {2, 3});
+  CHECK(max(m).item<float>() == 9);
+  CHECK(min(m).item<float>() == 1);
+  check_values(max(m, 1), {9, 9});
+  check_values(min(m, 0), {3, 2, 1});
+  check_values(argmax(m, 1), {1, 2});
+  check_values(argmin(m, 1), {2, 1});
+  CHECK(argmax(m).item<std::int64_t>() == 1);  // the first of the two 9s
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  CHECK(std::isnan(max(from_vector<float>({1, nan, 3})).item<float>()));
+  CHECK(contains(error_of([] { max(zeros({0, 3}), 0); }), "cannot reduce an empty dim"));
+  CHECK(contains(error_of([] { sum(zeros({2, 3}), {0, 0}); }), "dim 0 appears twice"));
+  CHECK(contains(error_of([] { sum(zeros({2, 3}), {2}); }), "sum: dim 2 is out of range"));
+}
+
+TEST_CASE("gradcheck: reductions on strided inputs") {
+  const Tensor x = strided_leaf({3, 4}, 21);
+  CHECK(gradcheck([](const Inputs& in) { return sum(in[0]); }, {x}));
+  CHECK(gradcheck([](const Inputs& in) { return sum(in[0], {0}); }, {x}));
+  CHECK(gradcheck([](const Inputs& in) { return sum(in[0], {1}, true); }, {x}));
+  CHECK(gradcheck([](const Inputs& in) { return mean(in[0], {1}); }, {x}));
+  CHECK(gradcheck([](const Inputs& in) { return var(in[0], {0}); }, {x}));
+  CHECK(gradcheck([](const Inputs& in) { return max(in[0], 1); }, {x}));
+  CHECK(gradcheck([](const Inputs& in) { return min(in[0], 0, true); }, {x}));
+  CHECK(gradcheck([](const Inputs& in) { return max(in[0]); }, {x}));
+  const Tensor cube = leaf({2, 3, 2}, 22);
+  CHECK(gradcheck([](const Inputs& in) { return sum(in[0], {0, 2}); }, {cube}));
+}

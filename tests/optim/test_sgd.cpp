@@ -1,0 +1,57 @@
+// SGD: two steps worked out by hand for each variant.
+#include "helpers.h"
+#include "optim/optim.h"
+
+using namespace ember;
+using ember::testing::check_values;
+using ember::testing::contains;
+using ember::testing::error_of;
+
+namespace {
+
+// Runs `steps` updates of loss = sum(p * c), whose gradient is c = (0.5, -1) every step.
+Tensor run(optim::SGDOptions options, int steps) {
+  Tensor p = from_vector<double>({1, 2}, {}, true);
+  const Tensor c = from_vector<double>({0.5, -1});
+  optim::SGD sgd({p}, options);
+  for (int i = 0; i < steps; ++i) {
+    sgd.zero_grad();
+    sum(p * c).backward();
+    sgd.step();
+  }
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("plain SGD: p -= lr * g") {
+  check_values(run({.lr = 0.1}, 2), {1 - 2 * 0.05, 2 + 2 * 0.1}, 1e-12);
+}
+
+TEST_CASE("SGD with momentum and weight decay") {
+  // Step 1: d = c + 0.1 p = (0.6, -0.8); buf = d; p = (1, 2) - 0.1 (0.6, -0.8) = (0.94, 2.08).
+  check_values(run({.lr = 0.1, .momentum = 0.9, .weight_decay = 0.1}, 1), {0.94, 2.08}, 1e-12);
+  // Step 2: d = c + 0.1 p = (0.594, -0.792); buf = 0.9 (0.6, -0.8) + d = (1.134, -1.512);
+  //         p = (0.94 - 0.1134, 2.08 + 0.1512).
+  check_values(run({.lr = 0.1, .momentum = 0.9, .weight_decay = 0.1}, 2), {0.8266, 2.2312}, 1e-12);
+}
+
+TEST_CASE("SGD with Nesterov momentum") {
+  // Step 1: d = (0.6, -0.8); buf = d; d += 0.9 buf -> (1.14, -1.52); p = (0.886, 2.152).
+  // Step 2: d = c + 0.1 p = (0.5886, -0.7848); buf = 0.9 (0.6, -0.8) + d = (1.1286, -1.5048);
+  //         d += 0.9 buf -> (1.60434, -2.13912); p = (0.886 - 0.160434, 2.152 + 0.213912).
+  check_values(run({.lr = 0.1, .momentum = 0.9, .weight_decay = 0.1, .nesterov = true}, 2), {0.725566, 2.365912}, 1e-12);
+}
+
+TEST_CASE("zero_grad sets gradients to none; parameters without gradient are skipped") {
+  Tensor p = from_vector<double>({1}, {}, true);
+  Tensor unused = from_vector<double>({5}, {}, true);
+  optim::SGD sgd({p, unused}, {.lr = 1});
+  sum(p * 2.0).backward();
+  sgd.step();
+  check_values(p, {-1});
+  check_values(unused, {5});
+  sgd.zero_grad();
+  CHECK_FALSE(p.grad().defined());
+  CHECK(contains(error_of([] { optim::SGD({zeros({1})}, {.lr = 0.1, .nesterov = true}); }), "nesterov"));
+}

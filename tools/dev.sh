@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Sets up a Debian 12 machine for ember (installing only what is missing), builds, and runs
+# the main job or the tests. Works as root or as a user with sudo.
+#
+#   tools/dev.sh train [fashion_mnist flags]  build, then train the Fashion-MNIST model (2 epochs)
+#   tools/dev.sh test                         build, then run the whole test suite with CTest
+#   tools/dev.sh sanitize                     the test suite built with ASan + UBSan
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake ccache libeigen3-dev doctest-dev zlib1g-dev nlohmann-json3-dev
+          libbenchmark-dev dataset-fashion-mnist)
+
+install_missing() {
+  local missing=()
+  for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+}
+
+# configure_and_build DIR [cmake options...]
+configure_and_build() {
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" "$@" >/dev/null
+  cmake --build "$dir" -j "$(nproc)"
+}
+
+command=${1:-}
+shift || true
+case "$command" in
+  train)
+    install_missing
+    configure_and_build build -DCMAKE_BUILD_TYPE=Release
+    ./build/examples/fashion_mnist --epochs 2 "$@"
+    ;;
+  test)
+    install_missing
+    configure_and_build build -DCMAKE_BUILD_TYPE=Release
+    ctest --test-dir build --output-on-failure -j "$(nproc)"
+    ;;
+  sanitize)
+    install_missing
+    configure_and_build build-sanitize -DCMAKE_BUILD_TYPE=Debug -DEMBER_SANITIZE=ON -DEMBER_BUILD_EXAMPLES=OFF
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      ctest --test-dir build-sanitize --output-on-failure -j "$(nproc)"
+    ;;
+  *)
+    echo "usage: tools/dev.sh train|test|sanitize" >&2
+    exit 2
+    ;;
+esac
