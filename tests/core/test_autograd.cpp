@@ -8,7 +8,7 @@ using ember::testing::error_of;
 using ember::testing::leaf;
 using Inputs = std::vector<Tensor>;
 
-TEST_CASE("gradients of a small graph, worked out by hand") {
+TEST_CASE("gradients of a small graph worked out by hand") {
   // y = sum(x * x + 3x) -> dy/dx = 2x + 3
   Tensor x = from_vector<double>({1, -2, 0.5}, {}, true);
   Tensor y = sum(x * x + x * 3.0);
@@ -57,7 +57,7 @@ TEST_CASE("NoGradGuard records nothing and restores the previous mode") {
   CHECK(contains(error_of([] { zeros({1}).backward(); }), "does not require grad"));
 }
 
-TEST_CASE("modifying a saved tensor in place is an error at backward, not a wrong gradient") {
+TEST_CASE("modifying a saved tensor in place is an error at backward and never a wrong gradient") {
   Tensor x = from_vector<double>({1, 2}, {}, true);
   Tensor h = x * 1.0;
   Tensor y = sum(exp(h));  // exp saves its output...
@@ -84,7 +84,7 @@ TEST_CASE("in-place rules: leaves that require grad and views are refused while 
   CHECK(contains(error_of([&] { h.select(0, 0).mul_(2.0); }), "in-place writes through a view"));
 }
 
-TEST_CASE("detach shares data but not history; requires_grad only on floating leaves") {
+TEST_CASE("detach shares data but not history - requires_grad only on floating leaves") {
   Tensor x = from_vector<double>({1, 2}, {}, true);
   Tensor y = x * 2.0;
   Tensor d = y.detach();

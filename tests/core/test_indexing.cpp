@@ -9,7 +9,7 @@ using ember::testing::leaf;
 using ember::testing::strided_leaf;
 using Inputs = std::vector<Tensor>;
 
-TEST_CASE("index_select picks rows or columns, repeats allowed") {
+TEST_CASE("index_select picks rows or columns with repeats allowed") {
   const Tensor m = from_vector<float>({1, 2, 3, 4, 5, 6}, {3, 2});
   check_values(index_select(m, 0, from_vector<std::int64_t>({2, 0, 2})), {5, 6, 1, 2, 5, 6});
   check_values(index_select(m, 1, from_vector<std::int64_t>({1})), {2, 4, 6});
@@ -25,7 +25,7 @@ TEST_CASE("gather and scatter_add are each other's adjoint") {
   check_values(added, {1, 0, 1, 0, 2, 0});  // repeated indices add up
 }
 
-TEST_CASE("index errors name the op, the index and the shapes") {
+TEST_CASE("index errors name the op and the index and the shapes") {
   const Tensor m = zeros({3, 2});
   CHECK(contains(error_of([&] { index_select(m, 0, from_vector<std::int64_t>({3})); }),
                  "index_select: index 3 is out of range for dim 0 of size 3 (input [3, 2] f32 cpu)"));

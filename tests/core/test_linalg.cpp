@@ -87,7 +87,7 @@ TEST_CASE("matmul and linear errors name the shapes") {
                  "matmul: expected a floating tensor"));
 }
 
-TEST_CASE("gradcheck: matmul and linear, strided and batched") {
+TEST_CASE("gradcheck: matmul and linear with strided and batched inputs") {
   CHECK(gradcheck([](const Inputs& in) { return matmul(in[0], in[1]); }, {leaf({3, 4}, 1), strided_leaf({4, 2}, 2)}));
   CHECK(gradcheck([](const Inputs& in) { return matmul(in[0], in[1]); }, {strided_leaf({2, 3, 4}, 3), leaf({1, 4, 2}, 4)}));
   CHECK(gradcheck([](const Inputs& in) { return matmul(in[0], in[1]); }, {leaf({4}, 5), leaf({4, 3}, 6)}));

@@ -13,7 +13,7 @@ TEST_CASE("philox4x32_10 matches the Random123 known-answer vectors") {
   CHECK(zero.word[3] == 0x9b00dbd8u);
 }
 
-TEST_CASE("the same seed gives the same draws; the generator state resumes a stream") {
+TEST_CASE("the same seed gives the same draws - the generator state resumes a stream") {
   Generator a(42), b(42);
   CHECK(rand({100}, {}, a).to_vector<float>() == rand({100}, {}, b).to_vector<float>());
   // Saving (seed, offset) and restoring it replays the next draw exactly.
@@ -28,7 +28,7 @@ TEST_CASE("the same seed gives the same draws; the generator state resumes a str
   CHECK(rand({3}, {}, d).to_vector<float>()[2] == rand({1000}, {}, e).to_vector<float>()[2]);
 }
 
-TEST_CASE("rand and randn have the moments of U[0,1) and N(0,1)") {
+TEST_CASE("rand and randn have the moments of U(0 1) and N(0 1)") {
   Generator generator(7);
   const Tensor u = rand({200000}, {.dtype = DType::f64}, generator);
   // Mean 1/2 and variance 1/12; with 2e5 samples the standard error of the mean is ~6e-4.

@@ -12,7 +12,7 @@ using ember::testing::leaf;
 using ember::testing::strided_leaf;
 using Inputs = std::vector<Tensor>;
 
-TEST_CASE("sum, mean, var over dims, with and without keepdim") {
+TEST_CASE("sum mean and var over dims with and without keepdim") {
   const Tensor m = from_vector<double>({1, 2, 3, 4, 5, 6}, {2, 3});
   CHECK(sum(m).item<double>() == 21);
   check_values(sum(m, {0}), {5, 7, 9});
@@ -31,7 +31,7 @@ TEST_CASE("sum, mean, var over dims, with and without keepdim") {
   check_values(sum(cube, {0, 2}), {60, 92, 124});
 }
 
-TEST_CASE("max, min, argmax, argmin; NaN wins like in PyTorch") {
+TEST_CASE("max min argmax argmin - NaN wins like in PyTorch") {
   const Tensor m = from_vector<float>({3, 9, 1, 7, 2, 9}, {2, 3});
   CHECK(max(m).item<float>() == 9);
   CHECK(min(m).item<float>() == 1);

@@ -24,7 +24,7 @@ TEST_CASE("softmax is stable for large logits") {
   check_values(log_softmax(x, 0), {-std::log(2.0), -std::log(2.0), -2000 - std::log(2.0)}, 1e-5);
 }
 
-TEST_CASE("gradcheck: softmax and log_softmax over each dim, strided") {
+TEST_CASE("gradcheck: softmax and log_softmax over each dim with strided input") {
   const Tensor x = strided_leaf({3, 4}, 31);
   // Weighted sums make every output element matter to the check.
   const Tensor w = randn({3, 4}, {.dtype = DType::f64});

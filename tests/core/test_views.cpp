@@ -17,7 +17,7 @@ TEST_CASE("views share storage with their base") {
   CHECK(base.version() == 1);  // the write through the view bumped the shared counter
 }
 
-TEST_CASE("permute, transpose, slice, select, expand give the expected strides and values") {
+TEST_CASE("permute transpose slice select and expand give the expected strides and values") {
   const Tensor m = arange(0, 6, 1, {.dtype = DType::f32}).view({2, 3});  // [[0,1,2],[3,4,5]]
   const Tensor t = m.t();
   CHECK(t.sizes() == Shape{3, 2});
@@ -39,7 +39,7 @@ TEST_CASE("permute, transpose, slice, select, expand give the expected strides a
   CHECK(m.view({-1}).sizes() == Shape{6});
 }
 
-TEST_CASE("view refuses what needs a copy; reshape copies instead") {
+TEST_CASE("view refuses what needs a copy - reshape copies instead") {
   const Tensor t = zeros({3, 4}).t();  // [4, 3] with strides [1, 4]
   const std::string message = error_of([&] { t.view({12}); });
   CHECK(contains(message, "view: shape [12] is not compatible with input of shape [4, 3]"));
@@ -55,7 +55,7 @@ TEST_CASE("view refuses what needs a copy; reshape copies instead") {
   CHECK(contains(error_of([] { zeros({2, 3}).transpose(0, 2); }), "dim 2 is out of range"));
 }
 
-TEST_CASE("gradcheck: every view op, on contiguous and strided inputs") {
+TEST_CASE("gradcheck: every view op on contiguous and strided inputs") {
   using Inputs = std::vector<Tensor>;
   CHECK(gradcheck([](const Inputs& in) { return in[0].view({2, 6}) * 1.0; }, {leaf({3, 4}, 1)}));
   for (const Tensor& x : {leaf({3, 4}, 1), strided_leaf({3, 4}, 2)}) {

@@ -45,7 +45,7 @@ TEST_CASE("read_idx reads sizes and values") {
   CHECK(array.values[23] == 23);
 }
 
-TEST_CASE("read_idx errors: missing, truncated, corrupt, not IDX") {
+TEST_CASE("read_idx errors: missing / truncated / corrupt / not IDX") {
   CHECK(contains(error_of([] { data::read_idx("/nonexistent/file.gz"); }), "cannot open /nonexistent/file.gz"));
   CHECK(contains(error_of([] { data::read_idx(write_idx("short.gz", {10, 10}, 37)); }),
                  "is truncated: expected 100 bytes of data, got 37"));

@@ -8,7 +8,7 @@ using namespace ember;
 using ember::testing::contains;
 using ember::testing::error_of;
 
-TEST_CASE("Linear init is U(-1/sqrt(in), 1/sqrt(in)) for weight and bias") {
+TEST_CASE("Linear init is U(-1/sqrt(in) to 1/sqrt(in)) for weight and bias") {
   manual_seed(0);
   nn::Linear layer(400, 300);
   const double bound = 1.0 / std::sqrt(400.0);  // kaiming_uniform(a = sqrt(5)) reduces to this
@@ -22,7 +22,7 @@ TEST_CASE("Linear init is U(-1/sqrt(in), 1/sqrt(in)) for weight and bias") {
   CHECK(contains(error_of([] { nn::Linear(0, 2); }), "features must be positive"));
 }
 
-TEST_CASE("Linear forward/backward: dW = dY^T X, db = sum of dY") {
+TEST_CASE("Linear forward/backward: dW = dY^T X and db = sum of dY") {
   nn::Linear layer(2, 1);
   layer.weight.detach().copy_(from_vector<float>({2, -1}, {1, 2}));
   layer.bias.detach().fill_(0.5);

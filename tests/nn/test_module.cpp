@@ -31,7 +31,7 @@ std::vector<std::string> names(const nn::StateDict& state) {
 
 }  // namespace
 
-TEST_CASE("parameters, buffers and children come in registration order with dotted names") {
+TEST_CASE("parameters and buffers and children come in registration order with dotted names") {
   nn::Sequential model{std::make_shared<Block>(), std::make_shared<nn::ReLU>(), std::make_shared<nn::Linear>(3, 1)};
   CHECK(names(model.named_parameters()) ==
         std::vector<std::string>{"0.scale", "0.inner.weight", "0.inner.bias", "2.weight", "2.bias"});

@@ -38,7 +38,7 @@ TEST_CASE("Adam's L2 weight decay enters the moments") {
         doctest::Approx(0.8000473405).epsilon(1e-6));
 }
 
-TEST_CASE("AdamW decays the weight directly, with default weight_decay 0.01") {
+TEST_CASE("AdamW decays the weight directly with default weight_decay 0.01") {
   // Step 1: p = 1 * (1 - 0.1 * 0.1) - 0.1 = 0.89. Step 2: p = 0.89 * 0.99 - 0.1 = 0.7811.
   CHECK(run<optim::AdamW>(optim::AdamWOptions{.lr = 0.1, .weight_decay = 0.1}, 2) == doctest::Approx(0.7811).epsilon(1e-6));
   CHECK(optim::AdamWOptions{}.weight_decay == 0.01);

@@ -43,7 +43,7 @@ TEST_CASE("SGD with Nesterov momentum") {
   check_values(run({.lr = 0.1, .momentum = 0.9, .weight_decay = 0.1, .nesterov = true}, 2), {0.725566, 2.365912}, 1e-12);
 }
 
-TEST_CASE("zero_grad sets gradients to none; parameters without gradient are skipped") {
+TEST_CASE("zero_grad sets gradients to none - parameters without gradient are skipped") {
   Tensor p = from_vector<double>({1}, {}, true);
   Tensor unused = from_vector<double>({5}, {}, true);
   optim::SGD sgd({p, unused}, {.lr = 1});
