@@ -10,7 +10,7 @@ namespace ember {
 
 class Storage {
  public:
-  // Fresh memory on `device`: 64-byte aligned on the host, so every row of SIMD loads is aligned.
+  // Fresh memory on `device` (on the host from core/host_allocator.h).
   static std::shared_ptr<Storage> allocate(std::size_t nbytes, Device device);
   // Wraps memory someone else owns; `release` (may be empty) runs when the last tensor lets go.
   static std::shared_ptr<Storage> borrow(void* data, std::size_t nbytes, Device device,

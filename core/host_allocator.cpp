@@ -1,0 +1,87 @@
+#include "core/host_allocator.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+namespace ember {
+
+namespace {
+
+constexpr std::size_t kAlignment = 64;
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+// The cache never holds more than this; beyond it freed blocks go back to the system.
+constexpr std::size_t kCacheLimit = std::size_t{1} << 30;
+
+std::size_t round_up(std::size_t n, std::size_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+
+struct BlockCache {
+  std::mutex mutex;
+  std::multimap<std::size_t, void*> free_blocks;  // rounded size -> block
+  std::size_t cached_bytes = 0, hits = 0, misses = 0;
+};
+
+BlockCache& cache() {
+  static BlockCache* instance = new BlockCache;  // never destroyed: tensors may outlive statics
+  return *instance;
+}
+
+}  // namespace
+
+void* host_allocate(std::size_t nbytes) {
+  if (nbytes < kHugePage) return std::aligned_alloc(kAlignment, round_up(std::max<std::size_t>(nbytes, 1), kAlignment));
+  const std::size_t rounded = round_up(nbytes, kHugePage);
+  {
+    BlockCache& blocks = cache();
+    std::lock_guard lock(blocks.mutex);
+    const auto found = blocks.free_blocks.find(rounded);
+    if (found != blocks.free_blocks.end()) {
+      void* data = found->second;
+      blocks.free_blocks.erase(found);
+      blocks.cached_bytes -= rounded;
+      ++blocks.hits;
+      return data;
+    }
+    ++blocks.misses;
+  }
+  void* data = std::aligned_alloc(kHugePage, rounded);
+  if (data != nullptr) madvise(data, rounded, MADV_HUGEPAGE);  // a hint: failure is harmless
+  return data;
+}
+
+void host_release(void* data, std::size_t nbytes) {
+  if (nbytes < kHugePage) {
+    std::free(data);
+    return;
+  }
+  const std::size_t rounded = round_up(nbytes, kHugePage);
+  BlockCache& blocks = cache();
+  {
+    std::lock_guard lock(blocks.mutex);
+    if (blocks.cached_bytes + rounded <= kCacheLimit) {
+      blocks.free_blocks.emplace(rounded, data);
+      blocks.cached_bytes += rounded;
+      return;
+    }
+  }
+  std::free(data);
+}
+
+HostCacheStats host_cache_stats() {
+  BlockCache& blocks = cache();
+  std::lock_guard lock(blocks.mutex);
+  return {blocks.cached_bytes, blocks.hits, blocks.misses};
+}
+
+void host_empty_cache() {
+  BlockCache& blocks = cache();
+  std::lock_guard lock(blocks.mutex);
+  for (const auto& entry : blocks.free_blocks) std::free(entry.second);
+  blocks.free_blocks.clear();
+  blocks.cached_bytes = 0;
+}
+
+}  // namespace ember

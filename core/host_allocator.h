@@ -1,0 +1,22 @@
+#pragma once
+// Host memory for tensors. Small blocks come from the C allocator, 64-byte aligned (a cache
+// line, one AVX-512 load). Blocks of 2 MiB and more are huge-page backed and, when freed, kept
+// in a cache keyed by size: fresh pages cost a page fault and a kernel-side clear on first
+// touch, which would otherwise dominate every elementwise op on a large tensor.
+#include <cstddef>
+
+namespace ember {
+
+void* host_allocate(std::size_t nbytes);
+void host_release(void* data, std::size_t nbytes);
+
+struct HostCacheStats {
+  std::size_t cached_bytes;  // held in the cache, ready for reuse
+  std::size_t hits;          // large allocations served from the cache
+  std::size_t misses;        // large allocations that asked the system
+};
+HostCacheStats host_cache_stats();
+// Returns every cached block to the system.
+void host_empty_cache();
+
+}  // namespace ember
