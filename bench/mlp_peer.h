@@ -1,7 +1,8 @@
 #pragma once
 // The MLP training step of examples/fashion_mnist, as seen by bench/mlp_vs_peer: one object
-// per implementation, each running whole steps (zero_grad, forward, loss, backward, Adam) on a
-// fixed random batch. The headers stay free of either library so each side compiles alone.
+// per implementation, each running whole steps (zero_grad, forward, loss, backward, Adam) on
+// the batches the driver hands it. This header names neither library, so each side compiles
+// alone (LibTorch wants C++17).
 #include <cstdint>
 #include <memory>
 
@@ -10,7 +11,8 @@ constexpr std::int64_t kMlpBatch = 64;
 class MlpStep {
  public:
   virtual ~MlpStep() = default;
-  virtual void run() = 0;
+  // One step on kMlpBatch images (784 f32 each, row-major) and their labels.
+  virtual void run(const float* images, const std::int64_t* labels) = 0;
 };
 
 std::unique_ptr<MlpStep> make_ember_mlp(int threads);

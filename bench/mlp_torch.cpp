@@ -12,13 +12,12 @@ class TorchMlp : public MlpStep {
                torch::nn::Linear(128, 10)),
         optimizer_(model_->parameters(), torch::optim::AdamOptions(1e-3)) {
     torch::set_num_threads(threads);
-    torch::manual_seed(0);
-    x_ = torch::randn({kMlpBatch, 784});
-    y_ = torch::arange(kMlpBatch, torch::kLong).remainder(10);
   }
-  void run() override {
+  void run(const float* images, const std::int64_t* labels) override {
+    const torch::Tensor x = torch::from_blob(const_cast<float*>(images), {kMlpBatch, 784}, torch::kFloat);
+    const torch::Tensor y = torch::from_blob(const_cast<std::int64_t*>(labels), {kMlpBatch}, torch::kLong);
     optimizer_.zero_grad();
-    const torch::Tensor loss = torch::nn::functional::cross_entropy(model_->forward(x_), y_);
+    const torch::Tensor loss = torch::nn::functional::cross_entropy(model_->forward(x), y);
     loss.backward();
     optimizer_.step();
   }
@@ -26,7 +25,6 @@ class TorchMlp : public MlpStep {
  private:
   torch::nn::Sequential model_;
   torch::optim::Adam optimizer_;
-  torch::Tensor x_, y_;
 };
 
 }  // namespace
