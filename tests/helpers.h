@@ -10,6 +10,9 @@
 
 namespace ember::testing {
 
+// The argument of a function under gradcheck.
+using Inputs = std::vector<Tensor>;
+
 // The message of the ember::Error `body` throws ("" when it throws none).
 template <class Body>
 std::string error_of(Body&& body) {

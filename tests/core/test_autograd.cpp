@@ -2,11 +2,7 @@
 #include "helpers.h"
 
 using namespace ember;
-using ember::testing::check_values;
-using ember::testing::contains;
-using ember::testing::error_of;
-using ember::testing::leaf;
-using Inputs = std::vector<Tensor>;
+using namespace ember::testing;
 
 TEST_CASE("gradients of a small graph worked out by hand") {
   // y = sum(x * x + 3x) -> dy/dx = 2x + 3

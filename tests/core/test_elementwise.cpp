@@ -4,12 +4,7 @@
 #include "helpers.h"
 
 using namespace ember;
-using ember::testing::check_values;
-using ember::testing::contains;
-using ember::testing::error_of;
-using ember::testing::leaf;
-using ember::testing::strided_leaf;
-using Inputs = std::vector<Tensor>;
+using namespace ember::testing;
 
 TEST_CASE("arithmetic values and NumPy broadcasting") {
   const Tensor a = from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3});

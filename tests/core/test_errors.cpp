@@ -2,8 +2,7 @@
 #include "helpers.h"
 
 using namespace ember;
-using ember::testing::contains;
-using ember::testing::error_of;
+using namespace ember::testing;
 
 TEST_CASE("shape mismatch names both shapes") {
   CHECK(error_of([] { add(zeros({2, 3}), zeros({4})); }) == "add: shapes [2, 3] and [4] cannot be broadcast together");

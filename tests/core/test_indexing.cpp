@@ -2,12 +2,7 @@
 #include "helpers.h"
 
 using namespace ember;
-using ember::testing::check_values;
-using ember::testing::contains;
-using ember::testing::error_of;
-using ember::testing::leaf;
-using ember::testing::strided_leaf;
-using Inputs = std::vector<Tensor>;
+using namespace ember::testing;
 
 TEST_CASE("index_select picks rows or columns with repeats allowed") {
   const Tensor m = from_vector<float>({1, 2, 3, 4, 5, 6}, {3, 2});

@@ -2,12 +2,7 @@
 #include "helpers.h"
 
 using namespace ember;
-using ember::testing::check_values;
-using ember::testing::contains;
-using ember::testing::error_of;
-using ember::testing::leaf;
-using ember::testing::strided_leaf;
-using Inputs = std::vector<Tensor>;
+using namespace ember::testing;
 
 TEST_CASE("cat and stack values") {
   const Tensor a = from_vector<float>({1, 2, 3, 4}, {2, 2});

@@ -5,12 +5,7 @@
 #include "helpers.h"
 
 using namespace ember;
-using ember::testing::check_values;
-using ember::testing::contains;
-using ember::testing::error_of;
-using ember::testing::leaf;
-using ember::testing::strided_leaf;
-using Inputs = std::vector<Tensor>;
+using namespace ember::testing;
 
 TEST_CASE("sum mean and var over dims with and without keepdim") {
   const Tensor m = from_vector<double>({1, 2, 3, 4, 5, 6}, {2, 3});

@@ -4,10 +4,7 @@
 #include "helpers.h"
 
 using namespace ember;
-using ember::testing::check_values;
-using ember::testing::leaf;
-using ember::testing::strided_leaf;
-using Inputs = std::vector<Tensor>;
+using namespace ember::testing;
 
 TEST_CASE("softmax values by hand") {
   const Tensor x = from_vector<double>({0, std::log(3.0), 1, 1}, {2, 2});

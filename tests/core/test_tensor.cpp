@@ -4,9 +4,7 @@
 #include "helpers.h"
 
 using namespace ember;
-using ember::testing::check_values;
-using ember::testing::contains;
-using ember::testing::error_of;
+using namespace ember::testing;
 
 TEST_CASE("factories fill the values they promise") {
   const Tensor z = zeros({2, 3});

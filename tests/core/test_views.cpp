@@ -2,11 +2,7 @@
 #include "helpers.h"
 
 using namespace ember;
-using ember::testing::check_values;
-using ember::testing::contains;
-using ember::testing::error_of;
-using ember::testing::leaf;
-using ember::testing::strided_leaf;
+using namespace ember::testing;
 
 TEST_CASE("views share storage with their base") {
   Tensor base = arange(0, 12, 1, {.dtype = DType::f32});

@@ -9,8 +9,7 @@
 #include "helpers.h"
 
 using namespace ember;
-using ember::testing::contains;
-using ember::testing::error_of;
+using namespace ember::testing;
 
 namespace {
 

@@ -5,8 +5,7 @@
 #include "nn/nn.h"
 
 using namespace ember;
-using ember::testing::contains;
-using ember::testing::error_of;
+using namespace ember::testing;
 
 TEST_CASE("Linear init is U(-1/sqrt(in) to 1/sqrt(in)) for weight and bias") {
   manual_seed(0);

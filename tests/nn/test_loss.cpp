@@ -5,9 +5,7 @@
 #include "nn/nn.h"
 
 using namespace ember;
-using ember::testing::contains;
-using ember::testing::error_of;
-using ember::testing::leaf;
+using namespace ember::testing;
 
 TEST_CASE("cross_entropy by hand") {
   // Row 0: softmax(0, ln 3) = (1/4, 3/4), target 1 -> -ln(3/4). Row 1: (1/2, 1/2) -> -ln(1/2).

@@ -3,9 +3,7 @@
 #include "optim/optim.h"
 
 using namespace ember;
-using ember::testing::check_values;
-using ember::testing::contains;
-using ember::testing::error_of;
+using namespace ember::testing;
 
 namespace {
 

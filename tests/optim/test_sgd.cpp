@@ -3,9 +3,7 @@
 #include "optim/optim.h"
 
 using namespace ember;
-using ember::testing::check_values;
-using ember::testing::contains;
-using ember::testing::error_of;
+using namespace ember::testing;
 
 namespace {
 
@@ -51,6 +49,8 @@ TEST_CASE("zero_grad sets gradients to none - parameters without gradient are sk
   sgd.step();
   check_values(p, {-1});
   check_values(unused, {5});
+  sgd.zero_grad(/*set_to_none=*/false);
+  check_values(p.grad(), {0});  // kept, zeroed
   sgd.zero_grad();
   CHECK_FALSE(p.grad().defined());
   CHECK(contains(error_of([] { optim::SGD({zeros({1})}, {.lr = 0.1, .nesterov = true}); }), "nesterov"));
