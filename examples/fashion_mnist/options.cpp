@@ -22,7 +22,8 @@ Options parse_options(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") {
-      ember::fail("usage: fashion_mnist [--epochs N] [--batch-size B] [--seed S] [--threads T] [--data DIR]");
+      ember::fail("usage: fashion_mnist [--epochs N] [--batch-size B] [--seed S] [--threads T] [--data DIR] "
+                  "[--model mlp|cnn]");
     }
     EMBER_CHECK(i + 1 < argc, flag, ": missing value");
     const std::string value = argv[++i];
@@ -36,6 +37,9 @@ Options parse_options(int argc, char** argv) {
       options.threads = parse_number<int>(flag, value, 1);
     } else if (flag == "--data") {
       options.data = value;
+    } else if (flag == "--model") {
+      EMBER_CHECK(value == "mlp" || value == "cnn", "--model: expected mlp or cnn, got '", value, "'");
+      options.model = value;
     } else {
       ember::fail("unknown flag '", flag, "' (try --help)");
     }

@@ -9,7 +9,9 @@ struct Options {
   std::uint64_t seed = 0;
   int threads = 2;
   std::string data = "/usr/share/datasets/fashion-mnist";
+  std::string model = "mlp";  // mlp or cnn
 };
 
-// Parses --epochs N --batch-size B --seed S --threads T --data DIR; an ember::Error on a bad flag.
+// Parses --epochs N --batch-size B --seed S --threads T --data DIR --model mlp|cnn; an
+// ember::Error on a bad flag.
 Options parse_options(int argc, char** argv);

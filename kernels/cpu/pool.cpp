@@ -1,0 +1,117 @@
+#include "kernels/cpu/pool.h"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels/cpu/parallel.h"
+
+namespace ember::kernels::cpu {
+
+namespace {
+
+// Calls visit(out_index, ih, iw) for each output position of `plane` and each element of its
+// window that lies inside the image.
+template <class Visit>
+void for_each_window(const PoolGeometry& g, std::int64_t plane, Visit&& visit) {
+  for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+    for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+      const std::int64_t at = (plane * g.out_h + oh) * g.out_w + ow;
+      for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
+        const std::int64_t ih = oh * g.stride_h - g.pad_h + kh;
+        if (ih < 0 || ih >= g.height) continue;
+        for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
+          const std::int64_t iw = ow * g.stride_w - g.pad_w + kw;
+          if (iw >= 0 && iw < g.width) visit(at, ih, iw);
+        }
+      }
+    }
+  }
+}
+
+// Runs body(plane) for every plane; planes are independent, so threads split them.
+template <class Body>
+void over_planes(const PoolGeometry& g, Body&& body) {
+  parallel_for(g.planes, g.out_h * g.out_w * g.kernel_h * g.kernel_w, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t plane = begin; plane < end; ++plane) body(plane);
+  });
+}
+
+}  // namespace
+
+void max_pool2d(DType dtype, const PoolGeometry& g, const void* in, void* out, std::int64_t* indices) {
+  dispatch_floating(dtype, "max_pool2d", [&]<class T>() {
+    using C = compute_t<T>;
+    const T* x = static_cast<const T*>(in);
+    T* y = static_cast<T*>(out);
+    over_planes(g, [&](std::int64_t plane) {
+      const std::int64_t first = plane * g.out_h * g.out_w, count = g.out_h * g.out_w;
+      for (std::int64_t i = first; i < first + count; ++i) {
+        y[i] = static_cast<T>(-std::numeric_limits<C>::infinity());
+        indices[i] = -1;
+      }
+      const T* image = x + plane * g.height * g.width;
+      for_each_window(g, plane, [&](std::int64_t at, std::int64_t ih, std::int64_t iw) {
+        const C value = static_cast<C>(image[ih * g.width + iw]);
+        const C best = static_cast<C>(y[at]);
+        // NaN propagates, like PyTorch: a NaN is taken, and once taken it stays.
+        const bool take = indices[at] < 0 || std::isnan(value) || (!std::isnan(best) && value > best);
+        if (take) {
+          y[at] = static_cast<T>(value);
+          indices[at] = ih * g.width + iw;
+        }
+      });
+    });
+  });
+}
+
+void max_pool2d_backward(DType dtype, const PoolGeometry& g, const void* grad_out, const std::int64_t* indices,
+                         void* grad_in) {
+  dispatch_floating(dtype, "max_pool2d_backward", [&]<class T>() {
+    const T* dy = static_cast<const T*>(grad_out);
+    T* dx = static_cast<T*>(grad_in);
+    over_planes(g, [&](std::int64_t plane) {
+      T* image = dx + plane * g.height * g.width;
+      const std::int64_t first = plane * g.out_h * g.out_w;
+      for (std::int64_t i = first; i < first + g.out_h * g.out_w; ++i) {
+        image[indices[i]] = static_cast<T>(image[indices[i]] + dy[i]);
+      }
+    });
+  });
+}
+
+void avg_pool2d(DType dtype, const PoolGeometry& g, const void* in, void* out) {
+  dispatch_floating(dtype, "avg_pool2d", [&]<class T>() {
+    using C = compute_t<T>;
+    const T* x = static_cast<const T*>(in);
+    T* y = static_cast<T*>(out);
+    const C scale = C(1) / static_cast<C>(g.kernel_h * g.kernel_w);
+    over_planes(g, [&](std::int64_t plane) {
+      const std::int64_t first = plane * g.out_h * g.out_w;
+      std::vector<C> totals(static_cast<std::size_t>(g.out_h * g.out_w), C(0));
+      const T* image = x + plane * g.height * g.width;
+      for_each_window(g, plane, [&](std::int64_t at, std::int64_t ih, std::int64_t iw) {
+        totals[static_cast<std::size_t>(at - first)] += static_cast<C>(image[ih * g.width + iw]);
+      });
+      for (std::size_t i = 0; i < totals.size(); ++i) y[first + static_cast<std::int64_t>(i)] = static_cast<T>(totals[i] * scale);
+    });
+  });
+}
+
+void avg_pool2d_backward(DType dtype, const PoolGeometry& g, const void* grad_out, void* grad_in) {
+  dispatch_floating(dtype, "avg_pool2d_backward", [&]<class T>() {
+    using C = compute_t<T>;
+    const T* dy = static_cast<const T*>(grad_out);
+    T* dx = static_cast<T*>(grad_in);
+    const C scale = C(1) / static_cast<C>(g.kernel_h * g.kernel_w);
+    over_planes(g, [&](std::int64_t plane) {
+      T* image = dx + plane * g.height * g.width;
+      for_each_window(g, plane, [&](std::int64_t at, std::int64_t ih, std::int64_t iw) {
+        T& target = image[ih * g.width + iw];
+        target = static_cast<T>(static_cast<C>(target) + static_cast<C>(dy[at]) * scale);
+      });
+    });
+  });
+}
+
+}  // namespace ember::kernels::cpu

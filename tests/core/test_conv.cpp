@@ -1,0 +1,80 @@
+// conv2d: a case by hand, an f64 reference for every parameter, and gradients.
+#include "helpers.h"
+
+using namespace ember;
+using namespace ember::testing;
+
+namespace {
+
+// The definition of a (grouped, strided, padded, dilated) 2-D cross-correlation, in f64.
+std::vector<double> reference_conv(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p,
+                                   std::int64_t out_h, std::int64_t out_w) {
+  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), width = x.size(3);
+  const std::int64_t oc = w.size(0), cg = w.size(1), kh = w.size(2), kw = w.size(3);
+  const std::int64_t per_group_out = oc / p.groups;
+  std::vector<double> out;
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t o = 0; o < oc; ++o)
+      for (std::int64_t y = 0; y < out_h; ++y)
+        for (std::int64_t z = 0; z < out_w; ++z) {
+          double total = b.defined() ? b.at<double>({o}) : 0.0;
+          const std::int64_t group = o / per_group_out;
+          for (std::int64_t ci = 0; ci < cg; ++ci)
+            for (std::int64_t a = 0; a < kh; ++a)
+              for (std::int64_t d = 0; d < kw; ++d) {
+                const std::int64_t iy = y * p.stride[0] - p.padding[0] + a * p.dilation[0];
+                const std::int64_t iz = z * p.stride[1] - p.padding[1] + d * p.dilation[1];
+                if (iy < 0 || iy >= h || iz < 0 || iz >= width) continue;
+                total += x.at<double>({i, group * cg + ci, iy, iz}) * w.at<double>({o, ci, a, d});
+              }
+          out.push_back(total);
+        }
+  (void)c;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("conv2d by hand: a 2x2 kernel over a 3x3 image") {
+  const Tensor x = arange(1, 10, 1, {.dtype = DType::f32}).view({1, 1, 3, 3});  // 1..9
+  const Tensor w = from_vector<float>({1, 0, 0, -1}, {1, 1, 2, 2});             // top-left minus bottom-right
+  // Each output is x[i][j] - x[i+1][j+1] = -4 everywhere; the bias adds 0.5.
+  check_values(conv2d(x, w, from_vector<float>({0.5})), {-3.5, -3.5, -3.5, -3.5});
+}
+
+TEST_CASE("conv2d matches the f64 definition for stride + padding + dilation + groups") {
+  Generator generator(9);
+  const Tensor x = randn({2, 4, 7, 6}, {.dtype = DType::f64}, generator);
+  const Tensor w = randn({6, 2, 3, 2}, {.dtype = DType::f64}, generator);
+  const Tensor b = randn({6}, {.dtype = DType::f64}, generator);
+  const Conv2dParams p{.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 2}, .groups = 2};
+  const Tensor out = conv2d(x, w, b, p);
+  // OH = (7 + 2 - 2 - 1) / 2 + 1 = 4; OW = (6 + 4 - 2 - 1) / 1 + 1 = 8.
+  CHECK(out.sizes() == Shape{2, 6, 4, 8});
+  check_values(out, reference_conv(x, w, b, p, 4, 8), 1e-12);
+  check_values(conv2d(x.to(DType::f32), w.to(DType::f32), b.to(DType::f32), p), reference_conv(x, w, b, p, 4, 8), 1e-5);
+}
+
+TEST_CASE("conv2d errors name the shapes") {
+  CHECK(contains(error_of([] { conv2d(zeros({1, 3, 5, 5}), zeros({4, 2, 3, 3})); }),
+                 "weight of shape [4, 2, 3, 3] expects 2 input channels, but input of shape [1, 3, 5, 5] has 3"));
+  CHECK(contains(error_of([] { conv2d(zeros({1, 1, 2, 2}), zeros({1, 1, 3, 3})); }),
+                 "input of shape [1, 1, 2, 2] is smaller than the 3x3 kernel"));
+  // With stride 2 the span (2 - 3) / 2 would truncate to 0 and wrongly give one output.
+  CHECK(contains(error_of([] { conv2d(zeros({1, 1, 2, 2}), zeros({1, 1, 3, 3}), {}, {.stride = {2, 2}}); }),
+                 "is smaller than the 3x3 kernel"));
+  CHECK(contains(error_of([] { conv2d(zeros({1, 4, 5}), zeros({1, 4, 3, 3})); }), "expected input [N, C, H, W]"));
+  CHECK(contains(error_of([] { conv2d(zeros({1, 4, 5, 5}), zeros({3, 2, 3, 3}), {}, {.groups = 2}); }),
+                 "groups 2 must divide"));
+}
+
+TEST_CASE("gradcheck: conv2d with every parameter") {
+  CHECK(gradcheck([](const Inputs& in) { return conv2d(in[0], in[1], in[2]); },
+                  {leaf({2, 2, 4, 4}, 81), leaf({3, 2, 3, 3}, 82), leaf({3}, 83)}));
+  CHECK(gradcheck([](const Inputs& in) {
+          return conv2d(in[0], in[1], {}, {.stride = {2, 1}, .padding = {1, 1}, .dilation = {1, 2}, .groups = 2});
+        }, {leaf({1, 4, 5, 5}, 84), leaf({2, 2, 2, 2}, 85)}));
+  // A strided (channels-last-like) input.
+  CHECK(gradcheck([](const Inputs& in) { return conv2d(in[0].permute({0, 3, 1, 2}), in[1]); },
+                  {leaf({1, 4, 4, 2}, 86), leaf({1, 2, 2, 2}, 87)}));
+}

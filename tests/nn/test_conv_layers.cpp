@@ -1,0 +1,37 @@
+// nn::Conv2d, pooling layers and Flatten.
+#include <cmath>
+
+#include "helpers.h"
+#include "nn/nn.h"
+
+using namespace ember;
+using namespace ember::testing;
+
+TEST_CASE("Conv2d keeps its parameters however it is constructed") {
+  // Regression: GCC 12 -O3 with AVX-512 built a defaulted by-value Conv2dParams with padding 1
+  // when the layer was made by std::make_shared.
+  const auto made = std::make_shared<nn::Conv2d>(1, 32, std::array<std::int64_t, 2>{3, 3});
+  CHECK(made->params.padding == std::array<std::int64_t, 2>{0, 0});
+  CHECK(made->params.stride == std::array<std::int64_t, 2>{1, 1});
+  CHECK((*made)(zeros({2, 1, 28, 28})).sizes() == Shape{2, 32, 26, 26});
+  const auto pool = std::make_shared<nn::MaxPool2d>(Pool2dParams{.kernel = {2, 2}});
+  CHECK(pool->params.padding == std::array<std::int64_t, 2>{0, 0});
+}
+
+TEST_CASE("Conv2d init is U(-1/sqrt(fan_in) to 1/sqrt(fan_in)) with fan_in = in/groups * KH * KW") {
+  manual_seed(1);
+  nn::Conv2d layer(16, 64, {5, 5}, {.groups = 2});
+  CHECK(layer.weight.sizes() == Shape{64, 8, 5, 5});
+  const double bound = 1.0 / std::sqrt(8.0 * 25);
+  CHECK(max(abs(layer.weight)).item<double>() <= bound);
+  CHECK(var(layer.weight, {}).item<double>() == doctest::Approx(bound * bound / 3).epsilon(0.05));
+  CHECK(max(abs(layer.bias)).item<double>() <= bound);
+}
+
+TEST_CASE("the reference CNN shapes: 28x28 -> 1600 features") {
+  nn::Sequential cnn{std::make_shared<nn::Conv2d>(1, 32, std::array<std::int64_t, 2>{3, 3}),
+                     std::make_shared<nn::MaxPool2d>(Pool2dParams{.kernel = {2, 2}}),
+                     std::make_shared<nn::Conv2d>(32, 64, std::array<std::int64_t, 2>{3, 3}),
+                     std::make_shared<nn::MaxPool2d>(Pool2dParams{.kernel = {2, 2}}), std::make_shared<nn::Flatten>()};
+  CHECK(cnn(zeros({3, 1, 28, 28})).sizes() == Shape{3, 1600});
+}
