@@ -186,7 +186,7 @@ Tensor relu(const Tensor& input) {
   Tensor out = unary_forward("relu", UnaryOp::relu, input);
   if (needs_grad(input)) {
     record_op("relu", out, {input}, [saved_out = SavedTensor(out)](const Tensor& g, const Node&) {
-      return Grads{where(gt(saved_out.get(), 0.0), g, scalar_like(0.0, g))};
+      return Grads{binary_forward("relu_backward", BinaryOp::relu_backward, g, saved_out.get())};
     });
   }
   return out;

@@ -89,6 +89,8 @@ void binary(BinaryOp op, DType dtype, const Sizes& sizes, const Operand& out, co
         case BinaryOp::pow:
           return binary_math<T>(sizes, out, a, b,
                                 [](C x, C y) { return static_cast<C>(std::pow(x, y)); });
+        case BinaryOp::relu_backward:
+          return binary_math<T>(sizes, out, a, b, [](C grad, C y) { return y > C(0) ? grad : C(0); });
         case BinaryOp::gelu_backward:
           if constexpr (std::is_floating_point_v<C>) {
             // d/dx [x * Phi(x)] = Phi(x) + x * phi(x)

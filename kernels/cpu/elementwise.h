@@ -7,12 +7,13 @@
 namespace ember::kernels::cpu {
 
 enum class UnaryOp { neg, exp, log, sqrt, abs, relu, gelu, sigmoid, tanh };
-enum class BinaryOp { add, sub, mul, div, pow, gelu_backward };
+enum class BinaryOp { add, sub, mul, div, pow, gelu_backward, relu_backward };
 enum class CompareOp { eq, ne, lt, le, gt, ge };
 
 // out = op(in); out and in have `dtype`.
 void unary(UnaryOp op, DType dtype, const Sizes& sizes, const Operand& out, const Operand& in);
-// out = op(a, b); all three have `dtype`. gelu_backward computes a * gelu'(b).
+// out = op(a, b); all three have `dtype`. gelu_backward computes a * gelu'(b); relu_backward
+// passes a where b > 0 (b is relu's output) and gives 0 elsewhere.
 void binary(BinaryOp op, DType dtype, const Sizes& sizes, const Operand& out, const Operand& a,
             const Operand& b);
 // out (bool) = op(a, b); a and b have `dtype`.

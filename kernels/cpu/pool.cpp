@@ -45,22 +45,40 @@ void max_pool2d(DType dtype, const PoolGeometry& g, const void* in, void* out, s
     const T* x = static_cast<const T*>(in);
     T* y = static_cast<T*>(out);
     over_planes(g, [&](std::int64_t plane) {
-      const std::int64_t first = plane * g.out_h * g.out_w, count = g.out_h * g.out_w;
-      for (std::int64_t i = first; i < first + count; ++i) {
-        y[i] = static_cast<T>(-std::numeric_limits<C>::infinity());
-        indices[i] = -1;
-      }
       const T* image = x + plane * g.height * g.width;
-      for_each_window(g, plane, [&](std::int64_t at, std::int64_t ih, std::int64_t iw) {
-        const C value = static_cast<C>(image[ih * g.width + iw]);
-        const C best = static_cast<C>(y[at]);
-        // NaN propagates, like PyTorch: a NaN is taken, and once taken it stays.
-        const bool take = indices[at] < 0 || std::isnan(value) || (!std::isnan(best) && value > best);
-        if (take) {
-          y[at] = static_cast<T>(value);
-          indices[at] = ih * g.width + iw;
+      for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+        const std::int64_t h_first = std::max<std::int64_t>(oh * g.stride_h - g.pad_h, 0);
+        const std::int64_t h_end = std::min(oh * g.stride_h - g.pad_h + g.kernel_h, g.height);
+        for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+          const std::int64_t w_first = std::max<std::int64_t>(ow * g.stride_w - g.pad_w, 0);
+          const std::int64_t w_end = std::min(ow * g.stride_w - g.pad_w + g.kernel_w, g.width);
+          // Padding never wins. The first maximum wins ties; a NaN wins and ends the search.
+          // The comparisons select rather than branch: which element is larger is a coin
+          // toss the branch predictor would lose half the time.
+          C best = -std::numeric_limits<C>::infinity();
+          std::int64_t best_at = h_first * g.width + w_first;
+          auto search = [&] {
+            for (std::int64_t ih = h_first; ih < h_end; ++ih) {
+              for (std::int64_t iw = w_first; iw < w_end; ++iw) {
+                const std::int64_t position = ih * g.width + iw;
+                const C value = static_cast<C>(image[position]);
+                if (std::isnan(value)) {
+                  best = value;
+                  best_at = position;
+                  return;
+                }
+                const bool greater = value > best;
+                best = greater ? value : best;
+                best_at = greater ? position : best_at;
+              }
+            }
+          };
+          search();
+          const std::int64_t at = (plane * g.out_h + oh) * g.out_w + ow;
+          y[at] = static_cast<T>(best);
+          indices[at] = best_at;
         }
-      });
+      }
     });
   });
 }
