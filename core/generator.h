@@ -16,6 +16,9 @@ class Generator {
   std::uint64_t offset() const { return offset_; }
   void set_state(std::uint64_t seed, std::uint64_t offset) { seed_ = seed; offset_ = offset; }
 
+  // One U[0, 1) number, for host-side decisions such as a data augmentation's coin flip.
+  float next_uniform();
+
   // Reserves `counters` Philox counters for one draw and returns where the draw starts.
   std::uint64_t reserve(std::uint64_t counters) {
     const std::uint64_t start = offset_;

@@ -1,0 +1,169 @@
+#include "data/data_loader.h"
+
+#include <condition_variable>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <variant>
+
+#include "data/sampler.h"
+
+namespace ember::data {
+
+namespace {
+
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+Generator example_generator(std::uint64_t seed, std::int64_t epoch, std::int64_t index) {
+  // One Philox key per (seed, epoch); each example owns 2^32 counters of it.
+  Generator generator;
+  generator.set_state(splitmix64(seed ^ splitmix64(static_cast<std::uint64_t>(epoch))),
+                      static_cast<std::uint64_t>(index) << 32);
+  return generator;
+}
+
+// One epoch in flight: its batches' indices, the workers, and the batches they finished.
+class DataLoader::Pass {
+ public:
+  Pass(const Dataset& dataset, const DataLoaderOptions& options, std::int64_t epoch)
+      : dataset_(dataset), options_(options), epoch_(epoch) {
+    const std::unique_ptr<Sampler> sampler = options.shuffle ? std::unique_ptr<Sampler>(new RandomSampler(options.seed))
+                                                             : std::unique_ptr<Sampler>(new SequentialSampler());
+    const std::vector<std::int64_t> order = sampler->indices(dataset.size(), epoch);
+    for (std::size_t first = 0; first < order.size(); first += static_cast<std::size_t>(options.batch_size)) {
+      const std::size_t last = std::min(order.size(), first + static_cast<std::size_t>(options.batch_size));
+      if (options.drop_last && last - first < static_cast<std::size_t>(options.batch_size)) break;
+      batches_.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(first),
+                            order.begin() + static_cast<std::ptrdiff_t>(last));
+    }
+    for (int i = 0; i < options.num_workers; ++i) workers_.emplace_back([this] { work(); });
+  }
+
+  ~Pass() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    room_.notify_all();
+    for (std::thread& worker : workers_) worker.join();
+  }
+
+  bool has_next() const { return next_ < batches_.size(); }
+
+  Batch next() {
+    if (workers_.empty()) return load(next_++);
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return finished_.count(next_) > 0; });
+    auto result = std::move(finished_[next_]);
+    finished_.erase(next_);
+    ++next_;
+    lock.unlock();
+    room_.notify_all();
+    if (auto* error = std::get_if<std::exception_ptr>(&result)) std::rethrow_exception(*error);
+    return std::get<Batch>(std::move(result));
+  }
+
+ private:
+  // get() for each example of batch `number`, then collate. Errors name the sample index.
+  Batch load(std::size_t number) const {
+    std::vector<Example> examples;
+    for (std::int64_t index : batches_[number]) {
+      Generator generator = example_generator(options_.seed, epoch_, index);
+      try {
+        examples.push_back(dataset_.get(index, generator));
+      } catch (const std::exception& error) {
+        fail("DataLoader: loading sample ", index, " (batch ", number, ", epoch ", epoch_, ") failed: ", error.what());
+      }
+    }
+    try {
+      return options_.collate(examples);
+    } catch (const std::exception& error) {
+      fail("DataLoader: collating batch ", number, " (epoch ", epoch_, ") failed: ", error.what());
+    }
+  }
+
+  // A worker claims the next unclaimed batch while the prefetch window has room.
+  void work() {
+    const std::size_t window = static_cast<std::size_t>(options_.num_workers) *
+                               static_cast<std::size_t>(std::max(options_.prefetch_factor, 1));
+    while (true) {
+      std::size_t number;
+      {
+        std::unique_lock lock(mutex_);
+        room_.wait(lock, [&] { return stop_ || claimed_ >= batches_.size() || claimed_ < next_ + window; });
+        if (stop_ || claimed_ >= batches_.size()) return;
+        number = claimed_++;
+      }
+      std::variant<Batch, std::exception_ptr> result;
+      try {
+        result = load(number);
+      } catch (...) {
+        result = std::current_exception();
+      }
+      {
+        std::lock_guard lock(mutex_);
+        finished_.emplace(number, std::move(result));
+      }
+      ready_.notify_all();
+    }
+  }
+
+  const Dataset& dataset_;
+  const DataLoaderOptions options_;
+  const std::int64_t epoch_;
+  std::vector<std::vector<std::int64_t>> batches_;
+
+  std::mutex mutex_;
+  std::condition_variable ready_;  // a batch finished
+  std::condition_variable room_;   // the consumer took a batch, or the pass stops
+  std::map<std::size_t, std::variant<Batch, std::exception_ptr>> finished_;
+  std::size_t claimed_ = 0;  // batches handed to workers
+  std::size_t next_ = 0;     // the batch the consumer takes next
+  bool stop_ = false;
+  std::vector<std::thread> workers_;  // last: started after everything above exists
+};
+
+DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options)
+    : dataset_(std::move(dataset)), options_(std::move(options)) {
+  EMBER_CHECK(dataset_ != nullptr, "DataLoader: got no dataset");
+  EMBER_CHECK(options_.batch_size >= 1, "DataLoader: batch_size must be at least 1, got ", options_.batch_size);
+  EMBER_CHECK(options_.num_workers >= 0, "DataLoader: num_workers must be >= 0, got ", options_.num_workers);
+  EMBER_CHECK(options_.collate != nullptr, "DataLoader: got no collate function");
+}
+
+DataLoader::~DataLoader() = default;
+
+std::int64_t DataLoader::size() const {
+  const std::int64_t n = dataset_->size();
+  return options_.drop_last ? n / options_.batch_size : (n + options_.batch_size - 1) / options_.batch_size;
+}
+
+DataLoader::Iterator DataLoader::begin() {
+  pass_.reset();  // stop the workers of an unfinished pass before starting new ones
+  pass_ = std::make_unique<Pass>(*dataset_, options_, epoch_++);
+  Iterator first;
+  first.pass_ = pass_.get();
+  first.finished_ = false;
+  ++first;
+  return first;
+}
+
+DataLoader::Iterator& DataLoader::Iterator::operator++() {
+  if (pass_->has_next()) {
+    batch_ = pass_->next();
+  } else {
+    finished_ = true;
+    batch_.clear();
+  }
+  return *this;
+}
+
+}  // namespace ember::data

@@ -1,0 +1,70 @@
+#pragma once
+// DataLoader: cuts a dataset into batches and loads them on worker threads.
+//
+// Each pass (one epoch) orders the indices with the sampler (seed + epoch when shuffling), cuts
+// them into batches, and has `num_workers` threads run get() + collate ahead of the consumer,
+// at most num_workers * prefetch_factor batches ahead. Batches come back in order, and are the
+// same for any num_workers: every example draws its randomness from its own generator, seeded
+// by (seed, epoch, index). An exception in a worker is rethrown to the consumer, naming the
+// sample index.
+#include <cstdint>
+#include <memory>
+
+#include "data/collate.h"
+#include "data/dataset.h"
+
+namespace ember::data {
+
+struct DataLoaderOptions {
+  std::int64_t batch_size = 1;
+  bool shuffle = false;
+  bool drop_last = false;    // drop a last, smaller batch
+  int num_workers = 0;       // 0: load on the calling thread
+  int prefetch_factor = 2;   // batches in flight per worker
+  std::uint64_t seed = 0;    // for shuffling and per-example randomness
+  CollateFn collate = default_collate;
+};
+
+class DataLoader {
+ public:
+  DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options);
+  ~DataLoader();
+  DataLoader(const DataLoader&) = delete;
+  DataLoader& operator=(const DataLoader&) = delete;
+
+  // Batches per epoch.
+  std::int64_t size() const;
+  // The epoch the next pass uses; each begin() uses it and then advances it by one.
+  std::int64_t epoch() const { return epoch_; }
+  void set_epoch(std::int64_t epoch) { epoch_ = epoch; }
+  const DataLoaderOptions& options() const { return options_; }
+
+  class Pass;
+  class Iterator {
+   public:
+    const Batch& operator*() const { return batch_; }
+    const Batch* operator->() const { return &batch_; }
+    Iterator& operator++();
+    bool operator==(const Iterator& other) const { return finished_ == other.finished_; }
+
+   private:
+    friend class DataLoader;
+    Pass* pass_ = nullptr;
+    Batch batch_;
+    bool finished_ = true;
+  };
+  // Starts a pass over the next epoch (ending any pass still in flight) and returns its first batch.
+  Iterator begin();
+  Iterator end() { return Iterator(); }
+
+ private:
+  std::shared_ptr<const Dataset> dataset_;
+  DataLoaderOptions options_;
+  std::int64_t epoch_ = 0;
+  std::unique_ptr<Pass> pass_;
+};
+
+// The generator example `index` of `epoch` draws from (what a Dataset's get() receives).
+Generator example_generator(std::uint64_t seed, std::int64_t epoch, std::int64_t index);
+
+}  // namespace ember::data
