@@ -4,22 +4,85 @@
 
 namespace ember::nn::functional {
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& target) {
-  EMBER_CHECK(logits.defined() && target.defined(), "cross_entropy: got an undefined tensor");
-  EMBER_CHECK(logits.dim() == 2 && is_floating(logits.dtype()), "cross_entropy: logits must be a floating [N, C] tensor, got ",
-              describe(logits));
-  EMBER_CHECK(target.dim() == 1 && target.dtype() == DType::i64 && target.size(0) == logits.size(0),
-              "cross_entropy: target must be an i64 tensor of shape [", logits.size(0), "] for logits ",
-              describe(logits), ", got ", describe(target));
-  const std::int64_t classes = logits.size(1);
-  if (target.numel() > 0) {
-    const auto low = min(target).item<std::int64_t>(), high = max(target).item<std::int64_t>();
-    EMBER_CHECK(low >= 0 && high < classes, "cross_entropy: target class ", low < 0 ? low : high,
-                " is out of range for ", classes, " classes (logits ", describe(logits), ")");
+namespace {
+
+Tensor reduce(const Tensor& losses, Reduction reduction) {
+  switch (reduction) {
+    case Reduction::none: return losses;
+    case Reduction::sum: return sum(losses);
+    case Reduction::mean: return mean(losses);
   }
-  // -log p(target) = -log_softmax(logits)[target], picked out row by row with gather.
-  const Tensor log_probs = log_softmax(logits, 1);
-  return neg(mean(gather(log_probs, 1, target.unsqueeze(1))));
+  return losses;
+}
+
+void check_same_shape(const char* op, const Tensor& input, const Tensor& target) {
+  EMBER_CHECK(input.defined() && target.defined() && input.sizes() == target.sizes(), op, ": input ", describe(input),
+              " and target ", describe(target), " must have the same shape");
+}
+
+}  // namespace
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const ClassificationLossOptions& options) {
+  EMBER_CHECK(log_probs.defined() && target.defined(), "nll_loss: got an undefined tensor");
+  EMBER_CHECK(log_probs.dim() >= 2 && is_floating(log_probs.dtype()),
+              "nll_loss: input must be a floating [N, C] or [N, C, d1, ...] tensor, got ", describe(log_probs));
+  Shape expected = log_probs.sizes();
+  expected.erase(expected.begin() + 1);
+  EMBER_CHECK(target.dtype() == DType::i64 && target.sizes() == expected, "nll_loss: target must be an i64 tensor of shape ",
+              to_string(expected), " for input ", describe(log_probs), ", got ", describe(target));
+  const std::int64_t classes = log_probs.size(1);
+  if (options.weight.defined()) {
+    EMBER_CHECK(options.weight.sizes() == Shape{classes} && options.weight.dtype() == log_probs.dtype(),
+                "nll_loss: weight must be a [", classes, "] tensor of dtype ", log_probs.dtype(), ", got ",
+                describe(options.weight));
+  }
+  // Classes last, one row per prediction: [N, C, d...] -> [M, C].
+  Shape order{0};
+  for (std::int64_t d = 2; d < log_probs.dim(); ++d) order.push_back(d);
+  order.push_back(1);
+  const Tensor rows = log_probs.permute(order).reshape({-1, classes});
+  const Tensor labels = target.reshape({-1});
+
+  const Tensor counted = ne(labels, scalar_tensor(static_cast<double>(options.ignore_index), {.dtype = DType::i64}));
+  const Tensor safe_labels = where(counted, labels, scalar_tensor(0, {.dtype = DType::i64}));
+  if (labels.numel() > 0) {
+    const auto low = min(safe_labels).item<std::int64_t>(), high = max(safe_labels).item<std::int64_t>();
+    EMBER_CHECK(low >= 0 && high < classes, "nll_loss: target class ", low < 0 ? low : high, " is out of range for ",
+                classes, " classes (input ", describe(log_probs), ")");
+  }
+  Tensor weights = to(counted, log_probs.dtype());
+  if (options.weight.defined()) weights = mul(weights, index_select(options.weight, 0, safe_labels));
+  const Tensor picked = gather(rows, 1, safe_labels.unsqueeze(1)).squeeze(1);
+  const Tensor losses = neg(mul(picked, weights));
+  switch (options.reduction) {
+    case Reduction::none: return losses.reshape(target.sizes());
+    case Reduction::sum: return sum(losses);
+    case Reduction::mean: return div(sum(losses), sum(weights));
+  }
+  return losses;
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const ClassificationLossOptions& options) {
+  EMBER_CHECK(logits.defined() && logits.dim() >= 2, "cross_entropy: logits must be [N, C] or [N, C, d1, ...], got ",
+              describe(logits));
+  return nll_loss(log_softmax(logits, 1), target, options);
+}
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  check_same_shape("mse_loss", input, target);
+  const Tensor difference = sub(input, target);
+  return reduce(mul(difference, difference), reduction);
+}
+
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  check_same_shape("l1_loss", input, target);
+  return reduce(abs(sub(input, target)), reduction);
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction reduction) {
+  check_same_shape("binary_cross_entropy_with_logits", logits, target);
+  const Tensor losses = add(sub(relu(logits), mul(logits, target)), log(add(exp(neg(abs(logits))), 1.0)));
+  return reduce(losses, reduction);
 }
 
 }  // namespace ember::nn::functional

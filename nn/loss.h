@@ -1,11 +1,30 @@
 #pragma once
-// Loss functions.
+// Loss functions, with PyTorch's semantics.
+#include <cstdint>
+
 #include "core/tensor.h"
 
 namespace ember::nn::functional {
 
-// Mean negative log-likelihood of the target classes under softmax(logits).
-// logits [N, C] floating, target [N] i64 with values in [0, C).
-Tensor cross_entropy(const Tensor& logits, const Tensor& target);
+enum class Reduction { none, mean, sum };
+
+struct ClassificationLossOptions {
+  Tensor weight = Tensor();          // per-class weights [C], or undefined for all ones
+  std::int64_t ignore_index = -100;  // targets equal to it add nothing and are not counted
+  Reduction reduction = Reduction::mean;
+};
+
+// -log_probs[target] per element. log_probs is [N, C] or [N, C, d1, ...] with target [N] or
+// [N, d1, ...] (i64). The mean divides by the summed weights of the counted targets.
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const ClassificationLossOptions& options = {});
+// nll_loss(log_softmax(logits, 1), target): the loss of a classifier from its raw logits.
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const ClassificationLossOptions& options = {});
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean);
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean);
+// Binary cross-entropy on logits, computed as max(x, 0) - x y + log(1 + exp(-|x|)) so that no
+// exp overflows.
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
+                                        Reduction reduction = Reduction::mean);
 
 }  // namespace ember::nn::functional

@@ -1,4 +1,4 @@
-// cross_entropy: values by hand, gradients, errors.
+// Losses: values by hand, PyTorch's weighting and ignore_index rules, gradients, errors.
 #include <cmath>
 
 #include "helpers.h"
@@ -6,29 +6,79 @@
 
 using namespace ember;
 using namespace ember::testing;
+using namespace ember::nn::functional;
 
 TEST_CASE("cross_entropy by hand") {
   // Row 0: softmax(0, ln 3) = (1/4, 3/4), target 1 -> -ln(3/4). Row 1: (1/2, 1/2) -> -ln(1/2).
   const Tensor logits = from_vector<double>({0, std::log(3.0), 1, 1}, {2, 2});
   const Tensor target = from_vector<std::int64_t>({1, 0});
-  const double expected = (-std::log(0.75) - std::log(0.5)) / 2;
-  CHECK(nn::functional::cross_entropy(logits, target).item<double>() == doctest::Approx(expected).epsilon(1e-12));
+  const double row0 = -std::log(0.75), row1 = -std::log(0.5);
+  CHECK(cross_entropy(logits, target).item<double>() == doctest::Approx((row0 + row1) / 2).epsilon(1e-12));
+  CHECK(cross_entropy(logits, target, {.reduction = Reduction::sum}).item<double>() == doctest::Approx(row0 + row1));
+  check_values(cross_entropy(logits, target, {.reduction = Reduction::none}), {row0, row1}, 1e-12);
+  // Class weights (2, 5): the mean divides by the weights of the targets, 5 + 2.
+  const Tensor weight = from_vector<double>({2, 5});
+  CHECK(cross_entropy(logits, target, {.weight = weight}).item<double>() ==
+        doctest::Approx((5 * row0 + 2 * row1) / 7).epsilon(1e-12));
+  // An ignored target adds nothing and is not counted.
+  const Tensor ignoring = from_vector<std::int64_t>({1, -100});
+  CHECK(cross_entropy(logits, ignoring).item<double>() == doctest::Approx(row0).epsilon(1e-12));
+}
+
+TEST_CASE("cross_entropy on [N, C, H, W] segmentation logits equals the flattened rows") {
+  Generator generator(4);
+  const Tensor logits = randn({2, 3, 2, 2}, {.dtype = DType::f64}, generator);
+  const Tensor target = from_vector<std::int64_t>({0, 2, 1, 1, 2, 2, 0, 1}, {2, 2, 2});
+  const Tensor rows = logits.permute({0, 2, 3, 1}).reshape({-1, 3});
+  CHECK(cross_entropy(logits, target).item<double>() ==
+        doctest::Approx(cross_entropy(rows, target.reshape({-1})).item<double>()).epsilon(1e-12));
+  CHECK(cross_entropy(logits, target, {.reduction = Reduction::none}).sizes() == Shape{2, 2, 2});
+}
+
+TEST_CASE("regression and binary losses by hand") {
+  const Tensor x = from_vector<double>({1, -2, 3});
+  const Tensor y = from_vector<double>({0, 0, 1});
+  CHECK(mse_loss(x, y).item<double>() == doctest::Approx((1 + 4 + 4) / 3.0));
+  CHECK(l1_loss(x, y, Reduction::sum).item<double>() == doctest::Approx(1 + 2 + 2));
+  // BCE(x, y) = -y log s(x) - (1 - y) log(1 - s(x)), s the sigmoid.
+  std::vector<double> expected;
+  for (int i = 0; i < 3; ++i) {
+    const double s = 1 / (1 + std::exp(-x.at<double>({i}))), t = y.at<double>({i});
+    expected.push_back(-t * std::log(s) - (1 - t) * std::log(1 - s));
+  }
+  check_values(binary_cross_entropy_with_logits(x, y, Reduction::none), expected, 1e-12);
+  // Large logits stay finite: a naive log(sigmoid(-1000)) would be -inf.
+  CHECK(binary_cross_entropy_with_logits(from_vector<double>({-1000}), from_vector<double>({1})).item<double>() ==
+        doctest::Approx(1000));
 }
 
 TEST_CASE("cross_entropy gradient is (softmax - onehot) / N") {
   const Tensor logits = leaf({4, 5}, 71);
   const Tensor target = from_vector<std::int64_t>({0, 4, 2, 2});
-  CHECK(gradcheck([&](const std::vector<Tensor>& in) { return nn::functional::cross_entropy(in[0], target); }, {logits}));
-  nn::functional::cross_entropy(logits, target).backward();
+  cross_entropy(logits, target).backward();
   const Tensor p = softmax(logits.detach(), 1);
   CHECK(logits.grad().at<double>({1, 4}) == doctest::Approx((p.at<double>({1, 4}) - 1) / 4));
   CHECK(logits.grad().at<double>({1, 0}) == doctest::Approx(p.at<double>({1, 0}) / 4));
 }
 
-TEST_CASE("cross_entropy errors") {
-  CHECK(contains(error_of([] { nn::functional::cross_entropy(zeros({2, 3}), from_vector<std::int64_t>({0, 3})); }),
-                 "target class 3 is out of range for 3 classes"));
-  CHECK(contains(error_of([] { nn::functional::cross_entropy(zeros({2, 3}), from_vector<std::int64_t>({0})); }),
+TEST_CASE("gradcheck: every loss") {
+  const Tensor target = from_vector<std::int64_t>({0, 4, -100, 2});
+  const Tensor weight = from_vector<double>({1, 2, 3, 4, 5});
+  CHECK(gradcheck([&](const Inputs& in) { return cross_entropy(in[0], target, {.weight = weight}); }, {leaf({4, 5}, 72)}));
+  CHECK(gradcheck([](const Inputs& in) { return cross_entropy(in[0], from_vector<std::int64_t>({1, 0, 2, 2}, {1, 2, 2})); },
+                  {leaf({1, 3, 2, 2}, 73)}));
+  CHECK(gradcheck([](const Inputs& in) { return mse_loss(in[0], in[1]); }, {leaf({3, 2}, 74), leaf({3, 2}, 75)}));
+  CHECK(gradcheck([](const Inputs& in) { return l1_loss(in[0], in[1]); }, {leaf({3, 2}, 76), leaf({3, 2}, 77)}));
+  CHECK(gradcheck([](const Inputs& in) { return binary_cross_entropy_with_logits(in[0], in[1]); },
+                  {leaf({3, 2}, 78), (rand({3, 2}, {.dtype = DType::f64}))}));
+}
+
+TEST_CASE("loss errors") {
+  CHECK(contains(error_of([] { cross_entropy(zeros({2, 3}), from_vector<std::int64_t>({0, 3})); }),
+                 "nll_loss: target class 3 is out of range for 3 classes"));
+  CHECK(contains(error_of([] { cross_entropy(zeros({2, 3}), from_vector<std::int64_t>({0})); }),
                  "target must be an i64 tensor of shape [2]"));
-  CHECK(contains(error_of([] { nn::functional::cross_entropy(zeros({2, 3}), zeros({2})); }), "got [2] f32 cpu"));
+  CHECK(contains(error_of([] { cross_entropy(zeros({2, 3}), zeros({2})); }), "got [2] f32 cpu"));
+  CHECK(contains(error_of([] { mse_loss(zeros({2, 3}), zeros({3, 2})); }),
+                 "mse_loss: input [2, 3] f32 cpu and target [3, 2] f32 cpu must have the same shape"));
 }

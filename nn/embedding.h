@@ -1,0 +1,16 @@
+#pragma once
+// nn::Embedding: a lookup table of num_embeddings vectors of size embedding_dim, N(0, 1) init.
+#include "nn/module.h"
+
+namespace ember::nn {
+
+class Embedding : public Module {
+ public:
+  Embedding(std::int64_t num_embeddings, std::int64_t embedding_dim);
+  // indices: i64 of any shape -> [..., embedding_dim].
+  Tensor forward(const Tensor& indices) override;
+  std::string type_name() const override { return "Embedding"; }
+  Tensor weight;  // [num_embeddings, embedding_dim]
+};
+
+}  // namespace ember::nn
