@@ -1,0 +1,123 @@
+#pragma once
+// Learning-rate schedulers with PyTorch's formulas. Each sets the lr of every parameter group
+// from that group's initial lr ("base lr") and the number of step() calls so far.
+#include <cstdint>
+#include <vector>
+
+#include "optim/optimizer.h"
+
+namespace ember::optim {
+
+class LRScheduler {
+ public:
+  virtual ~LRScheduler() = default;
+  // Advances one step (an epoch or a batch, as the caller decides) and updates the lrs.
+  void step();
+  std::int64_t last_epoch() const { return last_epoch_; }
+  std::vector<double> last_lr() const;
+
+ protected:
+  explicit LRScheduler(Optimizer& optimizer);
+  // The lr of a group with initial lr `base` after `epoch` steps.
+  virtual double lr_at(double base, std::int64_t epoch) const = 0;
+  // Sets every group's lr for the current epoch (subclasses call it once constructed).
+  void apply();
+  Optimizer& optimizer_;
+
+ private:
+  std::vector<double> base_lrs_;
+  std::int64_t last_epoch_ = 0;
+};
+
+// base * gamma^(epoch / step_size)
+class StepLR : public LRScheduler {
+ public:
+  StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma = 0.1);
+
+ protected:
+  double lr_at(double base, std::int64_t epoch) const override;
+
+ private:
+  std::int64_t step_size_;
+  double gamma_;
+};
+
+// base * gamma^(number of milestones reached)
+class MultiStepLR : public LRScheduler {
+ public:
+  MultiStepLR(Optimizer& optimizer, std::vector<std::int64_t> milestones, double gamma = 0.1);
+
+ protected:
+  double lr_at(double base, std::int64_t epoch) const override;
+
+ private:
+  std::vector<std::int64_t> milestones_;
+  double gamma_;
+};
+
+// eta_min + (base - eta_min) (1 + cos(pi epoch / t_max)) / 2
+class CosineAnnealingLR : public LRScheduler {
+ public:
+  CosineAnnealingLR(Optimizer& optimizer, std::int64_t t_max, double eta_min = 0);
+
+ protected:
+  double lr_at(double base, std::int64_t epoch) const override;
+
+ private:
+  std::int64_t t_max_;
+  double eta_min_;
+};
+
+// Linear warmup from base * start_factor to base over warmup_steps, then cosine annealing to
+// eta_min at total_steps (the usual transformer schedule; not in torch.optim itself).
+class LinearWarmupCosineLR : public LRScheduler {
+ public:
+  LinearWarmupCosineLR(Optimizer& optimizer, std::int64_t warmup_steps, std::int64_t total_steps, double eta_min = 0,
+                       double start_factor = 0);
+
+ protected:
+  double lr_at(double base, std::int64_t epoch) const override;
+
+ private:
+  std::int64_t warmup_steps_, total_steps_;
+  double eta_min_, start_factor_;
+};
+
+// OneCycleLR with cosine annealing (PyTorch's default): from max_lr / div_factor up to max_lr
+// over pct_start of total_steps, then down to that start / final_div_factor. The lrs come from
+// max_lr, not the groups' own lrs. Unlike PyTorch, momentum is not cycled.
+class OneCycleLR : public LRScheduler {
+ public:
+  OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_steps, double pct_start = 0.3,
+             double div_factor = 25, double final_div_factor = 1e4);
+
+ protected:
+  double lr_at(double base, std::int64_t epoch) const override;
+
+ private:
+  double max_lr_;
+  std::int64_t total_steps_;
+  double pct_start_, div_factor_, final_div_factor_;
+};
+
+// Multiplies the lrs by `factor` when the monitored metric has not improved (relative threshold,
+// PyTorch's default mode "rel") for more than `patience` steps; waits `cooldown` steps after a cut.
+class ReduceLROnPlateau {
+ public:
+  enum class Mode { min, max };
+  ReduceLROnPlateau(Optimizer& optimizer, Mode mode = Mode::min, double factor = 0.1, std::int64_t patience = 10,
+                    double threshold = 1e-4, std::int64_t cooldown = 0, double min_lr = 0);
+  void step(double metric);
+  std::vector<double> last_lr() const;
+
+ private:
+  bool improves(double metric) const;
+  Optimizer& optimizer_;
+  Mode mode_;
+  double factor_, threshold_, min_lr_;
+  std::int64_t patience_, cooldown_;
+  double best_;
+  std::int64_t bad_steps_ = 0, cooldown_left_ = 0;
+};
+
+}  // namespace ember::optim

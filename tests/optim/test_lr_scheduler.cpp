@@ -1,0 +1,84 @@
+// LR schedulers against their closed forms at chosen steps, and gradient clipping.
+#include <cmath>
+#include <numbers>
+
+#include "helpers.h"
+#include "optim/optim.h"
+
+using namespace ember;
+using namespace ember::testing;
+
+namespace {
+
+// The lr after each of `steps` scheduler steps (index 0: right after construction).
+template <class Make>
+std::vector<double> trace(Make make, int steps, double base_lr = 1.0) {
+  optim::SGD sgd({zeros({1}).set_requires_grad(true)}, {.lr = base_lr});
+  auto scheduler = make(sgd);
+  std::vector<double> lrs{sgd.param_groups()[0].lr};
+  for (int i = 0; i < steps; ++i) {
+    scheduler.step();
+    lrs.push_back(sgd.param_groups()[0].lr);
+  }
+  return lrs;
+}
+
+void check_trace(const std::vector<double>& actual, const std::vector<double>& expected) {
+  REQUIRE(actual.size() == expected.size());
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    INFO("step " << i);
+    CHECK(actual[i] == doctest::Approx(expected[i]).epsilon(1e-12));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("StepLR and MultiStepLR") {
+  check_trace(trace([](optim::Optimizer& o) { return optim::StepLR(o, 2, 0.5); }, 5), {1, 1, 0.5, 0.5, 0.25, 0.25});
+  check_trace(trace([](optim::Optimizer& o) { return optim::MultiStepLR(o, {1, 3}, 0.1); }, 4), {1, 0.1, 0.1, 0.01, 0.01});
+}
+
+TEST_CASE("CosineAnnealingLR reaches eta_min at t_max through the cosine's midpoint") {
+  const auto lrs = trace([](optim::Optimizer& o) { return optim::CosineAnnealingLR(o, 4, 0.2); }, 4);
+  // Step 2 is half way: (1 + 0.2) / 2. Step 1: 0.2 + 0.8 (1 + cos(pi / 4)) / 2.
+  check_trace(lrs, {1, 0.2 + 0.4 * (1 + std::cos(std::numbers::pi / 4)), 0.6,
+                    0.2 + 0.4 * (1 + std::cos(3 * std::numbers::pi / 4)), 0.2});
+}
+
+TEST_CASE("LinearWarmupCosineLR climbs linearly then anneals") {
+  const auto lrs = trace([](optim::Optimizer& o) { return optim::LinearWarmupCosineLR(o, 2, 4); }, 4);
+  check_trace(lrs, {0, 0.5, 1, 0.5, 0});
+}
+
+TEST_CASE("OneCycleLR: max_lr / 25 up to max_lr at pct_start and down to / 1e4 of the start") {
+  const auto lrs = trace([](optim::Optimizer& o) { return optim::OneCycleLR(o, 1.0, 10, 0.3); }, 9);
+  // The warm phase ends at step 0.3 * 10 - 1 = 2; the last step, 9, is the floor 0.04 / 1e4.
+  CHECK(lrs[0] == doctest::Approx(0.04));
+  CHECK(lrs[1] == doctest::Approx(0.04 + 0.96 * 0.5));  // half way up the cosine
+  CHECK(lrs[2] == doctest::Approx(1.0));
+  CHECK(lrs[9] == doctest::Approx(0.04 / 1e4));
+}
+
+TEST_CASE("ReduceLROnPlateau cuts after patience bad steps and then cools down") {
+  optim::SGD sgd({zeros({1}).set_requires_grad(true)}, {.lr = 1.0});
+  optim::ReduceLROnPlateau plateau(sgd, optim::ReduceLROnPlateau::Mode::min, 0.5, /*patience=*/1, 1e-4, /*cooldown=*/1);
+  std::vector<double> lrs;
+  for (double loss : {1.0, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9}) {
+    plateau.step(loss);
+    lrs.push_back(plateau.last_lr()[0]);
+  }
+  // Bad steps 1, 2 -> cut at the 4th call; one cooldown step; bad 1, 2 again -> cut at the 7th.
+  check_trace(lrs, {1, 1, 1, 0.5, 0.5, 0.5, 0.25});
+}
+
+TEST_CASE("clip_grad_norm_ scales all gradients together and returns the norm before") {
+  Tensor a = from_vector<double>({3}, {}, true), b = from_vector<double>({4}, {}, true);
+  sum(a * 3.0 + b * 4.0).backward();  // grads 3 and 4: joint norm 5
+  CHECK(optim::clip_grad_norm_({a, b}, 1.0) == doctest::Approx(5));
+  check_values(a.grad(), {3 / (5 + 1e-6)}, 1e-9);
+  check_values(b.grad(), {4 / (5 + 1e-6)}, 1e-9);
+  CHECK(optim::clip_grad_norm_({a, b}, 10.0) == doctest::Approx(1).epsilon(1e-5));  // below: untouched
+  optim::clip_grad_value_({a, b}, 0.7);
+  check_values(a.grad(), {0.6}, 1e-5);
+  check_values(b.grad(), {0.7}, 1e-12);
+}
