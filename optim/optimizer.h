@@ -23,7 +23,7 @@ class Optimizer {
   // Updates every parameter that has a gradient; parameters with none are skipped.
   virtual void step() = 0;
   // Resets gradients: to none (the default, like PyTorch 2) or to zeros.
-  void zero_grad(bool set_to_none = true);
+  virtual void zero_grad(bool set_to_none = true);
 
   std::vector<ParamGroup>& param_groups() { return groups_; }
   const std::vector<ParamGroup>& param_groups() const { return groups_; }

@@ -1,0 +1,184 @@
+// The Trainer: its canonical step order, equality with a hand-written loop, metric aggregation.
+#include "helpers.h"
+#include "nn/nn.h"
+#include "optim/optim.h"
+#include "trainer/trainer.h"
+
+using namespace ember;
+using namespace ember::testing;
+using trainer::OptimizerConfig;
+using trainer::Trainer;
+using trainer::TrainerOptions;
+
+namespace {
+
+std::shared_ptr<data::TensorDataset> regression_data(std::int64_t n) {
+  Generator generator(17);
+  const Tensor x = randn({n, 3}, {}, generator);
+  const Tensor y = sum(x * from_vector<float>({1, -2, 0.5}), {1}, true);
+  return std::make_shared<data::TensorDataset>(std::vector<Tensor>{x, y});
+}
+
+// A small regression model; every instance starts from the same weights.
+class Regressor : public trainer::TrainModule {
+ public:
+  Regressor() {
+    Generator generator(5);
+    net = register_module("net", std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+                                     std::make_shared<nn::Linear>(3, 8), std::make_shared<nn::Tanh>(),
+                                     std::make_shared<nn::Linear>(8, 1)}));
+    for (const Tensor& p : parameters()) nn::init::uniform_(p, -0.5, 0.5, generator);
+  }
+  Tensor forward(const Tensor& x) override { return (*net)(x); }
+  std::string type_name() const override { return "Regressor"; }
+  Tensor training_step(const data::Batch& batch, std::int64_t) override {
+    const Tensor loss = nn::functional::mse_loss(forward(batch[0]), batch[1]);
+    log("train_loss", loss.item<double>(), batch[0].size(0));
+    return loss;
+  }
+  OptimizerConfig configure_optimizers() override {
+    return {std::make_unique<optim::SGD>(parameters(), optim::SGDOptions{.lr = 0.05, .momentum = 0.9}), nullptr};
+  }
+  std::shared_ptr<nn::Sequential> net;
+};
+
+// SGD that records its calls and the gradient norm it sees at each step.
+class SpyOptimizer : public optim::SGD {
+ public:
+  SpyOptimizer(std::vector<Tensor> params, std::vector<std::string>& calls)
+      : optim::SGD(params, {.lr = 0.01}), calls_(calls), params_(std::move(params)) {}
+  void zero_grad(bool set_to_none) override {
+    calls_.push_back(set_to_none ? "zero_grad(none)" : "zero_grad(zeros)");
+    optim::SGD::zero_grad(set_to_none);
+  }
+  void step() override {
+    double squares = 0;
+    for (const Tensor& p : params_) squares += sum(p.grad() * p.grad()).item<double>();
+    norms.push_back(std::sqrt(squares));
+    calls_.push_back("step");
+    optim::SGD::step();
+  }
+  std::vector<double> norms;
+
+ private:
+  std::vector<std::string>& calls_;
+  std::vector<Tensor> params_;
+};
+
+// Records training_step and backward (a gradient hook on one parameter) in the same list.
+class SpyModule : public Regressor {
+ public:
+  SpyModule() {
+    parameters()[0].register_post_accumulate_grad_hook([this](const Tensor&) { calls.push_back("backward"); });
+  }
+  Tensor training_step(const data::Batch& batch, std::int64_t index) override {
+    calls.push_back("training_step " + std::to_string(index));
+    return Regressor::training_step(batch, index);
+  }
+  OptimizerConfig configure_optimizers() override {
+    auto spy = std::make_unique<SpyOptimizer>(parameters(), calls);
+    optimizer = spy.get();
+    return {std::move(spy), nullptr};
+  }
+  std::vector<std::string> calls;
+  SpyOptimizer* optimizer = nullptr;
+};
+
+std::vector<std::vector<float>> weights(const nn::Module& module) {
+  std::vector<std::vector<float>> out;
+  for (const Tensor& p : module.parameters()) out.push_back(p.to_vector<float>());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the Trainer calls zero_grad - training_step - backward - step in the canonical order") {
+  SpyModule module;
+  data::DataLoader loader(regression_data(10), {.batch_size = 2});  // 5 batches
+  Trainer(TrainerOptions{.max_epochs = 1}).fit(module, loader);
+  CHECK(module.calls == std::vector<std::string>{"zero_grad(none)", "training_step 0", "backward", "step",
+                                                 "zero_grad(none)", "training_step 1", "backward", "step",
+                                                 "zero_grad(none)", "training_step 2", "backward", "step",
+                                                 "zero_grad(none)", "training_step 3", "backward", "step",
+                                                 "zero_grad(none)", "training_step 4", "backward", "step"});
+}
+
+TEST_CASE("with accumulation the window zeroes once + steps once + and the last short window still steps") {
+  SpyModule module;
+  data::DataLoader loader(regression_data(10), {.batch_size = 2});
+  Trainer(TrainerOptions{.max_epochs = 1, .accumulate_grad_batches = 2, .gradient_clip_val = 1e-3}).fit(module, loader);
+  CHECK(module.calls == std::vector<std::string>{"zero_grad(none)", "training_step 0", "backward", "training_step 1",
+                                                 "backward", "step", "zero_grad(none)", "training_step 2", "backward",
+                                                 "training_step 3", "backward", "step", "zero_grad(none)",
+                                                 "training_step 4", "backward", "step"});
+  // Clipping ran before each step: the optimizer saw norms of at most 1e-3.
+  for (double norm : module.optimizer->norms) CHECK(norm <= 1e-3 + 1e-9);
+}
+
+TEST_CASE("Trainer and the hand-written canonical loop give bit-identical weights + the misordered loop does not") {
+  const auto dataset = regression_data(40);
+  const data::DataLoaderOptions loading{.batch_size = 8, .shuffle = true, .seed = 3};
+
+  Regressor trained;
+  data::DataLoader trainer_loader(dataset, loading);
+  Trainer(TrainerOptions{.max_epochs = 3}).fit(trained, trainer_loader);
+
+  // The same order by hand: zero, forward + loss, backward, step.
+  auto hand_loop = [&](bool zero_before_step) {
+    Regressor model;
+    auto config = model.configure_optimizers();
+    data::DataLoader loader(dataset, loading);
+    for (std::int64_t epoch = 0; epoch < 3; ++epoch) {
+      loader.set_epoch(epoch);
+      for (const data::Batch& batch : loader) {
+        config.optimizer->zero_grad();
+        const Tensor loss = nn::functional::mse_loss(model(batch[0]), batch[1]);
+        div(loss, 1.0).backward();
+        // The silent bug the canonical order prevents: gradients cleared before they are used.
+        if (zero_before_step) config.optimizer->zero_grad();
+        config.optimizer->step();
+      }
+    }
+    return weights(model);
+  };
+  CHECK(weights(trained) == hand_loop(false));
+  CHECK(weights(trained) != hand_loop(true));
+  CHECK(weights(trained) != weights(Regressor()));  // and training did move the weights
+}
+
+namespace {
+
+// Logs, per validation batch, the batch's mean target and whether it ran in eval mode without grad.
+class Probe : public Regressor {
+ public:
+  void validation_step(const data::Batch& batch, std::int64_t) override {
+    log("mean_target", mean(batch[1]).item<double>(), batch[1].size(0));
+    log("eval_no_grad", !is_training() && !GradMode::is_enabled() ? 1.0 : 0.0);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("validation runs in eval mode without grad and metrics are weighted by batch size") {
+  Probe module;
+  const Tensor targets = arange(0, 10, 1, {.dtype = DType::f32}).unsqueeze(1);
+  auto dataset = std::make_shared<data::TensorDataset>(std::vector<Tensor>{zeros({10, 3}), targets});
+  data::DataLoader loader(dataset, {.batch_size = 4});  // batches of 4, 4 and 2
+  const trainer::Metrics metrics = Trainer().validate(module, loader);
+  // Batch means 1.5, 5.5, 8.5 weighted 4, 4, 2 give the mean of 0..9, 4.5 (not their plain mean 5.17).
+  CHECK(metrics.at("mean_target") == doctest::Approx(4.5));
+  CHECK(metrics.at("eval_no_grad") == 1.0);
+  CHECK(module.is_training());  // restored afterwards
+}
+
+TEST_CASE("fit reports train and validation metrics and honours max_steps") {
+  Probe module;
+  data::DataLoader train(regression_data(20), {.batch_size = 5});
+  data::DataLoader validation(regression_data(20), {.batch_size = 5});
+  Trainer trainer(TrainerOptions{.max_epochs = 10, .max_steps = 6});
+  trainer.fit(module, train, &validation);
+  CHECK(trainer.global_step() == 6);
+  CHECK(trainer.current_epoch() == 2);  // 4 steps per epoch: the second epoch stops after 2
+  CHECK(trainer.metrics().count("train_loss") == 1);
+  CHECK(trainer.metrics().count("mean_target") == 1);
+}

@@ -1,0 +1,27 @@
+#include "trainer/train_module.h"
+
+namespace ember::trainer {
+
+void TrainModule::validation_step(const data::Batch&, std::int64_t) {}
+void TrainModule::test_step(const data::Batch&, std::int64_t) {}
+
+Tensor TrainModule::predict_step(const data::Batch& batch, std::int64_t) {
+  EMBER_CHECK(!batch.empty(), type_name(), ": predict_step got an empty batch");
+  return forward(batch[0]);
+}
+
+void TrainModule::log(const std::string& name, double value, std::int64_t batch_size) {
+  EMBER_CHECK(batch_size > 0, type_name(), ": log('", name, "') needs a positive batch_size, got ", batch_size);
+  Accumulator& entry = logged_[name];
+  entry.weighted_sum += value * static_cast<double>(batch_size);
+  entry.weight += static_cast<double>(batch_size);
+}
+
+Metrics TrainModule::take_epoch_metrics() {
+  Metrics metrics;
+  for (const auto& [name, entry] : logged_) metrics[name] = entry.weighted_sum / entry.weight;
+  logged_.clear();
+  return metrics;
+}
+
+}  // namespace ember::trainer

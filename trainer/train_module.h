@@ -1,0 +1,52 @@
+#pragma once
+// TrainModule: a Module that says how to train, validate, test and predict itself, like
+// Lightning's LightningModule. The Trainer owns the loop; the module only answers per batch.
+#include <map>
+#include <memory>
+#include <string>
+
+#include "data/collate.h"
+#include "nn/module.h"
+#include "optim/lr_scheduler.h"
+#include "optim/optimizer.h"
+
+namespace ember::trainer {
+
+// What configure_optimizers returns: an optimizer and, optionally, a scheduler stepped every
+// optimizer step or every epoch.
+struct OptimizerConfig {
+  enum class Interval { epoch, step };
+  std::unique_ptr<optim::Optimizer> optimizer;
+  std::unique_ptr<optim::LRScheduler> scheduler;
+  Interval interval = Interval::epoch;
+};
+
+// Metric values aggregated over an epoch.
+using Metrics = std::map<std::string, double>;
+
+class TrainModule : public nn::Module {
+ public:
+  // The loss of one training batch (the Trainer runs backward on it).
+  virtual Tensor training_step(const data::Batch& batch, std::int64_t batch_index) = 0;
+  // Optional: evaluate one batch and log() metrics. Runs in eval mode without grad.
+  virtual void validation_step(const data::Batch& batch, std::int64_t batch_index);
+  virtual void test_step(const data::Batch& batch, std::int64_t batch_index);
+  // Default: forward(batch[0]).
+  virtual Tensor predict_step(const data::Batch& batch, std::int64_t batch_index);
+  virtual OptimizerConfig configure_optimizers() = 0;
+
+  // Records `value` for this step. At the end of the epoch the Trainer reports the mean over the
+  // epoch's steps weighted by batch_size (Lightning's self.log(on_epoch=True) with batch_size).
+  void log(const std::string& name, double value, std::int64_t batch_size = 1);
+  // The weighted means of everything logged since the last call, and a fresh start.
+  Metrics take_epoch_metrics();
+
+ private:
+  struct Accumulator {
+    double weighted_sum = 0;
+    double weight = 0;
+  };
+  std::map<std::string, Accumulator> logged_;
+};
+
+}  // namespace ember::trainer

@@ -1,0 +1,116 @@
+#include "trainer/trainer.h"
+
+#include <algorithm>
+
+#include "core/autograd/grad_mode.h"
+#include "core/generator.h"
+#include "core/ops/elementwise.h"
+#include "optim/clip_grad.h"
+
+namespace ember::trainer {
+
+namespace {
+
+std::int64_t batches_to_run(const data::DataLoader& loader, std::int64_t limit) {
+  return limit < 0 ? loader.size() : std::min(limit, loader.size());
+}
+
+}  // namespace
+
+Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
+  EMBER_CHECK(options_.max_epochs >= 1, "Trainer: max_epochs must be at least 1, got ", options_.max_epochs);
+  EMBER_CHECK(options_.accumulate_grad_batches >= 1, "Trainer: accumulate_grad_batches must be at least 1, got ",
+              options_.accumulate_grad_batches);
+  EMBER_CHECK(options_.gradient_clip_val >= 0, "Trainer: gradient_clip_val must be >= 0, got ",
+              options_.gradient_clip_val);
+}
+
+void Trainer::fit(TrainModule& module, data::DataLoader& train, data::DataLoader* validation) {
+  if (options_.seed) manual_seed(*options_.seed);
+  config_ = module.configure_optimizers();
+  EMBER_CHECK(config_.optimizer != nullptr, module.type_name(), ": configure_optimizers returned no optimizer");
+  should_stop_ = false;
+  for (const auto& callback : options_.callbacks) callback->on_fit_start(*this, module);
+
+  while (current_epoch_ < options_.max_epochs && !should_stop_) {
+    train.set_epoch(current_epoch_);
+    train_epoch(module, train);
+    metrics_ = module.take_epoch_metrics();
+    if (validation != nullptr) {
+      for (const auto& [name, value] : validate(module, *validation)) metrics_[name] = value;
+    }
+    if (config_.scheduler && config_.interval == OptimizerConfig::Interval::epoch) config_.scheduler->step();
+    for (const auto& callback : options_.callbacks) callback->on_train_epoch_end(*this, module);
+    ++current_epoch_;
+    if (options_.max_steps >= 0 && global_step_ >= options_.max_steps) should_stop_ = true;
+  }
+  for (const auto& callback : options_.callbacks) callback->on_fit_end(*this, module);
+}
+
+void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader) {
+  module.train();
+  const std::int64_t batches = batches_to_run(loader, options_.limit_train_batches);
+  const std::int64_t window = options_.accumulate_grad_batches;
+  std::int64_t index = 0;
+  for (const data::Batch& batch : loader) {
+    if (index >= batches || (options_.max_steps >= 0 && global_step_ >= options_.max_steps)) break;
+    if (index % window == 0) config_.optimizer->zero_grad(/*set_to_none=*/true);     // 1
+    const Tensor loss = module.training_step(batch, index);                           // 2
+    EMBER_CHECK(loss.defined() && loss.numel() == 1, module.type_name(),
+                ": training_step must return a one-element loss, got ", describe(loss));
+    div(loss, static_cast<double>(window)).backward();                               // 3
+    const bool window_ends = (index + 1) % window == 0 || index + 1 == batches;
+    if (window_ends) {                                                                // 4
+      clip_gradients(module);
+      config_.optimizer->step();
+      ++global_step_;
+      if (config_.scheduler && config_.interval == OptimizerConfig::Interval::step) config_.scheduler->step();
+    }
+    ++index;
+  }
+}
+
+void Trainer::clip_gradients(TrainModule& module) const {
+  if (options_.gradient_clip_val == 0) return;
+  if (options_.gradient_clip_algorithm == TrainerOptions::ClipAlgorithm::norm) {
+    optim::clip_grad_norm_(module.parameters(), options_.gradient_clip_val);
+  } else {
+    optim::clip_grad_value_(module.parameters(), options_.gradient_clip_val);
+  }
+}
+
+template <class Step>
+Metrics Trainer::evaluate(TrainModule& module, data::DataLoader& loader, std::int64_t limit, Step&& step) {
+  const bool was_training = module.is_training();
+  module.eval();
+  {
+    NoGradGuard no_grad;
+    const std::int64_t batches = batches_to_run(loader, limit);
+    std::int64_t index = 0;
+    for (const data::Batch& batch : loader) {
+      if (index >= batches) break;
+      step(batch, index++);
+    }
+  }
+  module.train(was_training);
+  return module.take_epoch_metrics();
+}
+
+Metrics Trainer::validate(TrainModule& module, data::DataLoader& loader) {
+  return evaluate(module, loader, options_.limit_val_batches,
+                  [&](const data::Batch& batch, std::int64_t index) { module.validation_step(batch, index); });
+}
+
+Metrics Trainer::test(TrainModule& module, data::DataLoader& loader) {
+  return evaluate(module, loader, -1, [&](const data::Batch& batch, std::int64_t index) { module.test_step(batch, index); });
+}
+
+std::vector<Tensor> Trainer::predict(TrainModule& module, data::DataLoader& loader) {
+  std::vector<Tensor> outputs;
+  evaluate(module, loader, -1, [&](const data::Batch& batch, std::int64_t index) {
+    outputs.push_back(module.predict_step(batch, index));
+  });
+  return outputs;
+}
+
+}  // namespace ember::trainer

@@ -1,0 +1,67 @@
+#pragma once
+// Trainer: owns the training loop and its canonical step order (design.md, "Training step"):
+//   1. zero the gradients (set to none) at the start of an accumulation window
+//   2. forward + loss: module.training_step
+//   3. backward of loss / accumulate_grad_batches
+//   4. on the window's last micro-batch: clip, optimizer step, LR scheduler step (interval "step")
+// The last, shorter window of an epoch still steps. Validation, test and predict run in eval
+// mode under NoGradGuard.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "data/data_loader.h"
+#include "trainer/callback.h"
+#include "trainer/train_module.h"
+
+namespace ember::trainer {
+
+struct TrainerOptions {
+  std::int64_t max_epochs = 1;
+  std::int64_t max_steps = -1;  // optimizer steps; -1: no limit
+  std::int64_t accumulate_grad_batches = 1;
+  double gradient_clip_val = 0;  // 0: no clipping
+  enum class ClipAlgorithm { norm, value } gradient_clip_algorithm = ClipAlgorithm::norm;
+  std::int64_t limit_train_batches = -1;  // -1: all
+  std::int64_t limit_val_batches = -1;
+  std::optional<std::uint64_t> seed = std::nullopt;  // seeds ember's default generator at fit start
+  std::vector<std::shared_ptr<Callback>> callbacks = {};
+};
+
+class Trainer {
+ public:
+  explicit Trainer(TrainerOptions options = {});
+
+  void fit(TrainModule& module, data::DataLoader& train, data::DataLoader* validation = nullptr);
+  Metrics validate(TrainModule& module, data::DataLoader& loader);
+  Metrics test(TrainModule& module, data::DataLoader& loader);
+  std::vector<Tensor> predict(TrainModule& module, data::DataLoader& loader);
+
+  std::int64_t current_epoch() const { return current_epoch_; }
+  std::int64_t global_step() const { return global_step_; }
+  // The latest epoch's metrics: training ones and validation ones together.
+  const Metrics& metrics() const { return metrics_; }
+  // Set by a callback (EarlyStopping) to end fit after the current epoch.
+  void request_stop() { should_stop_ = true; }
+  bool should_stop() const { return should_stop_; }
+  const TrainerOptions& options() const { return options_; }
+  optim::Optimizer* optimizer() const { return config_.optimizer.get(); }
+
+ private:
+  void train_epoch(TrainModule& module, data::DataLoader& loader);
+  // Runs `step` on each batch in eval mode without grad and returns what the steps logged
+  // (taking it from the module, like every epoch end).
+  template <class Step>
+  Metrics evaluate(TrainModule& module, data::DataLoader& loader, std::int64_t limit, Step&& step);
+  void clip_gradients(TrainModule& module) const;
+
+  TrainerOptions options_;
+  OptimizerConfig config_;
+  std::int64_t current_epoch_ = 0;
+  std::int64_t global_step_ = 0;
+  bool should_stop_ = false;
+  Metrics metrics_;
+};
+
+}  // namespace ember::trainer
