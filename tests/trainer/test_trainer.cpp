@@ -106,7 +106,8 @@ TEST_CASE("the Trainer calls zero_grad - training_step - backward - step in the 
 TEST_CASE("with accumulation the window zeroes once + steps once + and the last short window still steps") {
   SpyModule module;
   data::DataLoader loader(regression_data(10), {.batch_size = 2});
-  Trainer(TrainerOptions{.max_epochs = 1, .accumulate_grad_batches = 2, .gradient_clip_val = 1e-3}).fit(module, loader);
+  Trainer trainer(TrainerOptions{.max_epochs = 1, .accumulate_grad_batches = 2, .gradient_clip_val = 1e-3});
+  trainer.fit(module, loader);  // the trainer owns the optimizer the spy points at: keep it alive
   CHECK(module.calls == std::vector<std::string>{"zero_grad(none)", "training_step 0", "backward", "training_step 1",
                                                  "backward", "step", "zero_grad(none)", "training_step 2", "backward",
                                                  "training_step 3", "backward", "step", "zero_grad(none)",

@@ -1,6 +1,7 @@
-// The Fashion-MNIST MLP training step (784-256-128-10, Adam 1e-3, batch 64): ember vs LibTorch
-// in the same run, same thread count, same batches. Prints Google Benchmark's table, then
-// samples/s of each and their ratio. Threads: EMBER_BENCH_THREADS (default 2).
+// A Fashion-MNIST training step (Adam 1e-3, batch 64): ember vs LibTorch in the same run, same
+// thread count, same batches. Built twice: mlp_vs_peer (784-256-128-10) and cnn_vs_peer (the
+// reference CNN), chosen by EMBER_BENCH_MODEL. Prints Google Benchmark's table, then samples/s of
+// each and their ratio. Threads: EMBER_BENCH_THREADS (default 2).
 //
 // The batches walk through the real training set (random images if it is not installed): a
 // single batch repeated thousands of times is learned to zero loss, and the tiny gradients
@@ -14,7 +15,7 @@
 
 #include "core/ember.h"
 #include "data/fashion_mnist.h"
-#include "mlp_peer.h"
+#include "train_step_peer.h"
 
 namespace {
 
@@ -24,7 +25,7 @@ int bench_threads() {
 }
 
 struct TrainingSet {
-  ember::Tensor images;  // f32 [N, 784], standardized like the example
+  ember::Tensor images;  // f32 [N, 1, 28, 28], standardized like the example
   ember::Tensor labels;  // i64 [N]
 };
 
@@ -33,37 +34,40 @@ const TrainingSet& training_set() {
     using namespace ember;
     if (std::filesystem::exists(data::kFashionMnistRoot)) {
       const data::FashionMnist train = data::load_fashion_mnist(data::kFashionMnistRoot, true);
-      return TrainingSet{((train.images - 0.2860) / 0.3530).reshape({-1, 784}), train.labels};
+      return TrainingSet{(train.images - 0.2860) / 0.3530, train.labels};
     }
     Generator generator(0);
-    return TrainingSet{randn({60000, 784}, {}, generator), (rand({60000}, {}, generator) * 10.0).to(DType::i64)};
+    return TrainingSet{randn({60000, 1, 28, 28}, {}, generator), (rand({60000}, {}, generator) * 10.0).to(DType::i64)};
   }();
   return set;
 }
 
-void run_steps(benchmark::State& state, MlpStep& step) {
+void run_steps(benchmark::State& state, TrainStep& step) {
   const TrainingSet& set = training_set();
-  const std::int64_t batches = set.images.size(0) / kMlpBatch;
+  const std::int64_t batches = set.images.size(0) / kBenchBatch;
   const float* images = set.images.data<float>();
   const std::int64_t* labels = set.labels.data<std::int64_t>();
   std::int64_t batch = 0;
   auto next = [&] {
-    step.run(images + batch * kMlpBatch * 784, labels + batch * kMlpBatch);
+    step.run(images + batch * kBenchBatch * 28 * 28, labels + batch * kBenchBatch);
     batch = (batch + 1) % batches;
   };
   for (int i = 0; i < 20; ++i) next();  // warm up: first-touch allocations, optimizer state
   for (auto _ : state) next();
-  state.SetItemsProcessed(state.iterations() * kMlpBatch);
+  state.SetItemsProcessed(state.iterations() * kBenchBatch);
 }
 
-void BM_ember_mlp_step(benchmark::State& state) {
-  auto step = make_ember_mlp(bench_threads());
+constexpr BenchModel kModel = BenchModel::EMBER_BENCH_MODEL;
+constexpr const char* kModelName = kModel == BenchModel::mlp ? "MLP 784-256-128-10" : "CNN (2 conv + 2 linear)";
+
+void BM_ember_step(benchmark::State& state) {
+  auto step = make_ember_step(kModel, bench_threads());
   run_steps(state, *step);
 }
 
 #ifdef EMBER_BENCH_HAVE_TORCH
-void BM_libtorch_mlp_step(benchmark::State& state) {
-  auto step = make_torch_mlp(bench_threads());
+void BM_libtorch_step(benchmark::State& state) {
+  auto step = make_torch_step(kModel, bench_threads());
   run_steps(state, *step);
 }
 #endif
@@ -83,9 +87,9 @@ class RecordingReporter : public benchmark::ConsoleReporter {
 
 }  // namespace
 
-BENCHMARK(BM_ember_mlp_step)->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(3.0);
+BENCHMARK(BM_ember_step)->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(3.0);
 #ifdef EMBER_BENCH_HAVE_TORCH
-BENCHMARK(BM_libtorch_mlp_step)->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(3.0);
+BENCHMARK(BM_libtorch_step)->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(3.0);
 #endif
 
 int main(int argc, char** argv) {
@@ -93,7 +97,7 @@ int main(int argc, char** argv) {
   RecordingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   const int threads = bench_threads();
-  std::printf("\nMLP 784-256-128-10 train step, Adam, batch %lld, %d threads\n", static_cast<long long>(kMlpBatch),
+  std::printf("\n%s train step, Adam, batch %lld, %d threads\n", kModelName, static_cast<long long>(kBenchBatch),
               threads);
   std::printf("%-10s %14s\n", "impl", "samples/s");
   double ember = 0, torch = 0;

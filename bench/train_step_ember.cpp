@@ -1,0 +1,51 @@
+#include "core/ember.h"
+#include "nn/nn.h"
+#include "optim/optim.h"
+#include "train_step_peer.h"
+
+using namespace ember;
+
+namespace {
+
+std::shared_ptr<nn::Sequential> make_model(BenchModel model) {
+  using std::make_shared;
+  using Layers = std::initializer_list<std::shared_ptr<nn::Module>>;
+  if (model == BenchModel::mlp) {
+    return make_shared<nn::Sequential>(Layers{make_shared<nn::Flatten>(), make_shared<nn::Linear>(784, 256),
+                                              make_shared<nn::ReLU>(), make_shared<nn::Linear>(256, 128),
+                                              make_shared<nn::ReLU>(), make_shared<nn::Linear>(128, 10)});
+  }
+  const std::array<std::int64_t, 2> kernel{3, 3};
+  const Pool2dParams pool{.kernel = {2, 2}};
+  return make_shared<nn::Sequential>(
+      Layers{make_shared<nn::Conv2d>(1, 32, kernel), make_shared<nn::ReLU>(), make_shared<nn::MaxPool2d>(pool),
+             make_shared<nn::Conv2d>(32, 64, kernel), make_shared<nn::ReLU>(), make_shared<nn::MaxPool2d>(pool),
+             make_shared<nn::Flatten>(), make_shared<nn::Linear>(1600, 128), make_shared<nn::ReLU>(),
+             make_shared<nn::Linear>(128, 10)});
+}
+
+class EmberStep : public TrainStep {
+ public:
+  EmberStep(BenchModel model, int threads) : model_(make_model(model)), optimizer_(model_->parameters(), {.lr = 1e-3}) {
+    set_num_threads(threads);
+  }
+  void run(const float* images, const std::int64_t* labels) override {
+    // The batch is borrowed, as a data loader's pinned batch would be: no copy.
+    const Tensor x = from_blob(const_cast<float*>(images), {kBenchBatch, 1, 28, 28}, DType::f32);
+    const Tensor y = from_blob(const_cast<std::int64_t*>(labels), {kBenchBatch}, DType::i64);
+    optimizer_.zero_grad();
+    const Tensor loss = nn::functional::cross_entropy((*model_)(x), y);
+    loss.backward();
+    optimizer_.step();
+  }
+
+ private:
+  std::shared_ptr<nn::Sequential> model_;
+  optim::Adam optimizer_;
+};
+
+}  // namespace
+
+std::unique_ptr<TrainStep> make_ember_step(BenchModel model, int threads) {
+  return std::make_unique<EmberStep>(model, threads);
+}
