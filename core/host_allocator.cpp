@@ -13,6 +13,10 @@ namespace {
 
 constexpr std::size_t kAlignment = 64;
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
+// Blocks from here up are cached (sizes rounded to 64 KiB so near sizes share entries); glibc
+// serves them with fresh mmap'd pages otherwise, a page fault per 4 KiB on every allocation.
+constexpr std::size_t kCachedFrom = std::size_t{256} << 10;
+constexpr std::size_t kCacheGranule = std::size_t{64} << 10;
 // The cache never holds more than this; beyond it freed blocks go back to the system.
 constexpr std::size_t kCacheLimit = std::size_t{1} << 30;
 
@@ -29,11 +33,16 @@ BlockCache& cache() {
   return *instance;
 }
 
+// The size a cached block really has: huge-page multiples from 2 MiB, granule multiples below.
+std::size_t cached_size(std::size_t nbytes) {
+  return nbytes >= kHugePage ? round_up(nbytes, kHugePage) : round_up(nbytes, kCacheGranule);
+}
+
 }  // namespace
 
 void* host_allocate(std::size_t nbytes) {
-  if (nbytes < kHugePage) return std::aligned_alloc(kAlignment, round_up(std::max<std::size_t>(nbytes, 1), kAlignment));
-  const std::size_t rounded = round_up(nbytes, kHugePage);
+  if (nbytes < kCachedFrom) return std::aligned_alloc(kAlignment, round_up(std::max<std::size_t>(nbytes, 1), kAlignment));
+  const std::size_t rounded = cached_size(nbytes);
   {
     BlockCache& blocks = cache();
     std::lock_guard lock(blocks.mutex);
@@ -47,17 +56,18 @@ void* host_allocate(std::size_t nbytes) {
     }
     ++blocks.misses;
   }
+  if (rounded < kHugePage) return std::aligned_alloc(kAlignment, rounded);
   void* data = std::aligned_alloc(kHugePage, rounded);
   if (data != nullptr) madvise(data, rounded, MADV_HUGEPAGE);  // a hint: failure is harmless
   return data;
 }
 
 void host_release(void* data, std::size_t nbytes) {
-  if (nbytes < kHugePage) {
+  if (nbytes < kCachedFrom) {
     std::free(data);
     return;
   }
-  const std::size_t rounded = round_up(nbytes, kHugePage);
+  const std::size_t rounded = cached_size(nbytes);
   BlockCache& blocks = cache();
   {
     std::lock_guard lock(blocks.mutex);

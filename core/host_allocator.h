@@ -1,8 +1,8 @@
 #pragma once
-// Host memory for tensors. Small blocks come from the C allocator, 64-byte aligned (a cache
-// line, one AVX-512 load). Blocks of 2 MiB and more are huge-page backed and, when freed, kept
-// in a cache keyed by size: fresh pages cost a page fault and a kernel-side clear on first
-// touch, which would otherwise dominate every elementwise op on a large tensor.
+// Host memory for tensors, 64-byte aligned (a cache line, one AVX-512 load). Blocks of 256 KiB
+// and more are kept, when freed, in a cache keyed by size, and those of 2 MiB and more are
+// huge-page backed: fresh pages cost a page fault and a kernel-side clear on first touch, which
+// would otherwise dominate every elementwise op on a large tensor.
 #include <cstddef>
 
 namespace ember {
