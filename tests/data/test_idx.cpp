@@ -1,4 +1,5 @@
 // IDX reading: a good file, every kind of bad file, and the real Fashion-MNIST.
+#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
