@@ -21,11 +21,44 @@ void uniform_(const Tensor& tensor, double low, double high, Generator& generato
   copy_(tensor, uniform(tensor.sizes(), low, high, {.dtype = tensor.dtype(), .device = tensor.device()}, generator));
 }
 
-void kaiming_uniform_(const Tensor& tensor, double a, Generator& generator) {
+void normal_(const Tensor& tensor, double mean, double std, Generator& generator) {
+  NoGradGuard no_grad;
+  copy_(tensor, normal(tensor.sizes(), mean, std, {.dtype = tensor.dtype(), .device = tensor.device()}, generator));
+}
+
+namespace {
+
+// The standard deviation Kaiming's rule gives: gain / sqrt(fan), gain = sqrt(2 / (1 + a^2)).
+double kaiming_std(const Tensor& tensor, double a, FanMode mode) {
   const auto [fan_in, fan_out] = fan_in_and_out(tensor);
-  const double gain = std::sqrt(2.0 / (1.0 + a * a));
-  const double bound = gain * std::sqrt(3.0 / static_cast<double>(fan_in));
+  const double fan = static_cast<double>(mode == FanMode::fan_in ? fan_in : fan_out);
+  return std::sqrt(2.0 / (1.0 + a * a)) / std::sqrt(fan);
+}
+
+double xavier_std(const Tensor& tensor, double gain) {
+  const auto [fan_in, fan_out] = fan_in_and_out(tensor);
+  return gain * std::sqrt(2.0 / static_cast<double>(fan_in + fan_out));
+}
+
+}  // namespace
+
+// A uniform distribution with standard deviation s spans +-sqrt(3) s.
+void kaiming_uniform_(const Tensor& tensor, double a, FanMode mode, Generator& generator) {
+  const double bound = std::sqrt(3.0) * kaiming_std(tensor, a, mode);
   uniform_(tensor, -bound, bound, generator);
+}
+
+void kaiming_normal_(const Tensor& tensor, double a, FanMode mode, Generator& generator) {
+  normal_(tensor, 0.0, kaiming_std(tensor, a, mode), generator);
+}
+
+void xavier_uniform_(const Tensor& tensor, double gain, Generator& generator) {
+  const double bound = std::sqrt(3.0) * xavier_std(tensor, gain);
+  uniform_(tensor, -bound, bound, generator);
+}
+
+void xavier_normal_(const Tensor& tensor, double gain, Generator& generator) {
+  normal_(tensor, 0.0, xavier_std(tensor, gain), generator);
 }
 
 }  // namespace ember::nn::init
