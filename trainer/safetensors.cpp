@@ -1,0 +1,173 @@
+#include "trainer/safetensors.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/ops/copy.h"
+#include "core/ops/factory.h"
+
+namespace ember::trainer {
+
+static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian; so is ember's host");
+
+namespace {
+
+constexpr std::uint64_t kMaxHeader = std::uint64_t{100} << 20;  // the format's own limit
+
+const char* format_dtype(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return "F32";
+    case DType::f64: return "F64";
+    case DType::f16: return "F16";
+    case DType::bf16: return "BF16";
+    case DType::i32: return "I32";
+    case DType::i64: return "I64";
+    case DType::u8: return "U8";
+    case DType::b8: return "BOOL";
+  }
+  return "?";
+}
+
+DType parse_dtype(const std::string& path, const std::string& name, const std::string& text) {
+  for (DType dtype : {DType::f32, DType::f64, DType::f16, DType::bf16, DType::i32, DType::i64, DType::u8, DType::b8}) {
+    if (text == format_dtype(dtype)) return dtype;
+  }
+  fail("load_safetensors: ", path, ": tensor '", name, "' has dtype '", text, "', which ember does not support");
+}
+
+// Writes all of `bytes` to `fd`, or fails naming the path.
+void write_all(int fd, const char* bytes, std::size_t count, const std::string& path) {
+  while (count > 0) {
+    const ssize_t written = ::write(fd, bytes, count);
+    if (written < 0 && errno == EINTR) continue;
+    EMBER_CHECK(written > 0, "save_safetensors: writing ", path, " failed: ", std::strerror(errno));
+    bytes += written;
+    count -= static_cast<std::size_t>(written);
+  }
+}
+
+}  // namespace
+
+void save_safetensors(const std::string& path, const NamedTensors& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  // Everything that can fail on the tensors fails before the file system is touched.
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::vector<Tensor> dense;
+  std::uint64_t offset = 0;
+  for (const auto& [name, tensor] : tensors) {
+    EMBER_CHECK(tensor.defined(), "save_safetensors: tensor '", name, "' is undefined");
+    EMBER_CHECK(tensor.device().is_cpu(), "save_safetensors: tensor '", name, "' is on ", tensor.device(),
+                "; move it to the CPU first");
+    EMBER_CHECK(name != "__metadata__" && !header.contains(name), "save_safetensors: duplicate or reserved name '",
+                name, "'");
+    const std::uint64_t bytes = static_cast<std::uint64_t>(tensor.numel()) * size_of(tensor.dtype());
+    header[name] = {{"dtype", format_dtype(tensor.dtype())}, {"shape", tensor.sizes()}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+    dense.push_back(tensor.contiguous());
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');  // the data starts 8-byte aligned
+  const std::uint64_t length = text.size();
+
+  const std::filesystem::path target(path);
+  std::filesystem::path temporary_name = target.filename();
+  temporary_name += ".tmp." + std::to_string(::getpid());
+  const std::string temporary = (target.parent_path() / temporary_name).string();
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  EMBER_CHECK(fd >= 0, "save_safetensors: cannot create ", temporary, ": ", std::strerror(errno));
+  try {
+    write_all(fd, reinterpret_cast<const char*>(&length), sizeof(length), temporary);
+    write_all(fd, text.data(), text.size(), temporary);
+    for (const Tensor& t : dense) {
+      write_all(fd, static_cast<const char*>(t.data_ptr()), static_cast<std::size_t>(t.numel()) * size_of(t.dtype()),
+                temporary);
+    }
+    EMBER_CHECK(::fsync(fd) == 0, "save_safetensors: fsync of ", temporary, " failed: ", std::strerror(errno));
+  } catch (...) {
+    ::close(fd);
+    std::filesystem::remove(temporary);
+    throw;
+  }
+  ::close(fd);
+  std::error_code error;
+  std::filesystem::rename(temporary, target, error);
+  if (error) {
+    std::filesystem::remove(temporary);
+    fail("save_safetensors: cannot rename ", temporary, " to ", path, ": ", error.message());
+  }
+  // Make the rename itself durable.
+  const int dir = ::open(target.parent_path().empty() ? "." : target.parent_path().c_str(), O_RDONLY | O_DIRECTORY);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+}
+
+SafetensorsFile load_safetensors(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  EMBER_CHECK(file.good(), "load_safetensors: cannot open ", path, ": ", std::strerror(errno));
+  file.seekg(0, std::ios::end);
+  const auto file_size = static_cast<std::uint64_t>(file.tellg());
+  file.seekg(0);
+  EMBER_CHECK(file_size >= 8, "load_safetensors: ", path, " is truncated: ", file_size, " bytes, no header length");
+  std::uint64_t length = 0;
+  file.read(reinterpret_cast<char*>(&length), sizeof(length));
+  EMBER_CHECK(length <= kMaxHeader && length <= file_size - 8, "load_safetensors: ", path, " is corrupt or truncated: ",
+              "its header claims ", length, " bytes, the file has ", file_size - 8, " after the length");
+  std::string text(length, '\0');
+  file.read(text.data(), static_cast<std::streamsize>(length));
+  const std::uint64_t data_size = file_size - 8 - length;
+
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& error) {
+    fail("load_safetensors: ", path, " has a corrupt header: ", error.what());
+  }
+  EMBER_CHECK(header.is_object(), "load_safetensors: ", path, " has a corrupt header: not a JSON object");
+
+  SafetensorsFile result;
+  std::vector<std::pair<std::uint64_t, std::pair<std::string, nlohmann::json>>> entries;
+  try {
+    for (const auto& [name, entry] : header.items()) {
+      if (name == "__metadata__") {
+        for (const auto& [key, value] : entry.items()) result.metadata[key] = value.get<std::string>();
+        continue;
+      }
+      entries.push_back({entry.at("data_offsets").at(0).get<std::uint64_t>(), {name, entry}});
+    }
+    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [begin, named] : entries) {
+      const auto& [name, entry] = named;
+      const DType dtype = parse_dtype(path, name, entry.at("dtype").get<std::string>());
+      const Shape shape = entry.at("shape").get<Shape>();
+      const std::uint64_t end = entry.at("data_offsets").at(1).get<std::uint64_t>();
+      for (std::int64_t size : shape) {
+        EMBER_CHECK(size >= 0, "load_safetensors: ", path, ": tensor '", name, "' has a negative size");
+      }
+      const std::uint64_t bytes = static_cast<std::uint64_t>(numel(shape)) * size_of(dtype);
+      EMBER_CHECK(begin <= end && end - begin == bytes, "load_safetensors: ", path, ": tensor '", name, "' of shape ",
+                  to_string(shape), " ", dtype, " needs ", bytes, " bytes, its offsets span ", end - begin);
+      EMBER_CHECK(end <= data_size, "load_safetensors: ", path, " is truncated: tensor '", name, "' ends at byte ",
+                  end, " of the data, which has only ", data_size);
+      Tensor tensor = empty(shape, {.dtype = dtype});
+      file.seekg(static_cast<std::streamoff>(8 + length + begin));
+      file.read(static_cast<char*>(tensor.data_ptr()), static_cast<std::streamsize>(bytes));
+      EMBER_CHECK(file.good(), "load_safetensors: reading tensor '", name, "' from ", path, " failed");
+      result.tensors.emplace_back(name, tensor);
+    }
+  } catch (const nlohmann::json::exception& error) {
+    fail("load_safetensors: ", path, " has a corrupt header: ", error.what());
+  }
+  return result;
+}
+
+}  // namespace ember::trainer
