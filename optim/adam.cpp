@@ -43,6 +43,42 @@ void Adam::step() {
   }
 }
 
+void Adam::save_param_state(OptimizerState& out) const {
+  const std::vector<Tensor> params = all_params();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const auto found = state_.find(params[i].impl());
+    if (found == state_.end()) continue;
+    const std::string prefix = "state." + std::to_string(i) + ".";
+    out.scalars[prefix + "step"] = static_cast<double>(found->second.step);
+    out.tensors.emplace_back(prefix + "exp_avg", found->second.exp_avg);
+    out.tensors.emplace_back(prefix + "exp_avg_sq", found->second.exp_avg_sq);
+  }
+}
+
+void Adam::load_param_state(const OptimizerState& in) {
+  NoGradGuard no_grad;
+  state_.clear();
+  const std::vector<Tensor> params = all_params();
+  for (const auto& [name, steps] : in.scalars) {
+    if (name.rfind("state.", 0) != 0) continue;
+    const std::size_t index = std::stoul(name.substr(6));  // "state.<index>.step"
+    EMBER_CHECK(index < params.size(), "Adam::load_state: state for parameter ", index, ", but this optimizer has ",
+                params.size());
+    const std::string prefix = "state." + std::to_string(index) + ".";
+    State& state = state_[params[index].impl()];
+    state.step = static_cast<std::int64_t>(steps);
+    for (const auto& [tensor_name, tensor] : in.tensors) {
+      if (tensor_name.rfind(prefix, 0) != 0) continue;
+      EMBER_CHECK(tensor.sizes() == params[index].sizes(), "Adam::load_state: '", tensor_name, "' has shape ",
+                  to_string(tensor.sizes()), ", parameter ", index, " has ", to_string(params[index].sizes()));
+      Tensor& slot = tensor_name == prefix + "exp_avg" ? state.exp_avg : state.exp_avg_sq;
+      slot = clone(tensor.to(params[index].dtype()));
+    }
+    EMBER_CHECK(state.exp_avg.defined() && state.exp_avg_sq.defined(), "Adam::load_state: moments of parameter ",
+                index, " are missing");
+  }
+}
+
 AdamW::AdamW(std::vector<Tensor> params, AdamWOptions options)
     : Adam("AdamW", std::vector<ParamGroup>{{std::move(params), options.lr, options.weight_decay}},
            AdamOptions{options.lr, options.beta1, options.beta2, options.eps, options.weight_decay}, true) {}

@@ -24,6 +24,8 @@ class Adam : public Optimizer {
 
  protected:
   Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions options, bool decoupled);
+  void save_param_state(OptimizerState& out) const override;
+  void load_param_state(const OptimizerState& in) override;
 
  private:
   struct State {

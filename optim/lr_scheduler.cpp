@@ -16,6 +16,12 @@ void LRScheduler::step() {
   apply();
 }
 
+void LRScheduler::set_last_epoch(std::int64_t last_epoch) {
+  EMBER_CHECK(last_epoch >= 0, "LRScheduler: last_epoch must be >= 0, got ", last_epoch);
+  last_epoch_ = last_epoch;
+  apply();
+}
+
 void LRScheduler::apply() {
   auto& groups = optimizer_.param_groups();
   for (std::size_t i = 0; i < groups.size(); ++i) groups[i].lr = lr_at(base_lrs_[i], last_epoch_);

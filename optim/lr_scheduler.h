@@ -15,6 +15,8 @@ class LRScheduler {
   void step();
   std::int64_t last_epoch() const { return last_epoch_; }
   std::vector<double> last_lr() const;
+  // Restores the step count (from a checkpoint) and the lrs it implies.
+  void set_last_epoch(std::int64_t last_epoch);
 
  protected:
   explicit LRScheduler(Optimizer& optimizer);

@@ -17,6 +17,35 @@ Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups) : groups_
   }
 }
 
+std::vector<Tensor> Optimizer::all_params() const {
+  std::vector<Tensor> params;
+  for (const ParamGroup& group : groups_) params.insert(params.end(), group.params.begin(), group.params.end());
+  return params;
+}
+
+OptimizerState Optimizer::state() const {
+  OptimizerState out;
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    out.scalars["group." + std::to_string(g) + ".lr"] = groups_[g].lr;
+    out.scalars["group." + std::to_string(g) + ".weight_decay"] = groups_[g].weight_decay;
+  }
+  save_param_state(out);
+  return out;
+}
+
+void Optimizer::load_state(const OptimizerState& state) {
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    const std::string prefix = "group." + std::to_string(g) + ".";
+    const auto lr = state.scalars.find(prefix + "lr");
+    const auto decay = state.scalars.find(prefix + "weight_decay");
+    EMBER_CHECK(lr != state.scalars.end() && decay != state.scalars.end(), "load_state: the saved optimizer state has "
+                "no parameter group ", g, " (it was saved from a different optimizer setup)");
+    groups_[g].lr = lr->second;
+    groups_[g].weight_decay = decay->second;
+  }
+  load_param_state(state);
+}
+
 void Optimizer::zero_grad(bool set_to_none) {
   NoGradGuard no_grad;
   for (const ParamGroup& group : groups_) {

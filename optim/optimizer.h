@@ -1,6 +1,8 @@
 #pragma once
 // Optimizer: owns parameter groups and per-parameter state; subclasses implement step().
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -12,6 +14,13 @@ struct ParamGroup {
   std::vector<Tensor> params;
   double lr;
   double weight_decay;
+};
+
+// An optimizer's state, for checkpoints: tensors (moments, buffers) and scalars (steps, lrs),
+// named by parameter position across the groups ("state.3.exp_avg"), as PyTorch numbers them.
+struct OptimizerState {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  std::map<std::string, double> scalars;
 };
 
 class Optimizer {
@@ -28,8 +37,18 @@ class Optimizer {
   std::vector<ParamGroup>& param_groups() { return groups_; }
   const std::vector<ParamGroup>& param_groups() const { return groups_; }
 
+  // Everything step() depends on besides the parameters: group lrs and weight decays, and the
+  // subclass's per-parameter state. load_state() expects an optimizer over the same parameters.
+  OptimizerState state() const;
+  void load_state(const OptimizerState& state);
+
  protected:
   Optimizer(const char* name, std::vector<ParamGroup> groups);
+  // The parameters in PyTorch's numbering: group by group, in order.
+  std::vector<Tensor> all_params() const;
+  // Subclasses add and restore their per-parameter state under "state.<index>.".
+  virtual void save_param_state(OptimizerState& out) const = 0;
+  virtual void load_param_state(const OptimizerState& in) = 0;
 
  private:
   std::vector<ParamGroup> groups_;

@@ -37,3 +37,27 @@ void SGD::step() {
 }
 
 }  // namespace ember::optim
+
+namespace ember::optim {
+
+void SGD::save_param_state(OptimizerState& out) const {
+  const std::vector<Tensor> params = all_params();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const auto found = momentum_buffers_.find(params[i].impl());
+    if (found != momentum_buffers_.end()) out.tensors.emplace_back("state." + std::to_string(i) + ".momentum_buffer", found->second);
+  }
+}
+
+void SGD::load_param_state(const OptimizerState& in) {
+  NoGradGuard no_grad;
+  momentum_buffers_.clear();
+  const std::vector<Tensor> params = all_params();
+  for (const auto& [name, tensor] : in.tensors) {
+    const std::size_t index = std::stoul(name.substr(6));  // "state.<index>.momentum_buffer"
+    EMBER_CHECK(index < params.size() && tensor.sizes() == params[index].sizes(), "SGD::load_state: '", name,
+                "' does not match parameter ", index, " of this optimizer");
+    momentum_buffers_[params[index].impl()] = clone(tensor.to(params[index].dtype()));
+  }
+}
+
+}  // namespace ember::optim

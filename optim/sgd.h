@@ -25,6 +25,10 @@ class SGD : public Optimizer {
   SGD(std::vector<ParamGroup> groups, SGDOptions options);
   void step() override;
 
+ protected:
+  void save_param_state(OptimizerState& out) const override;
+  void load_param_state(const OptimizerState& in) override;
+
  private:
   SGDOptions options_;
   std::unordered_map<const void*, Tensor> momentum_buffers_;  // keyed by the parameter's TensorImpl

@@ -44,4 +44,17 @@ void EarlyStopping::on_train_epoch_end(Trainer& trainer, TrainModule&) {
   if (!reason_.empty()) trainer.request_stop();
 }
 
+std::map<std::string, std::string> EarlyStopping::state() const {
+  std::ostringstream best;
+  best.precision(17);
+  best << best_;
+  return {{"best", best.str()}, {"wait", std::to_string(wait_)}};
+}
+
+void EarlyStopping::load_state(const std::map<std::string, std::string>& state) {
+  EMBER_CHECK(state.count("best") && state.count("wait"), "EarlyStopping: the checkpoint has no EarlyStopping state");
+  best_ = std::stod(state.at("best"));
+  wait_ = std::stoll(state.at("wait"));
+}
+
 }  // namespace ember::trainer

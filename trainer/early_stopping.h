@@ -22,6 +22,8 @@ class EarlyStopping : public Callback {
  public:
   explicit EarlyStopping(EarlyStoppingOptions options = {});
   void on_train_epoch_end(Trainer& trainer, TrainModule& module) override;
+  std::map<std::string, std::string> state() const override;
+  void load_state(const std::map<std::string, std::string>& state) override;
 
   double best() const { return best_; }
   std::int64_t wait_count() const { return wait_; }

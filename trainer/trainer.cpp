@@ -25,10 +25,12 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
               options_.gradient_clip_val);
 }
 
-void Trainer::fit(TrainModule& module, data::DataLoader& train, data::DataLoader* validation) {
+void Trainer::fit(TrainModule& module, data::DataLoader& train, data::DataLoader* validation,
+                  const std::string& resume_from) {
   if (options_.seed) manual_seed(*options_.seed);
   config_ = module.configure_optimizers();
   EMBER_CHECK(config_.optimizer != nullptr, module.type_name(), ": configure_optimizers returned no optimizer");
+  if (!resume_from.empty()) load_checkpoint(resume_from, module);
   should_stop_ = false;
   for (const auto& callback : options_.callbacks) callback->on_fit_start(*this, module);
 

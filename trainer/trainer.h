@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "data/data_loader.h"
@@ -33,7 +34,14 @@ class Trainer {
  public:
   explicit Trainer(TrainerOptions options = {});
 
-  void fit(TrainModule& module, data::DataLoader& train, data::DataLoader* validation = nullptr);
+  // Trains from epoch 0, or from the end of the epoch a checkpoint was saved at when
+  // `resume_from` names one: weights, optimizer and scheduler state, step counts, the random
+  // generator and callback state all come back, so the run continues bit for bit.
+  void fit(TrainModule& module, data::DataLoader& train, data::DataLoader* validation = nullptr,
+           const std::string& resume_from = "");
+  // Writes the checkpoint of the state after the last finished epoch (safetensors, atomically):
+  // weights as "model.<name>", optimizer tensors as "optimizer.<name>", the rest in metadata.
+  void save_checkpoint(const std::string& path, const TrainModule& module) const;
   Metrics validate(TrainModule& module, data::DataLoader& loader);
   Metrics test(TrainModule& module, data::DataLoader& loader);
   std::vector<Tensor> predict(TrainModule& module, data::DataLoader& loader);
@@ -55,6 +63,7 @@ class Trainer {
   template <class Step>
   Metrics evaluate(TrainModule& module, data::DataLoader& loader, std::int64_t limit, Step&& step);
   void clip_gradients(TrainModule& module) const;
+  void load_checkpoint(const std::string& path, TrainModule& module);
 
   TrainerOptions options_;
   OptimizerConfig config_;

@@ -1,0 +1,108 @@
+// Checkpoints: stop after 2 epochs, resume for 2 more, and get the 4-epoch run bit for bit.
+#include <filesystem>
+#include <fstream>
+
+#include "helpers.h"
+#include "nn/nn.h"
+#include "optim/optim.h"
+#include "trainer/early_stopping.h"
+#include "trainer/safetensors.h"
+#include "trainer/trainer.h"
+
+using namespace ember;
+using namespace ember::testing;
+
+namespace {
+
+// Dropout draws from the default generator, Adam keeps moments, the scheduler counts epochs,
+// the loader shuffles by epoch: every piece of state a resume must bring back.
+class Net : public trainer::TrainModule {
+ public:
+  Net() {
+    Generator generator(5);
+    net = register_module("net", std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+                                     std::make_shared<nn::Linear>(3, 16), std::make_shared<nn::ReLU>(),
+                                     std::make_shared<nn::Dropout>(0.3), std::make_shared<nn::Linear>(16, 1)}));
+    for (const Tensor& p : parameters()) nn::init::uniform_(p, -0.5, 0.5, generator);
+  }
+  Tensor forward(const Tensor& x) override { return (*net)(x); }
+  std::string type_name() const override { return "Net"; }
+  Tensor training_step(const data::Batch& batch, std::int64_t) override {
+    return nn::functional::mse_loss(forward(batch[0]), batch[1]);
+  }
+  void validation_step(const data::Batch& batch, std::int64_t) override {
+    log("val_loss", nn::functional::mse_loss(forward(batch[0]), batch[1]).item<double>(), batch[0].size(0));
+  }
+  trainer::OptimizerConfig configure_optimizers() override {
+    auto adam = std::make_unique<optim::Adam>(parameters(), optim::AdamOptions{.lr = 0.01});
+    auto schedule = std::make_unique<optim::StepLR>(*adam, 1, 0.7);
+    return {std::move(adam), std::move(schedule), trainer::OptimizerConfig::Interval::epoch};
+  }
+  std::shared_ptr<nn::Sequential> net;
+};
+
+std::shared_ptr<data::TensorDataset> dataset() {
+  Generator generator(21);
+  const Tensor x = randn({48, 3}, {}, generator);
+  return std::make_shared<data::TensorDataset>(std::vector<Tensor>{x, sum(x, {1}, true)});
+}
+
+std::vector<std::vector<float>> weights(const nn::Module& module) {
+  std::vector<std::vector<float>> out;
+  for (const Tensor& p : module.parameters()) out.push_back(p.to_vector<float>());
+  return out;
+}
+
+std::filesystem::path scratch() {
+  const auto dir = std::filesystem::temp_directory_path() / ("ember_checkpoint_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("train 4 epochs straight == train 2 + checkpoint + resume for 2 (bit for bit)") {
+  const data::DataLoaderOptions loading{.batch_size = 8, .shuffle = true, .seed = 9};
+  auto stopper_options = trainer::EarlyStoppingOptions{.patience = 100};
+
+  Net straight;
+  data::DataLoader straight_train(dataset(), loading), straight_val(dataset(), {.batch_size = 16});
+  trainer::Trainer full({.max_epochs = 4, .seed = 1, .callbacks = {std::make_shared<trainer::EarlyStopping>(stopper_options)}});
+  full.fit(straight, straight_train, &straight_val);
+
+  const std::string path = (scratch() / "epoch2.safetensors").string();
+  {
+    Net first;
+    data::DataLoader train(dataset(), loading), val(dataset(), {.batch_size = 16});
+    trainer::Trainer half({.max_epochs = 2, .seed = 1, .callbacks = {std::make_shared<trainer::EarlyStopping>(stopper_options)}});
+    half.fit(first, train, &val);
+    half.save_checkpoint(path, first);
+  }
+  Net resumed;  // fresh weights: the checkpoint must replace them
+  data::DataLoader train(dataset(), loading), val(dataset(), {.batch_size = 16});
+  auto stopper = std::make_shared<trainer::EarlyStopping>(stopper_options);
+  trainer::Trainer rest({.max_epochs = 4, .seed = 1, .callbacks = {stopper}});
+  rest.fit(resumed, train, &val, path);
+
+  CHECK(weights(resumed) == weights(straight));
+  CHECK(rest.global_step() == full.global_step());
+  CHECK(rest.metrics().at("val_loss") == full.metrics().at("val_loss"));
+  CHECK(rest.optimizer()->param_groups()[0].lr == full.optimizer()->param_groups()[0].lr);  // 0.01 * 0.7^4
+  CHECK(stopper->best() <= full.metrics().at("val_loss"));
+  std::filesystem::remove_all(scratch());
+}
+
+TEST_CASE("a damaged or foreign checkpoint is a clear error") {
+  const std::string path = (scratch() / "ckpt.safetensors").string();
+  Net module;
+  data::DataLoader train(dataset(), {.batch_size = 8});
+  trainer::Trainer trainer({.max_epochs = 1});
+  trainer.fit(module, train);
+  trainer.save_checkpoint(path, module);
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) - 16);
+  CHECK(contains(error_of([&] { trainer::Trainer({.max_epochs = 2}).fit(module, train, nullptr, path); }), "is truncated"));
+  trainer::save_safetensors(path, {{"w", zeros({1})}});
+  CHECK(contains(error_of([&] { trainer::Trainer({.max_epochs = 2}).fit(module, train, nullptr, path); }),
+                 "has no 'format' entry: not an ember checkpoint"));
+  std::filesystem::remove_all(scratch());
+}

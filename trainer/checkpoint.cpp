@@ -1,0 +1,95 @@
+// Trainer::save_checkpoint / load_checkpoint: the whole training state in one safetensors file.
+#include <charconv>
+
+#include "core/generator.h"
+#include "trainer/safetensors.h"
+#include "trainer/trainer.h"
+
+namespace ember::trainer {
+
+namespace {
+
+constexpr const char* kFormat = "ember-checkpoint-1";
+const std::string kModel = "model.", kOptimizer = "optimizer.";
+
+// Shortest text that reads back as exactly the same double.
+std::string exact(double value) {
+  char buffer[32];
+  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  return std::string(buffer, result.ptr);
+}
+
+double parse_double(const std::string& path, const std::string& key, const std::string& text) {
+  double value = 0;
+  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+  EMBER_CHECK(result.ec == std::errc() && result.ptr == text.data() + text.size(), "load_checkpoint: ", path,
+              ": metadata '", key, "' is not a number: '", text, "'");
+  return value;
+}
+
+const std::string& required(const std::string& path, const std::map<std::string, std::string>& metadata,
+                            const std::string& key) {
+  const auto found = metadata.find(key);
+  EMBER_CHECK(found != metadata.end(), "load_checkpoint: ", path, " has no '", key,
+              "' entry: not an ember checkpoint, or a damaged one");
+  return found->second;
+}
+
+}  // namespace
+
+void Trainer::save_checkpoint(const std::string& path, const TrainModule& module) const {
+  EMBER_CHECK(config_.optimizer != nullptr, "save_checkpoint: nothing to save before fit() configured the optimizer");
+  NamedTensors tensors;
+  for (const auto& [name, tensor] : module.state_dict()) tensors.emplace_back(kModel + name, tensor);
+  const optim::OptimizerState optimizer = config_.optimizer->state();
+  for (const auto& [name, tensor] : optimizer.tensors) tensors.emplace_back(kOptimizer + name, tensor);
+
+  std::map<std::string, std::string> metadata{{"format", kFormat},
+                                              {"epoch", std::to_string(current_epoch_)},
+                                              {"global_step", std::to_string(global_step_)},
+                                              {"rng.seed", std::to_string(default_generator().seed())},
+                                              {"rng.offset", std::to_string(default_generator().offset())}};
+  for (const auto& [name, value] : optimizer.scalars) metadata[kOptimizer + name] = exact(value);
+  if (config_.scheduler) metadata["scheduler.last_epoch"] = std::to_string(config_.scheduler->last_epoch());
+  for (std::size_t i = 0; i < options_.callbacks.size(); ++i) {
+    for (const auto& [key, value] : options_.callbacks[i]->state()) {
+      metadata["callback." + std::to_string(i) + "." + key] = value;
+    }
+  }
+  save_safetensors(path, tensors, metadata);
+}
+
+void Trainer::load_checkpoint(const std::string& path, TrainModule& module) {
+  const SafetensorsFile file = load_safetensors(path);
+  EMBER_CHECK(required(path, file.metadata, "format") == kFormat, "load_checkpoint: ", path, " has format '",
+              file.metadata.at("format"), "', expected ", kFormat);
+  nn::StateDict model;
+  optim::OptimizerState optimizer;
+  for (const auto& [name, tensor] : file.tensors) {
+    if (name.rfind(kModel, 0) == 0) model.emplace_back(name.substr(kModel.size()), tensor);
+    if (name.rfind(kOptimizer, 0) == 0) optimizer.tensors.emplace_back(name.substr(kOptimizer.size()), tensor);
+  }
+  std::map<std::string, std::map<std::string, std::string>> callback_states;
+  for (const auto& [key, value] : file.metadata) {
+    if (key.rfind(kOptimizer, 0) == 0) optimizer.scalars[key.substr(kOptimizer.size())] = parse_double(path, key, value);
+    if (key.rfind("callback.", 0) == 0) {
+      const std::size_t dot = key.find('.', 9);
+      callback_states[key.substr(9, dot - 9)][key.substr(dot + 1)] = value;
+    }
+  }
+  module.load_state_dict(model);
+  config_.optimizer->load_state(optimizer);
+  if (config_.scheduler) {
+    config_.scheduler->set_last_epoch(std::stoll(required(path, file.metadata, "scheduler.last_epoch")));
+  }
+  current_epoch_ = std::stoll(required(path, file.metadata, "epoch"));
+  global_step_ = std::stoll(required(path, file.metadata, "global_step"));
+  default_generator().set_state(std::stoull(required(path, file.metadata, "rng.seed")),
+                                std::stoull(required(path, file.metadata, "rng.offset")));
+  for (std::size_t i = 0; i < options_.callbacks.size(); ++i) {
+    const auto found = callback_states.find(std::to_string(i));
+    if (found != callback_states.end()) options_.callbacks[i]->load_state(found->second);
+  }
+}
+
+}  // namespace ember::trainer
