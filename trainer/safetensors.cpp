@@ -1,17 +1,14 @@
 #include "trainer/safetensors.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <bit>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/ops/copy.h"
 #include "core/ops/factory.h"
+#include "trainer/atomic_file.h"
 
 namespace ember::trainer {
 
@@ -42,17 +39,6 @@ DType parse_dtype(const std::string& path, const std::string& name, const std::s
   fail("load_safetensors: ", path, ": tensor '", name, "' has dtype '", text, "', which ember does not support");
 }
 
-// Writes all of `bytes` to `fd`, or fails naming the path.
-void write_all(int fd, const char* bytes, std::size_t count, const std::string& path) {
-  while (count > 0) {
-    const ssize_t written = ::write(fd, bytes, count);
-    if (written < 0 && errno == EINTR) continue;
-    EMBER_CHECK(written > 0, "save_safetensors: writing ", path, " failed: ", std::strerror(errno));
-    bytes += written;
-    count -= static_cast<std::size_t>(written);
-  }
-}
-
 }  // namespace
 
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
@@ -77,38 +63,11 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
   text.append((8 - text.size() % 8) % 8, ' ');  // the data starts 8-byte aligned
   const std::uint64_t length = text.size();
 
-  const std::filesystem::path target(path);
-  std::filesystem::path temporary_name = target.filename();
-  temporary_name += ".tmp." + std::to_string(::getpid());
-  const std::string temporary = (target.parent_path() / temporary_name).string();
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  EMBER_CHECK(fd >= 0, "save_safetensors: cannot create ", temporary, ": ", std::strerror(errno));
-  try {
-    write_all(fd, reinterpret_cast<const char*>(&length), sizeof(length), temporary);
-    write_all(fd, text.data(), text.size(), temporary);
-    for (const Tensor& t : dense) {
-      write_all(fd, static_cast<const char*>(t.data_ptr()), static_cast<std::size_t>(t.numel()) * size_of(t.dtype()),
-                temporary);
-    }
-    EMBER_CHECK(::fsync(fd) == 0, "save_safetensors: fsync of ", temporary, " failed: ", std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    std::filesystem::remove(temporary);
-    throw;
-  }
-  ::close(fd);
-  std::error_code error;
-  std::filesystem::rename(temporary, target, error);
-  if (error) {
-    std::filesystem::remove(temporary);
-    fail("save_safetensors: cannot rename ", temporary, " to ", path, ": ", error.message());
-  }
-  // Make the rename itself durable.
-  const int dir = ::open(target.parent_path().empty() ? "." : target.parent_path().c_str(), O_RDONLY | O_DIRECTORY);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
+  write_atomically(path, "save_safetensors", [&](FileSink& sink) {
+    sink.write(&length, sizeof(length));
+    sink.write(text.data(), text.size());
+    for (const Tensor& t : dense) sink.write(t.data_ptr(), static_cast<std::size_t>(t.numel()) * size_of(t.dtype()));
+  });
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {

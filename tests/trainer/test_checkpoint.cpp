@@ -1,10 +1,12 @@
-// Checkpoints: stop after 2 epochs, resume for 2 more, and get the 4-epoch run bit for bit.
+// Checkpoints and CSV logs: stop after 2 epochs, resume for 2 more, and get the 4-epoch run
+// bit for bit, in weights and in metrics.csv.
 #include <filesystem>
 #include <fstream>
 
 #include "helpers.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
+#include "trainer/csv_logger.h"
 #include "trainer/early_stopping.h"
 #include "trainer/safetensors.h"
 #include "trainer/trainer.h"
@@ -105,4 +107,46 @@ TEST_CASE("a damaged or foreign checkpoint is a clear error") {
   CHECK(contains(error_of([&] { trainer::Trainer({.max_epochs = 2}).fit(module, train, nullptr, path); }),
                  "has no 'format' entry: not an ember checkpoint"));
   std::filesystem::remove_all(scratch());
+}
+
+TEST_CASE("CSVLogger writes one row per epoch + and a resumed run's file equals the straight run's") {
+  const data::DataLoaderOptions loading{.batch_size = 8, .shuffle = true, .seed = 9};
+  const auto root = scratch();
+  auto read = [](const std::string& path) {
+    std::ifstream file(path);
+    return std::string(std::istreambuf_iterator<char>(file), {});
+  };
+
+  Net straight;
+  data::DataLoader straight_train(dataset(), loading), straight_val(dataset(), {.batch_size = 16});
+  auto straight_log = std::make_shared<trainer::CSVLogger>((root / "straight").string(), std::map<std::string, std::string>{{"lr", "0.01"}});
+  trainer::Trainer({.max_epochs = 4, .seed = 1, .callbacks = {straight_log}}).fit(straight, straight_train, &straight_val);
+  const std::string expected = read(straight_log->directory() + "/metrics.csv");
+  CHECK(std::count(expected.begin(), expected.end(), '\n') == 5);  // header + 4 epochs
+  CHECK(expected.rfind("epoch,step,val_loss\n0,6,", 0) == 0);
+  CHECK(read(straight_log->directory() + "/hparams.yaml") == "lr: 0.01\n");
+
+  const std::string checkpoint = (root / "half.safetensors").string();
+  const std::string resumed_root = (root / "resumed").string();
+  {
+    Net first;
+    data::DataLoader train(dataset(), loading), val(dataset(), {.batch_size = 16});
+    auto log = std::make_shared<trainer::CSVLogger>(resumed_root, std::map<std::string, std::string>{{"lr", "0.01"}}, 0);
+    trainer::Trainer half({.max_epochs = 3, .seed = 1, .callbacks = {log}});
+    half.fit(first, train, &val);  // 3 epochs logged; the checkpoint below is taken at epoch 2
+  }
+  {
+    Net first;
+    data::DataLoader train(dataset(), loading), val(dataset(), {.batch_size = 16});
+    trainer::Trainer two({.max_epochs = 2, .seed = 1});
+    two.fit(first, train, &val);
+    two.save_checkpoint(checkpoint, first);
+  }
+  Net resumed;
+  data::DataLoader train(dataset(), loading), val(dataset(), {.batch_size = 16});
+  auto log = std::make_shared<trainer::CSVLogger>(resumed_root, std::map<std::string, std::string>{{"lr", "0.01"}}, 0);
+  trainer::Trainer({.max_epochs = 4, .seed = 1, .callbacks = {log}}).fit(resumed, train, &val, checkpoint);
+  // The stale epoch-2 row of the interrupted run was dropped and rewritten by the resumed one.
+  CHECK(read(log->directory() + "/metrics.csv") == expected);
+  std::filesystem::remove_all(root);
 }

@@ -1,0 +1,21 @@
+#pragma once
+// Atomic file writes: nothing a user saved is ever lost or torn. The content goes to a
+// temporary file in the target's directory, is flushed and fsync'd, and is renamed over the
+// target (then the directory is fsync'd). A failure leaves the old file and no temporary.
+#include <cstddef>
+#include <functional>
+#include <string>
+
+namespace ember::trainer {
+
+class FileSink {
+ public:
+  virtual ~FileSink() = default;
+  virtual void write(const void* bytes, std::size_t count) = 0;
+};
+
+// Calls fill(sink) to produce the content; `what` names the caller in error messages.
+void write_atomically(const std::string& path, const char* what, const std::function<void(FileSink&)>& fill);
+void write_text_atomically(const std::string& path, const char* what, const std::string& text);
+
+}  // namespace ember::trainer
