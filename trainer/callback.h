@@ -1,5 +1,6 @@
 #pragma once
 // Callback: code the Trainer runs at fixed points of the loop (Lightning's Callback).
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -12,6 +13,12 @@ class Callback {
  public:
   virtual ~Callback() = default;
   virtual void on_fit_start(Trainer&, TrainModule&) {}
+  // Whether on_train_batch_end needs the loss value (reading it waits for the device).
+  virtual bool wants_batch_loss() const { return false; }
+  // After each training batch's step (or accumulation) work; `loss` is the batch's loss when
+  // some callback wants it, else 0.
+  virtual void on_train_batch_end(Trainer&, TrainModule&, std::int64_t /*batch_index*/, std::int64_t /*batches*/,
+                                  double /*loss*/) {}
   // After an epoch's training batches and its validation (metrics hold both).
   virtual void on_train_epoch_end(Trainer&, TrainModule&) {}
   virtual void on_fit_end(Trainer&, TrainModule&) {}

@@ -45,7 +45,7 @@ void Trainer::save_checkpoint(const std::string& path, const TrainModule& module
   for (const auto& [name, tensor] : optimizer.tensors) tensors.emplace_back(kOptimizer + name, tensor);
 
   std::map<std::string, std::string> metadata{{"format", kFormat},
-                                              {"epoch", std::to_string(current_epoch_)},
+                                              {"epoch", std::to_string(completed_epochs())},
                                               {"global_step", std::to_string(global_step_)},
                                               {"rng.seed", std::to_string(default_generator().seed())},
                                               {"rng.offset", std::to_string(default_generator().offset())}};

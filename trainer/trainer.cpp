@@ -42,8 +42,10 @@ void Trainer::fit(TrainModule& module, data::DataLoader& train, data::DataLoader
       for (const auto& [name, value] : validate(module, *validation)) metrics_[name] = value;
     }
     if (config_.scheduler && config_.interval == OptimizerConfig::Interval::epoch) config_.scheduler->step();
+    epoch_finished_ = true;
     for (const auto& callback : options_.callbacks) callback->on_train_epoch_end(*this, module);
     ++current_epoch_;
+    epoch_finished_ = false;
     if (options_.max_steps >= 0 && global_step_ >= options_.max_steps) should_stop_ = true;
   }
   for (const auto& callback : options_.callbacks) callback->on_fit_end(*this, module);
@@ -53,6 +55,8 @@ void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader) {
   module.train();
   const std::int64_t batches = batches_to_run(loader, options_.limit_train_batches);
   const std::int64_t window = options_.accumulate_grad_batches;
+  const bool report_loss = std::any_of(options_.callbacks.begin(), options_.callbacks.end(),
+                                       [](const auto& callback) { return callback->wants_batch_loss(); });
   std::int64_t index = 0;
   for (const data::Batch& batch : loader) {
     if (index >= batches || (options_.max_steps >= 0 && global_step_ >= options_.max_steps)) break;
@@ -60,6 +64,7 @@ void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader) {
     const Tensor loss = module.training_step(batch, index);                           // 2
     EMBER_CHECK(loss.defined() && loss.numel() == 1, module.type_name(),
                 ": training_step must return a one-element loss, got ", describe(loss));
+    const double loss_value = report_loss ? loss.item<double>() : 0.0;
     div(loss, static_cast<double>(window)).backward();                               // 3
     const bool window_ends = (index + 1) % window == 0 || index + 1 == batches;
     if (window_ends) {                                                                // 4
@@ -67,6 +72,9 @@ void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader) {
       config_.optimizer->step();
       ++global_step_;
       if (config_.scheduler && config_.interval == OptimizerConfig::Interval::step) config_.scheduler->step();
+    }
+    for (const auto& callback : options_.callbacks) {
+      callback->on_train_batch_end(*this, module, index, batches, loss_value);
     }
     ++index;
   }

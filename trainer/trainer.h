@@ -47,6 +47,8 @@ class Trainer {
   std::vector<Tensor> predict(TrainModule& module, data::DataLoader& loader);
 
   std::int64_t current_epoch() const { return current_epoch_; }
+  // Epochs finished so far (what a checkpoint taken now resumes after).
+  std::int64_t completed_epochs() const { return current_epoch_ + (epoch_finished_ ? 1 : 0); }
   std::int64_t global_step() const { return global_step_; }
   // The latest epoch's metrics: training ones and validation ones together.
   const Metrics& metrics() const { return metrics_; }
@@ -70,6 +72,7 @@ class Trainer {
   std::int64_t current_epoch_ = 0;
   std::int64_t global_step_ = 0;
   bool should_stop_ = false;
+  bool epoch_finished_ = false;  // between an epoch's last batch and the next epoch's start
   Metrics metrics_;
 };
 

@@ -1,0 +1,84 @@
+#include "trainer/model_checkpoint.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "trainer/trainer.h"
+
+namespace ember::trainer {
+
+ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions options) : options_(std::move(options)) {
+  EMBER_CHECK(options_.save_top_k >= -1, "ModelCheckpoint: save_top_k must be >= -1, got ", options_.save_top_k);
+  EMBER_CHECK(options_.every_n_epochs >= 1, "ModelCheckpoint: every_n_epochs must be >= 1");
+  std::filesystem::create_directories(options_.dirpath);
+}
+
+bool ModelCheckpoint::ranks_above(double a, double b) const {
+  return options_.mode == ModelCheckpointOptions::Mode::min ? a < b : a > b;
+}
+
+std::string ModelCheckpoint::format_name(const Trainer& trainer) const {
+  std::string name;
+  const std::string& pattern = options_.filename;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const std::size_t close = pattern.find('}', i);
+    if (pattern[i] != '{' || close == std::string::npos) {
+      name += pattern[i];
+      continue;
+    }
+    std::string key = pattern.substr(i + 1, close - i - 1), spec;
+    if (const std::size_t colon = key.find(':'); colon != std::string::npos) {
+      spec = key.substr(colon + 1);
+      key = key.substr(0, colon);
+    }
+    if (key == "epoch") {
+      name += std::to_string(trainer.current_epoch());
+    } else if (key == "step") {
+      name += std::to_string(trainer.global_step());
+    } else {
+      const auto found = trainer.metrics().find(key);
+      EMBER_CHECK(found != trainer.metrics().end(), "ModelCheckpoint: filename uses '{", key,
+                  "}', which was not logged this epoch");
+      std::string format = "%";
+      format.append(spec.empty() ? "g" : spec);
+      char number[64];
+      std::snprintf(number, sizeof(number), format.c_str(), found->second);
+      name.append(number);
+    }
+    i = close;
+  }
+  return name + ".safetensors";
+}
+
+void ModelCheckpoint::on_train_epoch_end(Trainer& trainer, TrainModule& module) {
+  if ((trainer.current_epoch() + 1) % options_.every_n_epochs != 0) return;
+  const std::filesystem::path dir(options_.dirpath);
+  if (options_.save_last) trainer.save_checkpoint((dir / "last.safetensors").string(), module);
+  if (options_.save_top_k == 0) return;
+
+  double score = static_cast<double>(trainer.global_step());  // no monitor: newest ranks first
+  if (!options_.monitor.empty()) {
+    const auto found = trainer.metrics().find(options_.monitor);
+    EMBER_CHECK(found != trainer.metrics().end(), "ModelCheckpoint: metric '", options_.monitor,
+                "' was not logged this epoch");
+    score = found->second;
+  }
+  const bool by_recency = options_.monitor.empty();
+  auto better = [&](double a, double b) { return by_recency ? a > b : ranks_above(a, b); };
+  const bool full = options_.save_top_k > 0 && static_cast<int>(kept_.size()) >= options_.save_top_k;
+  if (full && !better(score, kept_.back().first)) return;
+
+  const std::string path = (dir / format_name(trainer)).string();
+  trainer.save_checkpoint(path, module);
+  kept_.emplace_back(score, path);
+  std::stable_sort(kept_.begin(), kept_.end(), [&](const auto& a, const auto& b) { return better(a.first, b.first); });
+  if (options_.save_top_k > 0 && static_cast<int>(kept_.size()) > options_.save_top_k) {
+    // (A filename template without {epoch} may reuse a name: never delete the file just written.)
+    if (kept_.back().second != path) std::filesystem::remove(kept_.back().second);
+    kept_.pop_back();
+  }
+  best_path_ = kept_.front().second;
+}
+
+}  // namespace ember::trainer
