@@ -22,13 +22,19 @@ Options parse_options(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") {
-      ember::fail("usage: fashion_mnist [--epochs N] [--batch-size B] [--seed S] [--threads T] [--data DIR] "
-                  "[--model mlp|cnn]");
+      ember::fail("usage: fashion_mnist [--max-epochs N] [--batch-size B] [--seed S] [--threads T] [--workers W] "
+                  "[--data DIR] [--model mlp|cnn] [--out DIR] [--resume CKPT]");
     }
     EMBER_CHECK(i + 1 < argc, flag, ": missing value");
     const std::string value = argv[++i];
-    if (flag == "--epochs") {
-      options.epochs = parse_number<int>(flag, value, 1);
+    if (flag == "--epochs" || flag == "--max-epochs") {
+      options.max_epochs = parse_number<int>(flag, value, 1);
+    } else if (flag == "--workers") {
+      options.workers = parse_number<int>(flag, value, 0);
+    } else if (flag == "--out") {
+      options.out = value;
+    } else if (flag == "--resume") {
+      options.resume = value;
     } else if (flag == "--batch-size") {
       options.batch_size = parse_number<std::int64_t>(flag, value, 1);
     } else if (flag == "--seed") {

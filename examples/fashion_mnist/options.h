@@ -4,14 +4,17 @@
 #include <string>
 
 struct Options {
-  int epochs = 2;
+  int max_epochs = 15;  // early stopping on val_loss usually ends the run before this
   std::int64_t batch_size = 64;
   std::uint64_t seed = 0;
   int threads = 2;
+  int workers = 2;
   std::string data = "/usr/share/datasets/fashion-mnist";
-  std::string model = "mlp";  // mlp or cnn
+  std::string model = "cnn";  // mlp or cnn
+  std::string out = "fashion_mnist_run";
+  std::string resume;  // a checkpoint to continue from
 };
 
-// Parses --epochs N --batch-size B --seed S --threads T --data DIR --model mlp|cnn; an
-// ember::Error on a bad flag.
+// Parses --max-epochs N (or --epochs N) --batch-size B --seed S --threads T --workers W
+// --data DIR --model mlp|cnn --out DIR --resume CKPT; an ember::Error on a bad flag.
 Options parse_options(int argc, char** argv);
