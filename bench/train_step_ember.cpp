@@ -1,4 +1,5 @@
 #include "core/ember.h"
+#include "nn/models.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
 #include "train_step_peer.h"
@@ -8,20 +9,7 @@ using namespace ember;
 namespace {
 
 std::shared_ptr<nn::Sequential> make_model(BenchModel model) {
-  using std::make_shared;
-  using Layers = std::initializer_list<std::shared_ptr<nn::Module>>;
-  if (model == BenchModel::mlp) {
-    return make_shared<nn::Sequential>(Layers{make_shared<nn::Flatten>(), make_shared<nn::Linear>(784, 256),
-                                              make_shared<nn::ReLU>(), make_shared<nn::Linear>(256, 128),
-                                              make_shared<nn::ReLU>(), make_shared<nn::Linear>(128, 10)});
-  }
-  const std::array<std::int64_t, 2> kernel{3, 3};
-  const Pool2dParams pool{.kernel = {2, 2}};
-  return make_shared<nn::Sequential>(
-      Layers{make_shared<nn::Conv2d>(1, 32, kernel), make_shared<nn::ReLU>(), make_shared<nn::MaxPool2d>(pool),
-             make_shared<nn::Conv2d>(32, 64, kernel), make_shared<nn::ReLU>(), make_shared<nn::MaxPool2d>(pool),
-             make_shared<nn::Flatten>(), make_shared<nn::Linear>(1600, 128), make_shared<nn::ReLU>(),
-             make_shared<nn::Linear>(128, 10)});
+  return model == BenchModel::mlp ? nn::models::fashion_mnist_mlp() : nn::models::fashion_mnist_cnn();
 }
 
 class EmberStep : public TrainStep {

@@ -13,6 +13,7 @@
 #include "data/data_loader.h"
 #include "data/fashion_mnist.h"
 #include "data/transforms.h"
+#include "nn/models.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
 #include "options.h"
@@ -26,29 +27,10 @@ using namespace ember;
 
 namespace {
 
-// Both models take [N, 1, 28, 28] images.
-std::shared_ptr<nn::Sequential> make_model(const std::string& kind) {
-  using std::make_shared;
-  using Layers = std::initializer_list<std::shared_ptr<nn::Module>>;
-  if (kind == "mlp") {
-    return make_shared<nn::Sequential>(Layers{make_shared<nn::Flatten>(), make_shared<nn::Linear>(784, 256),
-                                              make_shared<nn::ReLU>(), make_shared<nn::Linear>(256, 128),
-                                              make_shared<nn::ReLU>(), make_shared<nn::Linear>(128, 10)});
-  }
-  // conv(1->32, 3)-relu-maxpool2, conv(32->64, 3)-relu-maxpool2, linear(1600->128)-relu, linear(128->10):
-  // 28x28 -> 26x26 -> 13x13 -> 11x11 -> 5x5, and 64 * 5 * 5 = 1600.
-  const std::array<std::int64_t, 2> kernel{3, 3};
-  const Pool2dParams pool{.kernel = {2, 2}};
-  return make_shared<nn::Sequential>(
-      Layers{make_shared<nn::Conv2d>(1, 32, kernel), make_shared<nn::ReLU>(), make_shared<nn::MaxPool2d>(pool),
-             make_shared<nn::Conv2d>(32, 64, kernel), make_shared<nn::ReLU>(), make_shared<nn::MaxPool2d>(pool),
-             make_shared<nn::Flatten>(), make_shared<nn::Linear>(1600, 128), make_shared<nn::ReLU>(),
-             make_shared<nn::Linear>(128, 10)});
-}
-
 class Classifier : public trainer::TrainModule {
  public:
-  explicit Classifier(const std::string& kind) : net_(register_module("net", make_model(kind))) {}
+  explicit Classifier(const std::string& kind)
+      : net_(register_module("net", kind == "mlp" ? nn::models::fashion_mnist_mlp() : nn::models::fashion_mnist_cnn())) {}
   Tensor forward(const Tensor& images) override { return (*net_)(images); }
   std::string type_name() const override { return "Classifier"; }
 

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "helpers.h"
+#include "nn/models.h"
 #include "nn/nn.h"
 
 using namespace ember;
@@ -29,9 +30,11 @@ TEST_CASE("Conv2d init is U(-1/sqrt(fan_in) to 1/sqrt(fan_in)) with fan_in = in/
 }
 
 TEST_CASE("the reference CNN shapes: 28x28 -> 1600 features") {
-  nn::Sequential cnn{std::make_shared<nn::Conv2d>(1, 32, std::array<std::int64_t, 2>{3, 3}),
-                     std::make_shared<nn::MaxPool2d>(Pool2dParams{.kernel = {2, 2}}),
-                     std::make_shared<nn::Conv2d>(32, 64, std::array<std::int64_t, 2>{3, 3}),
-                     std::make_shared<nn::MaxPool2d>(Pool2dParams{.kernel = {2, 2}}), std::make_shared<nn::Flatten>()};
-  CHECK(cnn(zeros({3, 1, 28, 28})).sizes() == Shape{3, 1600});
+  const auto cnn = nn::models::fashion_mnist_cnn();
+  // Layers 0..6 end in the flatten: 64 channels of 5x5 = 1600 features, then 10 logits.
+  Tensor x = zeros({3, 1, 28, 28});
+  for (std::size_t i = 0; i < 7; ++i) x = cnn->children()[i].second->forward(x);
+  CHECK(x.sizes() == Shape{3, 1600});
+  CHECK((*cnn)(zeros({3, 1, 28, 28})).sizes() == Shape{3, 10});
+  CHECK(nn::models::fashion_mnist_mlp()->forward(zeros({3, 1, 28, 28})).sizes() == Shape{3, 10});
 }
