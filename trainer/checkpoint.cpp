@@ -3,6 +3,7 @@
 
 #include "core/generator.h"
 #include "trainer/safetensors.h"
+#include "trainer/number_text.h"
 #include "trainer/trainer.h"
 
 namespace ember::trainer {
@@ -11,13 +12,6 @@ namespace {
 
 constexpr const char* kFormat = "ember-checkpoint-1";
 const std::string kModel = "model.", kOptimizer = "optimizer.";
-
-// Shortest text that reads back as exactly the same double.
-std::string exact(double value) {
-  char buffer[32];
-  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  return std::string(buffer, result.ptr);
-}
 
 double parse_double(const std::string& path, const std::string& key, const std::string& text) {
   double value = 0;
@@ -49,7 +43,7 @@ void Trainer::save_checkpoint(const std::string& path, const TrainModule& module
                                               {"global_step", std::to_string(global_step_)},
                                               {"rng.seed", std::to_string(default_generator().seed())},
                                               {"rng.offset", std::to_string(default_generator().offset())}};
-  for (const auto& [name, value] : optimizer.scalars) metadata[kOptimizer + name] = exact(value);
+  for (const auto& [name, value] : optimizer.scalars) metadata[kOptimizer + name] = exact_text(value);
   if (config_.scheduler) metadata["scheduler.last_epoch"] = std::to_string(config_.scheduler->last_epoch());
   for (std::size_t i = 0; i < options_.callbacks.size(); ++i) {
     for (const auto& [key, value] : options_.callbacks[i]->state()) {

@@ -7,18 +7,12 @@
 #include <sstream>
 
 #include "trainer/atomic_file.h"
+#include "trainer/number_text.h"
 #include "trainer/trainer.h"
 
 namespace ember::trainer {
 
 namespace {
-
-// Shortest text that reads back as exactly the same double (Python's repr, as Lightning writes).
-std::string exact(double value) {
-  char buffer[32];
-  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  return std::string(buffer, result.ptr);
-}
 
 std::vector<std::string> split(const std::string& line) {
   std::vector<std::string> fields;
@@ -80,7 +74,7 @@ void CSVLogger::write() const {
     csv << row.epoch << ',' << row.step;
     for (const std::string& name : names) {
       const auto found = row.metrics.find(name);
-      csv << ',' << (found == row.metrics.end() ? "" : exact(found->second));
+      csv << ',' << (found == row.metrics.end() ? "" : exact_text(found->second));
     }
     csv << '\n';
   }
