@@ -1,6 +1,5 @@
 #include "trainer/csv_logger.h"
 
-#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <set>
