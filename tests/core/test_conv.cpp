@@ -1,4 +1,4 @@
-// conv2d: a case by hand, an f64 reference for every parameter, and gradients.
+// conv2d and conv_transpose2d: cases by hand, an f64 reference for every parameter, and gradients.
 #include "helpers.h"
 
 using namespace ember;
@@ -77,4 +77,56 @@ TEST_CASE("gradcheck: conv2d with every parameter") {
   // A strided (channels-last-like) input.
   CHECK(gradcheck([](const Inputs& in) { return conv2d(in[0].permute({0, 3, 1, 2}), in[1]); },
                   {leaf({1, 4, 4, 2}, 86), leaf({1, 2, 2, 2}, 87)}));
+}
+
+TEST_CASE("conv_transpose2d by hand: stride 2 spreads each pixel over a 2x2 block") {
+  const Tensor x = from_vector<float>({1, 2, 3, 4}, {1, 1, 2, 2});
+  const Tensor w = from_vector<float>({1, 10, 100, 1000}, {1, 1, 2, 2});
+  // out[2i + a][2j + b] = x[i][j] * w[a][b]; output 4x4, plus the bias 0.5.
+  const Tensor out = conv_transpose2d(x, w, from_vector<float>({0.5}), {.stride = {2, 2}});
+  CHECK(out.sizes() == Shape{1, 1, 4, 4});
+  check_values(out, {1.5,   10.5,   2.5,    20.5,     //
+                     100.5, 1000.5, 200.5,  2000.5,   //
+                     3.5,   30.5,   4.5,    40.5,     //
+                     300.5, 3000.5, 400.5,  4000.5});
+  // Stride 1: overlapping blocks add up; the centre of a 3x3 output sees all four products.
+  const Tensor ones = from_vector<float>({1, 1, 1, 1}, {1, 1, 2, 2});
+  check_values(conv_transpose2d(x, ones), {1, 3, 2, 4, 10, 6, 3, 7, 4});
+}
+
+TEST_CASE("conv_transpose2d is the adjoint of conv2d: <convT(x) and y> == <x and conv(y)>") {
+  // The defining identity, exact in f64 up to rounding, for every parameter at once.
+  Generator generator(21);
+  const ConvTranspose2dParams pt{.stride = {2, 3}, .padding = {1, 0}, .output_padding = {1, 2},
+                                 .dilation = {1, 2}, .groups = 2};
+  const Conv2dParams pc{.stride = {2, 3}, .padding = {1, 0}, .dilation = {1, 2}, .groups = 2};
+  const Tensor x = randn({2, 4, 4, 3}, {.dtype = DType::f64}, generator);
+  const Tensor w = randn({4, 3, 3, 2}, {.dtype = DType::f64}, generator);  // [C, OC/groups, KH, KW]
+  const Tensor out = conv_transpose2d(x, w, {}, pt);
+  // OH = (4 - 1) 2 - 2 + 1 (3 - 1) + 1 + 1 = 8; OW = (3 - 1) 3 - 0 + 2 (2 - 1) + 2 + 1 = 11.
+  CHECK(out.sizes() == Shape{2, 6, 8, 11});
+  const Tensor y = randn(out.sizes(), {.dtype = DType::f64}, generator);
+  const Tensor back = conv2d(y, w, {}, pc);
+  REQUIRE(back.sizes() == x.sizes());
+  CHECK(sum(out * y).item<double>() == doctest::Approx(sum(x * back).item<double>()).epsilon(1e-12));
+}
+
+TEST_CASE("conv_transpose2d errors") {
+  CHECK(contains(error_of([] { conv_transpose2d(zeros({1, 3, 5, 5}), zeros({2, 4, 3, 3})); }),
+                 "weight of shape [2, 4, 3, 3] expects 2 input channels, but input of shape [1, 3, 5, 5] has 3"));
+  CHECK(contains(error_of([] { conv_transpose2d(zeros({1, 2, 5, 5}), zeros({2, 4, 3, 3}), {}, {.output_padding = {1, 0}}); }),
+                 "output_padding 1 must be smaller than the stride 1 or the dilation 1"));
+  CHECK(contains(error_of([] { conv_transpose2d(zeros({1, 2, 1, 1}), zeros({2, 4, 1, 1}), {}, {.padding = {1, 1}}); }),
+                 "gives an empty output"));
+  CHECK(contains(error_of([] { conv_transpose2d(zeros({1, 2, 3, 3}), zeros({2, 4, 3, 3}), zeros({3})); }),
+                 "bias of shape [3] does not match 4 output channels"));
+}
+
+TEST_CASE("gradcheck: conv_transpose2d with every parameter") {
+  CHECK(gradcheck([](const Inputs& in) { return conv_transpose2d(in[0], in[1], in[2]); },
+                  {leaf({2, 2, 3, 3}, 91), leaf({2, 3, 2, 2}, 92), leaf({3}, 93)}));
+  CHECK(gradcheck([](const Inputs& in) {
+          return conv_transpose2d(in[0], in[1], in[2], {.stride = {2, 1}, .padding = {1, 0}, .output_padding = {1, 0},
+                                                        .dilation = {1, 2}, .groups = 2});
+        }, {leaf({1, 4, 3, 3}, 94), leaf({4, 1, 3, 2}, 95), leaf({2}, 96)}));
 }

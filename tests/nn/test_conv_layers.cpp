@@ -1,4 +1,4 @@
-// nn::Conv2d, pooling layers and Flatten.
+// nn::Conv2d, nn::ConvTranspose2d, pooling layers and Flatten.
 #include <cmath>
 
 #include "helpers.h"
@@ -37,4 +37,16 @@ TEST_CASE("the reference CNN shapes: 28x28 -> 1600 features") {
   CHECK(x.sizes() == Shape{3, 1600});
   CHECK((*cnn)(zeros({3, 1, 28, 28})).sizes() == Shape{3, 10});
   CHECK(nn::models::fashion_mnist_mlp()->forward(zeros({3, 1, 28, 28})).sizes() == Shape{3, 10});
+}
+
+TEST_CASE("ConvTranspose2d: weight [in, out/groups, KH, KW] and fan_in = out/groups * KH * KW like PyTorch") {
+  manual_seed(2);
+  nn::ConvTranspose2d layer(8, 32, {4, 4}, {.stride = {2, 2}, .padding = {1, 1}, .groups = 2});
+  CHECK(layer.weight.sizes() == Shape{8, 16, 4, 4});
+  const double bound = 1.0 / std::sqrt(16.0 * 16);
+  CHECK(max(abs(layer.weight)).item<double>() <= bound);
+  CHECK(var(layer.weight, {}).item<double>() == doctest::Approx(bound * bound / 3).epsilon(0.05));
+  CHECK(max(abs(layer.bias)).item<double>() <= bound);
+  // The usual 2x upsampling block: 7x7 -> 14x14.
+  CHECK(layer(zeros({2, 8, 7, 7})).sizes() == Shape{2, 32, 14, 14});
 }
