@@ -9,5 +9,6 @@
 #include "core/ops/linalg.h"
 #include "core/ops/pool.h"
 #include "core/ops/reduction.h"
+#include "core/ops/resample.h"
 #include "core/ops/softmax.h"
 #include "core/ops/view.h"

@@ -12,3 +12,4 @@
 #include "nn/normalization.h"
 #include "nn/pooling.h"
 #include "nn/sequential.h"
+#include "nn/upsample.h"

@@ -1,6 +1,7 @@
 #pragma once
 // Pooling layers.
 #include "core/ops/pool.h"
+#include "core/ops/resample.h"
 #include "nn/module.h"
 
 namespace ember::nn {
@@ -19,6 +20,15 @@ class AvgPool2d : public Module {
   Tensor forward(const Tensor& input) override { return avg_pool2d(input, params); }
   std::string type_name() const override { return "AvgPool2d"; }
   Pool2dParams params;
+};
+
+// Average pooling to a fixed output size whatever the input's H and W (e.g. {1, 1}: global pooling).
+class AdaptiveAvgPool2d : public Module {
+ public:
+  explicit AdaptiveAvgPool2d(const std::array<std::int64_t, 2>& output_size) : output_size(output_size) {}
+  Tensor forward(const Tensor& input) override { return adaptive_avg_pool2d(input, output_size); }
+  std::string type_name() const override { return "AdaptiveAvgPool2d"; }
+  std::array<std::int64_t, 2> output_size;
 };
 
 }  // namespace ember::nn

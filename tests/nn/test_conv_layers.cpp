@@ -1,4 +1,4 @@
-// nn::Conv2d, nn::ConvTranspose2d, pooling layers and Flatten.
+// nn::Conv2d, nn::ConvTranspose2d, pooling, Upsample and Flatten layers.
 #include <cmath>
 
 #include "helpers.h"
@@ -49,4 +49,15 @@ TEST_CASE("ConvTranspose2d: weight [in, out/groups, KH, KW] and fan_in = out/gro
   CHECK(max(abs(layer.bias)).item<double>() <= bound);
   // The usual 2x upsampling block: 7x7 -> 14x14.
   CHECK(layer(zeros({2, 8, 7, 7})).sizes() == Shape{2, 32, 14, 14});
+}
+
+TEST_CASE("AdaptiveAvgPool2d and Upsample layers apply their ops") {
+  const Tensor x = arange(0, 16, 1, {.dtype = DType::f32}).view({1, 1, 4, 4});
+  nn::AdaptiveAvgPool2d global({1, 1});
+  check_values(global(x), {7.5});  // the mean of 0..15
+  nn::Upsample twice({.scale_factor = {2, 2}});
+  const Tensor up = twice(x);
+  CHECK(up.sizes() == Shape{1, 1, 8, 8});
+  // Nearest x2 then 2x2 average pooling gives the original back.
+  check_values(avg_pool2d(up, {.kernel = {2, 2}}), x.to_vector<double>());
 }
