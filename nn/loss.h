@@ -12,6 +12,9 @@ struct ClassificationLossOptions {
   Tensor weight = Tensor();          // per-class weights [C], or undefined for all ones
   std::int64_t ignore_index = -100;  // targets equal to it add nothing and are not counted
   Reduction reduction = Reduction::mean;
+  // cross_entropy only: the target becomes (1 - s) one_hot + s / C uniform, PyTorch's rule
+  // (ignored targets still add nothing; the mean divides by the same summed weights).
+  double label_smoothing = 0.0;
 };
 
 // -log_probs[target] per element. log_probs is [N, C] or [N, C, d1, ...] with target [N] or

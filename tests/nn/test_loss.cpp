@@ -25,6 +25,36 @@ TEST_CASE("cross_entropy by hand") {
   CHECK(cross_entropy(logits, ignoring).item<double>() == doctest::Approx(row0).epsilon(1e-12));
 }
 
+TEST_CASE("cross_entropy with label_smoothing by hand") {
+  // Same rows as above: p = (1/4, 3/4) with target 1, p = (1/2, 1/2) with target 0. With s = 0.2
+  // and C = 2 the target is 0.9 on the true class and 0.1 on the other.
+  const Tensor logits = from_vector<double>({0, std::log(3.0), 1, 1}, {2, 2});
+  const Tensor target = from_vector<std::int64_t>({1, 0});
+  const double l25 = std::log(0.25), l75 = std::log(0.75), l50 = std::log(0.5);
+  const double row0 = -(0.9 * l75 + 0.1 * l25), row1 = -l50;
+  CHECK(cross_entropy(logits, target, {.label_smoothing = 0.2}).item<double>() ==
+        doctest::Approx((row0 + row1) / 2).epsilon(1e-12));
+  // PyTorch weighs the uniform part by the class weights as well, and divides by the same 5 + 2.
+  const Tensor weight = from_vector<double>({2, 5});
+  const double weighted0 = 0.8 * (-5 * l75) + 0.1 * -(2 * l25 + 5 * l75);
+  const double weighted1 = 0.8 * (-2 * l50) + 0.1 * -(7 * l50);
+  CHECK(cross_entropy(logits, target, {.weight = weight, .label_smoothing = 0.2}).item<double>() ==
+        doctest::Approx((weighted0 + weighted1) / 7).epsilon(1e-12));
+  // An ignored row adds no smoothing term either.
+  CHECK(cross_entropy(logits, from_vector<std::int64_t>({1, -100}), {.label_smoothing = 0.2}).item<double>() ==
+        doctest::Approx(row0).epsilon(1e-12));
+}
+
+TEST_CASE("cross_entropy with label_smoothing has gradient (softmax - smoothed target) / N") {
+  const Tensor logits = leaf({3, 4}, 79);
+  const Tensor target = from_vector<std::int64_t>({2, 0, 3});
+  cross_entropy(logits, target, {.label_smoothing = 0.4}).backward();
+  const Tensor p = softmax(logits.detach(), 1);
+  // Smoothed target: 1 - 0.4 + 0.4 / 4 = 0.7 on the true class, 0.1 elsewhere.
+  CHECK(logits.grad().at<double>({0, 2}) == doctest::Approx((p.at<double>({0, 2}) - 0.7) / 3).epsilon(1e-12));
+  CHECK(logits.grad().at<double>({0, 1}) == doctest::Approx((p.at<double>({0, 1}) - 0.1) / 3).epsilon(1e-12));
+}
+
 TEST_CASE("cross_entropy on [N, C, H, W] segmentation logits equals the flattened rows") {
   Generator generator(4);
   const Tensor logits = randn({2, 3, 2, 2}, {.dtype = DType::f64}, generator);
@@ -65,6 +95,9 @@ TEST_CASE("gradcheck: every loss") {
   const Tensor target = from_vector<std::int64_t>({0, 4, -100, 2});
   const Tensor weight = from_vector<double>({1, 2, 3, 4, 5});
   CHECK(gradcheck([&](const Inputs& in) { return cross_entropy(in[0], target, {.weight = weight}); }, {leaf({4, 5}, 72)}));
+  CHECK(gradcheck([&](const Inputs& in) {
+          return cross_entropy(in[0], target, {.weight = weight, .reduction = Reduction::sum, .label_smoothing = 0.3});
+        }, {leaf({4, 5}, 70)}));
   CHECK(gradcheck([](const Inputs& in) { return cross_entropy(in[0], from_vector<std::int64_t>({1, 0, 2, 2}, {1, 2, 2})); },
                   {leaf({1, 3, 2, 2}, 73)}));
   CHECK(gradcheck([](const Inputs& in) { return mse_loss(in[0], in[1]); }, {leaf({3, 2}, 74), leaf({3, 2}, 75)}));
@@ -75,10 +108,14 @@ TEST_CASE("gradcheck: every loss") {
 
 TEST_CASE("loss errors") {
   CHECK(contains(error_of([] { cross_entropy(zeros({2, 3}), from_vector<std::int64_t>({0, 3})); }),
-                 "nll_loss: target class 3 is out of range for 3 classes"));
+                 "cross_entropy: target class 3 is out of range for 3 classes"));
   CHECK(contains(error_of([] { cross_entropy(zeros({2, 3}), from_vector<std::int64_t>({0})); }),
                  "target must be an i64 tensor of shape [2]"));
   CHECK(contains(error_of([] { cross_entropy(zeros({2, 3}), zeros({2})); }), "got [2] f32 cpu"));
+  CHECK(contains(error_of([] { cross_entropy(zeros({2, 3}), from_vector<std::int64_t>({0, 1}), {.label_smoothing = 1.5}); }),
+                 "label_smoothing must be in [0, 1], got 1.5"));
+  CHECK(contains(error_of([] { nll_loss(zeros({2, 3}), from_vector<std::int64_t>({0, 1}), {.label_smoothing = 0.1}); }),
+                 "label_smoothing applies to cross_entropy only"));
   CHECK(contains(error_of([] { mse_loss(zeros({2, 3}), zeros({3, 2})); }),
                  "mse_loss: input [2, 3] f32 cpu and target [3, 2] f32 cpu must have the same shape"));
 }
