@@ -140,6 +140,21 @@ void ReduceLROnPlateau::step(double metric) {
   }
 }
 
+std::map<std::string, double> ReduceLROnPlateau::state() const {
+  return {{"best", best_},
+          {"bad_steps", static_cast<double>(bad_steps_)},
+          {"cooldown_left", static_cast<double>(cooldown_left_)}};
+}
+
+void ReduceLROnPlateau::load_state(const std::map<std::string, double>& state) {
+  for (const char* key : {"best", "bad_steps", "cooldown_left"}) {
+    EMBER_CHECK(state.count(key) == 1, "ReduceLROnPlateau::load_state: missing '", key, "'");
+  }
+  best_ = state.at("best");
+  bad_steps_ = static_cast<std::int64_t>(state.at("bad_steps"));
+  cooldown_left_ = static_cast<std::int64_t>(state.at("cooldown_left"));
+}
+
 std::vector<double> ReduceLROnPlateau::last_lr() const {
   std::vector<double> lrs;
   for (const ParamGroup& group : optimizer_.param_groups()) lrs.push_back(group.lr);

@@ -2,6 +2,8 @@
 // Learning-rate schedulers with PyTorch's formulas. Each sets the lr of every parameter group
 // from that group's initial lr ("base lr") and the number of step() calls so far.
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "optim/optimizer.h"
@@ -111,6 +113,10 @@ class ReduceLROnPlateau {
                     double threshold = 1e-4, std::int64_t cooldown = 0, double min_lr = 0);
   void step(double metric);
   std::vector<double> last_lr() const;
+
+  // What step() remembers between calls (the lrs live in the optimizer's state).
+  std::map<std::string, double> state() const;
+  void load_state(const std::map<std::string, double>& state);
 
  private:
   bool improves(double metric) const;

@@ -5,7 +5,7 @@
 
 namespace ember::optim {
 
-Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups) : groups_(std::move(groups)) {
+Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups) : name_(name), groups_(std::move(groups)) {
   EMBER_CHECK(!groups_.empty(), name, ": got no parameter groups");
   for (const ParamGroup& group : groups_) {
     EMBER_CHECK(group.lr >= 0, name, ": invalid learning rate ", group.lr);

@@ -34,6 +34,8 @@ class Optimizer {
   // Resets gradients: to none (the default, like PyTorch 2) or to zeros.
   virtual void zero_grad(bool set_to_none = true);
 
+  // "SGD", "Adam", "AdamW": how logs and messages name the optimizer.
+  const std::string& name() const { return name_; }
   std::vector<ParamGroup>& param_groups() { return groups_; }
   const std::vector<ParamGroup>& param_groups() const { return groups_; }
 
@@ -51,6 +53,7 @@ class Optimizer {
   virtual void load_param_state(const OptimizerState& in) = 0;
 
  private:
+  std::string name_;
   std::vector<ParamGroup> groups_;
 };
 

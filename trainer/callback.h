@@ -13,12 +13,17 @@ class Callback {
  public:
   virtual ~Callback() = default;
   virtual void on_fit_start(Trainer&, TrainModule&) {}
+  // Before an epoch's first training batch (Trainer::log_metric values land in this epoch).
+  virtual void on_train_epoch_start(Trainer&, TrainModule&) {}
   // Whether on_train_batch_end needs the loss value (reading it waits for the device).
   virtual bool wants_batch_loss() const { return false; }
   // After each training batch's step (or accumulation) work; `loss` is the batch's loss when
   // some callback wants it, else 0.
   virtual void on_train_batch_end(Trainer&, TrainModule&, std::int64_t /*batch_index*/, std::int64_t /*batches*/,
                                   double /*loss*/) {}
+  // After each validation during fit: at the epoch's end or, with val_check_interval, inside it
+  // (Trainer::validation_metrics holds its results).
+  virtual void on_validation_end(Trainer&, TrainModule&) {}
   // After an epoch's training batches and its validation (metrics hold both).
   virtual void on_train_epoch_end(Trainer&, TrainModule&) {}
   virtual void on_fit_end(Trainer&, TrainModule&) {}

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "trainer/atomic_file.h"
+#include "trainer/log_directory.h"
 #include "trainer/number_text.h"
 #include "trainer/trainer.h"
 
@@ -25,15 +26,7 @@ std::vector<std::string> split(const std::string& line) {
 }  // namespace
 
 CSVLogger::CSVLogger(std::string root, std::map<std::string, std::string> hparams, int version)
-    : hparams_(std::move(hparams)) {
-  std::filesystem::create_directories(root);
-  if (version < 0) {
-    version = 0;
-    while (std::filesystem::exists(std::filesystem::path(root) / ("version_" + std::to_string(version)))) ++version;
-  }
-  directory_ = (std::filesystem::path(root) / ("version_" + std::to_string(version))).string();
-  std::filesystem::create_directories(directory_);
-}
+    : directory_(version_directory(root, version)), hparams_(std::move(hparams)) {}
 
 void CSVLogger::on_fit_start(Trainer& trainer, TrainModule&) {
   // Keep what an earlier, checkpointed part of this run wrote before the resumed epoch.

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "data/collate.h"
 #include "nn/module.h"
@@ -16,9 +17,13 @@ namespace ember::trainer {
 // optimizer step or every epoch.
 struct OptimizerConfig {
   enum class Interval { epoch, step };
-  std::unique_ptr<optim::Optimizer> optimizer;
-  std::unique_ptr<optim::LRScheduler> scheduler;
+  std::unique_ptr<optim::Optimizer> optimizer = nullptr;
+  std::unique_ptr<optim::LRScheduler> scheduler = nullptr;
   Interval interval = Interval::epoch;
+  // A ReduceLROnPlateau (alone or beside `scheduler`), stepped at each epoch end with the
+  // epoch's value of `monitor`, like Lightning's {"scheduler": ..., "monitor": "val_loss"}.
+  std::unique_ptr<optim::ReduceLROnPlateau> plateau = nullptr;
+  std::string monitor = "val_loss";
 };
 
 // Metric values aggregated over an epoch.
@@ -41,12 +46,18 @@ class TrainModule : public nn::Module {
   // The weighted means of everything logged since the last call, and a fresh start.
   Metrics take_epoch_metrics();
 
- private:
+  // What log() has gathered so far, set aside while a validation runs in the middle of a
+  // training epoch (val_check_interval) and put back afterwards.
   struct Accumulator {
     double weighted_sum = 0;
     double weight = 0;
   };
-  std::map<std::string, Accumulator> logged_;
+  using LogState = std::map<std::string, Accumulator>;
+  LogState set_aside_logs() { return std::exchange(logged_, {}); }
+  void restore_logs(LogState logs) { logged_ = std::move(logs); }
+
+ private:
+  LogState logged_;
 };
 
 }  // namespace ember::trainer

@@ -23,6 +23,10 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
               options_.accumulate_grad_batches);
   EMBER_CHECK(options_.gradient_clip_val >= 0, "Trainer: gradient_clip_val must be >= 0, got ",
               options_.gradient_clip_val);
+  if (const double* fraction = std::get_if<double>(&options_.val_check_interval)) {
+    EMBER_CHECK(*fraction > 0 && *fraction <= 1, "Trainer: val_check_interval as a fraction of an epoch must be in "
+                "(0, 1], got ", *fraction, " (give an integer to validate every N batches)");
+  }
 }
 
 void Trainer::fit(TrainModule& module, data::DataLoader& train, data::DataLoader* validation,
@@ -36,12 +40,15 @@ void Trainer::fit(TrainModule& module, data::DataLoader& train, data::DataLoader
 
   while (current_epoch_ < options_.max_epochs && !should_stop_) {
     train.set_epoch(current_epoch_);
-    train_epoch(module, train);
+    logged_metrics_.clear();
+    validation_metrics_.clear();
+    for (const auto& callback : options_.callbacks) callback->on_train_epoch_start(*this, module);
+    train_epoch(module, train, validation);
     metrics_ = module.take_epoch_metrics();
-    if (validation != nullptr) {
-      for (const auto& [name, value] : validate(module, *validation)) metrics_[name] = value;
-    }
+    for (const auto& [name, value] : validation_metrics_) metrics_[name] = value;
+    for (const auto& [name, value] : logged_metrics_) metrics_[name] = value;
     if (config_.scheduler && config_.interval == OptimizerConfig::Interval::epoch) config_.scheduler->step();
+    step_plateau_scheduler();
     epoch_finished_ = true;
     for (const auto& callback : options_.callbacks) callback->on_train_epoch_end(*this, module);
     ++current_epoch_;
@@ -51,9 +58,11 @@ void Trainer::fit(TrainModule& module, data::DataLoader& train, data::DataLoader
   for (const auto& callback : options_.callbacks) callback->on_fit_end(*this, module);
 }
 
-void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader) {
+void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader, data::DataLoader* validation) {
   module.train();
   const std::int64_t batches = batches_to_run(loader, options_.limit_train_batches);
+  const std::int64_t period = validation_period(batches);
+  std::int64_t last_validated = -1;
   const std::int64_t window = options_.accumulate_grad_batches;
   const bool report_loss = std::any_of(options_.callbacks.begin(), options_.callbacks.end(),
                                        [](const auto& callback) { return callback->wants_batch_loss(); });
@@ -76,8 +85,45 @@ void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader) {
     for (const auto& callback : options_.callbacks) {
       callback->on_train_batch_end(*this, module, index, batches, loss_value);
     }
+    if (validation != nullptr && (index + 1) % period == 0) {
+      validate_during_fit(module, *validation);
+      last_validated = index;
+    }
     ++index;
   }
+  // The epoch's last batch always validates, also when the period does not divide the epoch or
+  // max_steps cut it short, so epoch-end callbacks judge the final weights. (Lightning skips
+  // this when the period does not divide the epoch.)
+  if (validation != nullptr && index > 0 && last_validated != index - 1) validate_during_fit(module, *validation);
+}
+
+std::int64_t Trainer::validation_period(std::int64_t batches) const {
+  if (const double* fraction = std::get_if<double>(&options_.val_check_interval)) {
+    return std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(batches) * *fraction));
+  }
+  const std::int64_t every = std::get<std::int64_t>(options_.val_check_interval);
+  EMBER_CHECK(every >= 1 && every <= batches, "Trainer: val_check_interval ", every,
+              " must be between 1 and the number of training batches per epoch, ", batches);
+  return every;
+}
+
+void Trainer::validate_during_fit(TrainModule& module, data::DataLoader& validation) {
+  TrainModule::LogState training_logs = module.set_aside_logs();
+  validation_metrics_ = validate(module, validation);
+  module.restore_logs(std::move(training_logs));
+  for (const auto& callback : options_.callbacks) callback->on_validation_end(*this, module);
+}
+
+void Trainer::step_plateau_scheduler() {
+  if (!config_.plateau) return;
+  const auto found = metrics_.find(config_.monitor);
+  if (found == metrics_.end()) {
+    std::string logged;
+    for (const auto& entry : metrics_) logged += (logged.empty() ? "" : ", ") + entry.first;
+    fail("Trainer: ReduceLROnPlateau monitors '", config_.monitor, "', which was not logged this epoch (logged: ",
+         logged.empty() ? "nothing" : logged, ")");
+  }
+  config_.plateau->step(found->second);
 }
 
 void Trainer::clip_gradients(TrainModule& module) const {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "data/data_loader.h"
@@ -26,6 +27,10 @@ struct TrainerOptions {
   enum class ClipAlgorithm { norm, value } gradient_clip_algorithm = ClipAlgorithm::norm;
   std::int64_t limit_train_batches = -1;  // -1: all
   std::int64_t limit_val_batches = -1;
+  // How often fit validates within an epoch, as in Lightning: a fraction of the epoch's batches
+  // (1.0: once, after the last batch; 0.25: four times) or, as an integer, every N batches.
+  // Validation runs after batch i when (i + 1) % N == 0, N = max(1, floor(batches * fraction)).
+  std::variant<double, std::int64_t> val_check_interval = 1.0;
   std::optional<std::uint64_t> seed = std::nullopt;  // seeds ember's default generator at fit start
   std::vector<std::shared_ptr<Callback>> callbacks = {};
 };
@@ -50,8 +55,13 @@ class Trainer {
   // Epochs finished so far (what a checkpoint taken now resumes after).
   std::int64_t completed_epochs() const { return current_epoch_ + (epoch_finished_ ? 1 : 0); }
   std::int64_t global_step() const { return global_step_; }
-  // The latest epoch's metrics: training ones and validation ones together.
+  // The latest epoch's metrics: training ones, the epoch's last validation's and those callbacks
+  // logged with log_metric.
   const Metrics& metrics() const { return metrics_; }
+  // The results of the latest validation run by fit.
+  const Metrics& validation_metrics() const { return validation_metrics_; }
+  // For callbacks: adds `name` to this epoch's metrics (LearningRateMonitor's "lr-Adam").
+  void log_metric(const std::string& name, double value) { logged_metrics_[name] = value; }
   // Set by a callback (EarlyStopping) to end fit after the current epoch.
   void request_stop() { should_stop_ = true; }
   bool should_stop() const { return should_stop_; }
@@ -59,7 +69,12 @@ class Trainer {
   optim::Optimizer* optimizer() const { return config_.optimizer.get(); }
 
  private:
-  void train_epoch(TrainModule& module, data::DataLoader& loader);
+  void train_epoch(TrainModule& module, data::DataLoader& loader, data::DataLoader* validation);
+  // Validation inside fit: the training logs so far are set aside, callbacks hear of it.
+  void validate_during_fit(TrainModule& module, data::DataLoader& validation);
+  // The N of "validate after every N-th batch" for an epoch of `batches` batches.
+  std::int64_t validation_period(std::int64_t batches) const;
+  void step_plateau_scheduler();
   // Runs `step` on each batch in eval mode without grad and returns what the steps logged
   // (taking it from the module, like every epoch end).
   template <class Step>
@@ -74,6 +89,8 @@ class Trainer {
   bool should_stop_ = false;
   bool epoch_finished_ = false;  // between an epoch's last batch and the next epoch's start
   Metrics metrics_;
+  Metrics validation_metrics_;
+  Metrics logged_metrics_;
 };
 
 }  // namespace ember::trainer

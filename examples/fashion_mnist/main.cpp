@@ -42,7 +42,7 @@ class Classifier : public trainer::TrainModule {
   void validation_step(const data::Batch& batch, std::int64_t) override { evaluate(batch, "val"); }
   void test_step(const data::Batch& batch, std::int64_t) override { evaluate(batch, "test"); }
   trainer::OptimizerConfig configure_optimizers() override {
-    return {std::make_unique<optim::Adam>(parameters(), optim::AdamOptions{.lr = 1e-3}), nullptr};
+    return {.optimizer = std::make_unique<optim::Adam>(parameters(), optim::AdamOptions{.lr = 1e-3})};
   }
 
  private:

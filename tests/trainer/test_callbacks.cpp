@@ -29,7 +29,7 @@ class Scripted : public trainer::TrainModule {
   Tensor training_step(const data::Batch& batch, std::int64_t) override { return mean(forward(batch[0])); }
   void validation_step(const data::Batch&, std::int64_t) override { log("val_loss", script_.at(epoch_++)); }
   trainer::OptimizerConfig configure_optimizers() override {
-    return {std::make_unique<optim::SGD>(parameters(), optim::SGDOptions{.lr = 0.0}), nullptr};
+    return {.optimizer = std::make_unique<optim::SGD>(parameters(), optim::SGDOptions{.lr = 0.0})};
   }
   std::shared_ptr<nn::Linear> layer;
 

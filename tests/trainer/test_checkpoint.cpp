@@ -38,7 +38,7 @@ class Net : public trainer::TrainModule {
   trainer::OptimizerConfig configure_optimizers() override {
     auto adam = std::make_unique<optim::Adam>(parameters(), optim::AdamOptions{.lr = 0.01});
     auto schedule = std::make_unique<optim::StepLR>(*adam, 1, 0.7);
-    return {std::move(adam), std::move(schedule), trainer::OptimizerConfig::Interval::epoch};
+    return {.optimizer = std::move(adam), .scheduler = std::move(schedule), .interval = trainer::OptimizerConfig::Interval::epoch};
   }
   std::shared_ptr<nn::Sequential> net;
 };

@@ -37,7 +37,7 @@ class Regressor : public trainer::TrainModule {
     return loss;
   }
   OptimizerConfig configure_optimizers() override {
-    return {std::make_unique<optim::SGD>(parameters(), optim::SGDOptions{.lr = 0.05, .momentum = 0.9}), nullptr};
+    return {.optimizer = std::make_unique<optim::SGD>(parameters(), optim::SGDOptions{.lr = 0.05, .momentum = 0.9})};
   }
   std::shared_ptr<nn::Sequential> net;
 };
@@ -78,7 +78,7 @@ class SpyModule : public Regressor {
   OptimizerConfig configure_optimizers() override {
     auto spy = std::make_unique<SpyOptimizer>(parameters(), calls);
     optimizer = spy.get();
-    return {std::move(spy), nullptr};
+    return {.optimizer = std::move(spy)};
   }
   std::vector<std::string> calls;
   SpyOptimizer* optimizer = nullptr;
