@@ -7,6 +7,7 @@
 #include <thread>
 #include <variant>
 
+#include "data/pin_memory.h"
 #include "data/sampler.h"
 
 namespace ember::data {
@@ -34,7 +35,7 @@ Generator example_generator(std::uint64_t seed, std::int64_t epoch, std::int64_t
 class DataLoader::Pass {
  public:
   Pass(const Dataset& dataset, const DataLoaderOptions& options, std::int64_t epoch)
-      : dataset_(dataset), options_(options), epoch_(epoch) {
+      : dataset_(dataset), options_(options), epoch_(epoch), pin_(options.pin_memory ? pin_memory_hook() : nullptr) {
     const std::unique_ptr<Sampler> sampler = options.shuffle ? std::unique_ptr<Sampler>(new RandomSampler(options.seed))
                                                              : std::unique_ptr<Sampler>(new SequentialSampler());
     const std::vector<std::int64_t> order = sampler->indices(dataset.size(), epoch);
@@ -83,10 +84,17 @@ class DataLoader::Pass {
         fail("DataLoader: loading sample ", index, " (batch ", number, ", epoch ", epoch_, ") failed: ", error.what());
       }
     }
+    Batch batch;
     try {
-      return options_.collate(examples);
+      batch = options_.collate(examples);
     } catch (const std::exception& error) {
       fail("DataLoader: collating batch ", number, " (epoch ", epoch_, ") failed: ", error.what());
+    }
+    if (!pin_) return batch;
+    try {
+      return pin_(std::move(batch));
+    } catch (const std::exception& error) {
+      fail("DataLoader: pinning batch ", number, " (epoch ", epoch_, ") failed: ", error.what());
     }
   }
 
@@ -119,6 +127,7 @@ class DataLoader::Pass {
   const Dataset& dataset_;
   const DataLoaderOptions options_;
   const std::int64_t epoch_;
+  const PinMemoryFn pin_;  // empty unless pin_memory and a hook is registered
   std::vector<std::vector<std::int64_t>> batches_;
 
   std::mutex mutex_;

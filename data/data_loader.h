@@ -6,7 +6,7 @@
 // at most num_workers * prefetch_factor batches ahead. Batches come back in order, and are the
 // same for any num_workers: every example draws its randomness from its own generator, seeded
 // by (seed, epoch, index). An exception in a worker is rethrown to the consumer, naming the
-// sample index.
+// sample index. With pin_memory the workers also pin each batch.
 #include <cstdint>
 #include <memory>
 
@@ -23,6 +23,7 @@ struct DataLoaderOptions {
   int prefetch_factor = 2;   // batches in flight per worker
   std::uint64_t seed = 0;    // for shuffling and per-example randomness
   CollateFn collate = default_collate;
+  bool pin_memory = false;   // pass batches through the pin_memory hook (data/pin_memory.h)
 };
 
 class DataLoader {

@@ -1,5 +1,8 @@
 // DataLoader: batching, shuffling, determinism across worker counts, errors.
+#include <atomic>
+
 #include "data/data_loader.h"
+#include "data/pin_memory.h"
 #include "data/transforms.h"
 #include "helpers.h"
 
@@ -111,6 +114,34 @@ TEST_CASE("leaving a pass early stops its workers") {
   }
   CHECK(seen == 3);
   CHECK(collect(loader).size() == 500);  // a new pass starts cleanly
+}
+
+TEST_CASE("pin_memory passes every batch through the registered hook on the workers") {
+  // A stand-in for the CUDA backend's pinning: marks each batch by appending a tensor.
+  std::atomic<int> calls = 0;
+  data::set_pin_memory_hook([&calls](Batch batch) {
+    ++calls;
+    batch.push_back(scalar_tensor(1.0));
+    return batch;
+  });
+  for (int workers : {0, 2}) {
+    DataLoader pinned(numbers(10), {.batch_size = 3, .num_workers = workers, .pin_memory = true});
+    std::vector<std::vector<double>> labels;
+    for (const Batch& batch : pinned) {
+      REQUIRE(batch.size() == 3);
+      labels.push_back(batch[1].to_vector<double>());
+    }
+    // Still in order, all of them.
+    CHECK(labels == std::vector<std::vector<double>>{{0, 1, 2}, {3, 4, 5}, {6, 7, 8}, {9}});
+  }
+  CHECK(calls == 8);
+  DataLoader unpinned(numbers(10), {.batch_size = 3});
+  for (const Batch& batch : unpinned) CHECK(batch.size() == 2);
+  data::set_pin_memory_hook(nullptr);
+  // Without a hook (a CPU-only build) pin_memory changes nothing.
+  DataLoader cpu_only(numbers(4), {.batch_size = 2, .pin_memory = true});
+  for (const Batch& batch : cpu_only) CHECK(batch.size() == 2);
+  CHECK(calls == 8);
 }
 
 TEST_CASE("pad_collate pads ragged images and reports masks and sizes") {

@@ -1,0 +1,19 @@
+#pragma once
+// The pin_memory hook: with DataLoaderOptions::pin_memory, workers pass every collated batch
+// through the function registered here, which copies it into page-locked host memory so that
+// host-to-device copies can run asynchronously. The CUDA backend registers it; a build without
+// CUDA registers nothing and pin_memory leaves batches as they are (as PyTorch does when no
+// accelerator is present: pinned memory only speeds up device copies).
+#include <functional>
+
+#include "data/collate.h"
+
+namespace ember::data {
+
+using PinMemoryFn = std::function<Batch(Batch)>;
+
+// Replaces the hook (nullptr removes it). Loaders take the hook in force when a pass begins.
+void set_pin_memory_hook(PinMemoryFn hook);
+PinMemoryFn pin_memory_hook();
+
+}  // namespace ember::data
