@@ -2,7 +2,7 @@
 # Sets up a Debian 12 machine for ember (installing only what is missing), builds, and runs
 # the main job or the tests. Works as root or as a user with sudo.
 #
-#   tools/dev.sh train [fashion_mnist flags]  build, then train the Fashion-MNIST model (2 epochs)
+#   tools/dev.sh train [fashion_mnist flags]  build, then train the Fashion-MNIST CNN (default run)
 #   tools/dev.sh test                         build, then run the whole test suite with CTest
 #   tools/dev.sh sanitize                     the test suite built with ASan + UBSan
 set -euo pipefail
@@ -38,7 +38,7 @@ case "$command" in
   train)
     install_missing
     configure_and_build build -DCMAKE_BUILD_TYPE=Release
-    ./build/examples/fashion_mnist --epochs 2 "$@"
+    ./build/examples/fashion_mnist "$@"
     ;;
   test)
     install_missing

@@ -74,7 +74,7 @@ void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader, data::D
     EMBER_CHECK(loss.defined() && loss.numel() == 1, module.type_name(),
                 ": training_step must return a one-element loss, got ", describe(loss));
     const double loss_value = report_loss ? loss.item<double>() : 0.0;
-    div(loss, static_cast<double>(window)).backward();                               // 3
+    (window == 1 ? loss : div(loss, static_cast<double>(window))).backward();          // 3
     const bool window_ends = (index + 1) % window == 0 || index + 1 == batches;
     if (window_ends) {                                                                // 4
       clip_gradients(module);

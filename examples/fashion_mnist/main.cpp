@@ -19,8 +19,10 @@
 #include "options.h"
 #include "trainer/csv_logger.h"
 #include "trainer/early_stopping.h"
+#include "trainer/learning_rate_monitor.h"
 #include "trainer/model_checkpoint.h"
 #include "trainer/progress_bar.h"
+#include "trainer/tensorboard_logger.h"
 #include "trainer/trainer.h"
 
 using namespace ember;
@@ -141,7 +143,8 @@ int run(const Options& options) {
                                                                {"model", options.model}, {"lr", "0.001"},
                                                                {"batch_size", std::to_string(options.batch_size)},
                                                                {"seed", std::to_string(options.seed)}}),
-                                          summary}});
+                                          std::make_shared<trainer::TensorBoardLogger>(options.out + "/tensorboard"),
+                                          std::make_shared<trainer::LearningRateMonitor>(), summary}});
   std::printf("training %s on %lld images (validating on %lld), batch %lld, %d threads, %d loader workers\n",
               options.model == "mlp" ? "MLP 784-256-128-10" : "CNN (2 conv + 2 linear)",
               static_cast<long long>(train->size()), static_cast<long long>(val->size()),
