@@ -29,6 +29,22 @@ const std::string& required(const std::string& path, const std::map<std::string,
   return found->second;
 }
 
+// Loads `path` and checks that it is an ember checkpoint; `what` names the caller.
+SafetensorsFile load_checked(const std::string& path, const char* what) {
+  SafetensorsFile file = load_safetensors(path);
+  EMBER_CHECK(required(path, file.metadata, "format") == kFormat, what, ": ", path, " has format '",
+              file.metadata.at("format"), "', expected ", kFormat);
+  return file;
+}
+
+nn::StateDict model_weights(const SafetensorsFile& file) {
+  nn::StateDict model;
+  for (const auto& [name, tensor] : file.tensors) {
+    if (name.rfind(kModel, 0) == 0) model.emplace_back(name.substr(kModel.size()), tensor);
+  }
+  return model;
+}
+
 }  // namespace
 
 void Trainer::save_checkpoint(const std::string& path, const TrainModule& module) const {
@@ -56,14 +72,15 @@ void Trainer::save_checkpoint(const std::string& path, const TrainModule& module
   save_safetensors(path, tensors, metadata);
 }
 
+nn::StateDict checkpoint_weights(const std::string& path) {
+  return model_weights(load_checked(path, "checkpoint_weights"));
+}
+
 void Trainer::load_checkpoint(const std::string& path, TrainModule& module) {
-  const SafetensorsFile file = load_safetensors(path);
-  EMBER_CHECK(required(path, file.metadata, "format") == kFormat, "load_checkpoint: ", path, " has format '",
-              file.metadata.at("format"), "', expected ", kFormat);
-  nn::StateDict model;
+  const SafetensorsFile file = load_checked(path, "load_checkpoint");
+  const nn::StateDict model = model_weights(file);
   optim::OptimizerState optimizer;
   for (const auto& [name, tensor] : file.tensors) {
-    if (name.rfind(kModel, 0) == 0) model.emplace_back(name.substr(kModel.size()), tensor);
     if (name.rfind(kOptimizer, 0) == 0) optimizer.tensors.emplace_back(name.substr(kOptimizer.size()), tensor);
   }
   std::map<std::string, std::map<std::string, std::string>> callback_states;

@@ -93,4 +93,8 @@ class Trainer {
   Metrics logged_metrics_;
 };
 
+// The model weights a checkpoint holds, ready for module.load_state_dict (e.g. the best one
+// ModelCheckpoint kept).
+nn::StateDict checkpoint_weights(const std::string& path);
+
 }  // namespace ember::trainer

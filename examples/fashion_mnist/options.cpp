@@ -23,7 +23,7 @@ Options parse_options(int argc, char** argv) {
     const std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") {
       ember::fail("usage: fashion_mnist [--max-epochs N] [--batch-size B] [--seed S] [--threads T] [--workers W] "
-                  "[--data DIR] [--model mlp|cnn] [--out DIR] [--resume CKPT]");
+                  "[--data DIR] [--model mlp|cnn] [--out DIR] [--resume CKPT] [--augment 0|1]");
     }
     EMBER_CHECK(i + 1 < argc, flag, ": missing value");
     const std::string value = argv[++i];
@@ -43,6 +43,8 @@ Options parse_options(int argc, char** argv) {
       options.threads = parse_number<int>(flag, value, 1);
     } else if (flag == "--data") {
       options.data = value;
+    } else if (flag == "--augment") {
+      options.augment = parse_number<int>(flag, value, 0) != 0;
     } else if (flag == "--model") {
       EMBER_CHECK(value == "mlp" || value == "cnn", "--model: expected mlp or cnn, got '", value, "'");
       options.model = value;

@@ -13,8 +13,9 @@ struct Options {
   std::string model = "cnn";  // mlp or cnn
   std::string out = "fashion_mnist_run";
   std::string resume;  // a checkpoint to continue from
+  bool augment = true;  // random crop (padding 2) + horizontal flip of the training images
 };
 
 // Parses --max-epochs N (or --epochs N) --batch-size B --seed S --threads T --workers W
-// --data DIR --model mlp|cnn --out DIR --resume CKPT; an ember::Error on a bad flag.
+// --data DIR --model mlp|cnn --out DIR --resume CKPT --augment 0|1; an ember::Error on a bad flag.
 Options parse_options(int argc, char** argv);

@@ -79,6 +79,10 @@ TEST_CASE("train 4 epochs straight == train 2 + checkpoint + resume for 2 (bit f
     trainer::Trainer half({.max_epochs = 2, .seed = 1, .callbacks = {std::make_shared<trainer::EarlyStopping>(stopper_options)}});
     half.fit(first, train, &val);
     half.save_checkpoint(path, first);
+    // checkpoint_weights gives back exactly the saved weights, for a model of its own.
+    Net reloaded;
+    reloaded.load_state_dict(trainer::checkpoint_weights(path));
+    CHECK(weights(reloaded) == weights(first));
   }
   Net resumed;  // fresh weights: the checkpoint must replace them
   data::DataLoader train(dataset(), loading), val(dataset(), {.batch_size = 16});
@@ -106,6 +110,7 @@ TEST_CASE("a damaged or foreign checkpoint is a clear error") {
   trainer::save_safetensors(path, {{"w", zeros({1})}});
   CHECK(contains(error_of([&] { trainer::Trainer({.max_epochs = 2}).fit(module, train, nullptr, path); }),
                  "has no 'format' entry: not an ember checkpoint"));
+  CHECK(contains(error_of([&] { trainer::checkpoint_weights(path); }), "has no 'format' entry"));
   std::filesystem::remove_all(scratch());
 }
 
