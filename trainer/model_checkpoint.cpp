@@ -11,6 +11,12 @@ namespace ember::trainer {
 ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions options) : options_(std::move(options)) {
   EMBER_CHECK(options_.save_top_k >= -1, "ModelCheckpoint: save_top_k must be >= -1, got ", options_.save_top_k);
   EMBER_CHECK(options_.every_n_epochs >= 1, "ModelCheckpoint: every_n_epochs must be >= 1");
+}
+
+void ModelCheckpoint::on_fit_start(Trainer& trainer, TrainModule&) {
+  if (options_.dirpath.empty()) {
+    options_.dirpath = (std::filesystem::path(trainer.options().default_root_dir) / "checkpoints").string();
+  }
   std::filesystem::create_directories(options_.dirpath);
 }
 

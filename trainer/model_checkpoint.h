@@ -10,7 +10,7 @@
 namespace ember::trainer {
 
 struct ModelCheckpointOptions {
-  std::string dirpath = "checkpoints";
+  std::string dirpath = "";  // empty: <Trainer's default_root_dir>/checkpoints
   // {epoch}, {step} and {<metric>} are replaced; "{val_loss:.4f}" prints the metric with 4 decimals.
   std::string filename = "epoch={epoch}-step={step}";
   std::string monitor = "";  // empty: rank by recency
@@ -23,6 +23,7 @@ struct ModelCheckpointOptions {
 class ModelCheckpoint : public Callback {
  public:
   explicit ModelCheckpoint(ModelCheckpointOptions options = {});
+  void on_fit_start(Trainer& trainer, TrainModule& module) override;
   void on_train_epoch_end(Trainer& trainer, TrainModule& module) override;
   // The best checkpoint so far ("" before the first), and the kept ones with their scores.
   const std::string& best_model_path() const { return best_path_; }

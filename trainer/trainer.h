@@ -31,7 +31,11 @@ struct TrainerOptions {
   // (1.0: once, after the last batch; 0.25: four times) or, as an integer, every N batches.
   // Validation runs after batch i when (i + 1) % N == 0, N = max(1, floor(batches * fraction)).
   std::variant<double, std::int64_t> val_check_interval = 1.0;
-  std::optional<std::uint64_t> seed = std::nullopt;  // seeds ember's default generator at fit start
+  // Seeds ember's default generator at fit start. (Runs are always deterministic: every CPU
+  // kernel sums in a fixed order, so there is no separate `deterministic` switch.)
+  std::optional<std::uint64_t> seed = std::nullopt;
+  // Where callbacks write when given no path of their own (ModelCheckpoint: <dir>/checkpoints).
+  std::string default_root_dir = ".";
   std::vector<std::shared_ptr<Callback>> callbacks = {};
 };
 

@@ -104,3 +104,16 @@ TEST_CASE("ProgressBar prints plain quarter-epoch lines when the output is not a
   CHECK(contains(text, "Epoch 1 done: val_loss=0.2500"));
   CHECK(std::count(text.begin(), text.end(), '\n') == 10);
 }
+
+TEST_CASE("ModelCheckpoint without a dirpath writes under the Trainer's default_root_dir") {
+  const auto root = std::filesystem::temp_directory_path() / ("ember_root_" + std::to_string(::getpid()));
+  Scripted module({0.5});
+  auto data = std::make_shared<data::TensorDataset>(std::vector<Tensor>{zeros({8, 1})});
+  data::DataLoader train(data, {.batch_size = 2}), validation(data, {.batch_size = 8});
+  auto checkpoint = std::make_shared<trainer::ModelCheckpoint>(trainer::ModelCheckpointOptions{.save_last = true});
+  trainer::Trainer trainer({.default_root_dir = root.string(), .callbacks = {checkpoint}});
+  trainer.fit(module, train, &validation);
+  CHECK(std::filesystem::exists(root / "checkpoints" / "last.safetensors"));
+  CHECK(checkpoint->best_model_path() == (root / "checkpoints" / "epoch=0-step=4.safetensors").string());
+  std::filesystem::remove_all(root);
+}
