@@ -61,7 +61,7 @@ void Trainer::fit(TrainModule& module, data::DataLoader& train, data::DataLoader
 void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader, data::DataLoader* validation) {
   module.train();
   const std::int64_t batches = batches_to_run(loader, options_.limit_train_batches);
-  const std::int64_t period = validation_period(batches);
+  const std::int64_t period = validation != nullptr ? validation_period(batches) : 0;  // 0: never validates
   std::int64_t last_validated = -1;
   const std::int64_t window = options_.accumulate_grad_batches;
   const bool report_loss = std::any_of(options_.callbacks.begin(), options_.callbacks.end(),
