@@ -1,5 +1,6 @@
 #pragma once
 // The whole core in one include: tensors, ops, autograd, random numbers.
+#include "core/autocast.h"
 #include "core/autograd/engine.h"
 #include "core/autograd/grad_mode.h"
 #include "core/autograd/gradcheck.h"

@@ -1,5 +1,6 @@
 #include "nn/loss.h"
 
+#include "core/autocast.h"
 #include "core/ops.h"
 
 namespace ember::nn::functional {
@@ -72,13 +73,18 @@ Tensor reduce_rows(const Tensor& losses, const Tensor& weights, Reduction reduct
 
 }  // namespace
 
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const ClassificationLossOptions& options) {
+// Losses run in f32 under autocast (core/autocast.h): their inputs are cast up first.
+using detail::autocast_f32;
+
+Tensor nll_loss(const Tensor& log_probs_in, const Tensor& target, const ClassificationLossOptions& options) {
+  const Tensor log_probs = autocast_f32(log_probs_in);
   EMBER_CHECK(options.label_smoothing == 0.0, "nll_loss: label_smoothing applies to cross_entropy only");
   const NllRows terms = nll_rows("nll_loss", log_probs, target, options);
   return reduce_rows(terms.losses, terms.weights, options.reduction, target.sizes());
 }
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, const ClassificationLossOptions& options) {
+Tensor cross_entropy(const Tensor& logits_in, const Tensor& target, const ClassificationLossOptions& options) {
+  const Tensor logits = autocast_f32(logits_in);
   EMBER_CHECK(logits.defined() && logits.dim() >= 2, "cross_entropy: logits must be [N, C] or [N, C, d1, ...], got ",
               describe(logits));
   const double smoothing = options.label_smoothing;
@@ -96,18 +102,21 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Classific
   return reduce_rows(losses, terms.weights, options.reduction, target.sizes());
 }
 
-Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+Tensor mse_loss(const Tensor& input_in, const Tensor& target_in, Reduction reduction) {
+  const Tensor input = autocast_f32(input_in), target = autocast_f32(target_in);
   check_same_shape("mse_loss", input, target);
   const Tensor difference = sub(input, target);
   return reduce(mul(difference, difference), reduction);
 }
 
-Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+Tensor l1_loss(const Tensor& input_in, const Tensor& target_in, Reduction reduction) {
+  const Tensor input = autocast_f32(input_in), target = autocast_f32(target_in);
   check_same_shape("l1_loss", input, target);
   return reduce(abs(sub(input, target)), reduction);
 }
 
-Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction reduction) {
+Tensor binary_cross_entropy_with_logits(const Tensor& logits_in, const Tensor& target_in, Reduction reduction) {
+  const Tensor logits = autocast_f32(logits_in), target = autocast_f32(target_in);
   check_same_shape("binary_cross_entropy_with_logits", logits, target);
   const Tensor losses = add(sub(relu(logits), mul(logits, target)), log(add(exp(neg(abs(logits))), 1.0)));
   return reduce(losses, reduction);

@@ -2,6 +2,7 @@
 
 #include <numeric>
 
+#include "core/autocast.h"
 #include "core/autograd/grad_mode.h"
 #include "core/ops.h"
 
@@ -16,7 +17,8 @@ BatchNorm2d::BatchNorm2d(std::int64_t channels, double eps, double momentum) : e
   num_batches_tracked = register_buffer("num_batches_tracked", zeros({}, {.dtype = DType::i64}));
 }
 
-Tensor BatchNorm2d::forward(const Tensor& input) {
+Tensor BatchNorm2d::forward(const Tensor& input_in) {
+  const Tensor input = detail::autocast_f32(input_in);  // norms run in f32 under autocast
   EMBER_CHECK(input.dim() == 4 && input.size(1) == weight.size(0), "BatchNorm2d: expected input [N, ", weight.size(0),
               ", H, W], got ", describe(input));
   const Shape channel_shape{1, weight.size(0), 1, 1};
@@ -48,7 +50,8 @@ LayerNorm::LayerNorm(Shape shape, double eps, bool elementwise_affine) : normali
   }
 }
 
-Tensor LayerNorm::forward(const Tensor& input) {
+Tensor LayerNorm::forward(const Tensor& input_in) {
+  const Tensor input = detail::autocast_f32(input_in);  // norms run in f32 under autocast
   const auto k = static_cast<std::int64_t>(normalized_shape.size());
   const bool fits = input.dim() >= k && Shape(input.sizes().end() - k, input.sizes().end()) == normalized_shape;
   EMBER_CHECK(fits, "LayerNorm: input of shape ", to_string(input.sizes()), " does not end in normalized_shape ",

@@ -11,7 +11,7 @@ namespace ember::trainer {
 namespace {
 
 constexpr const char* kFormat = "ember-checkpoint-1";
-const std::string kModel = "model.", kOptimizer = "optimizer.", kPlateau = "plateau.";
+const std::string kModel = "model.", kOptimizer = "optimizer.", kPlateau = "plateau.", kScaler = "grad_scaler.";
 
 double parse_double(const std::string& path, const std::string& key, const std::string& text) {
   double value = 0;
@@ -64,6 +64,9 @@ void Trainer::save_checkpoint(const std::string& path, const TrainModule& module
   if (config_.plateau) {
     for (const auto& [name, value] : config_.plateau->state()) metadata[kPlateau + name] = exact_text(value);
   }
+  if (scaler_.is_enabled()) {
+    for (const auto& [name, value] : scaler_.state()) metadata[kScaler + name] = exact_text(value);
+  }
   for (std::size_t i = 0; i < options_.callbacks.size(); ++i) {
     for (const auto& [key, value] : options_.callbacks[i]->state()) {
       metadata["callback." + std::to_string(i) + "." + key] = value;
@@ -84,10 +87,11 @@ void Trainer::load_checkpoint(const std::string& path, TrainModule& module) {
     if (name.rfind(kOptimizer, 0) == 0) optimizer.tensors.emplace_back(name.substr(kOptimizer.size()), tensor);
   }
   std::map<std::string, std::map<std::string, std::string>> callback_states;
-  std::map<std::string, double> plateau;
+  std::map<std::string, double> plateau, scaler;
   for (const auto& [key, value] : file.metadata) {
     if (key.rfind(kOptimizer, 0) == 0) optimizer.scalars[key.substr(kOptimizer.size())] = parse_double(path, key, value);
     if (key.rfind(kPlateau, 0) == 0) plateau[key.substr(kPlateau.size())] = parse_double(path, key, value);
+    if (key.rfind(kScaler, 0) == 0) scaler[key.substr(kScaler.size())] = parse_double(path, key, value);
     if (key.rfind("callback.", 0) == 0) {
       const std::size_t dot = key.find('.', 9);
       callback_states[key.substr(9, dot - 9)][key.substr(dot + 1)] = value;
@@ -99,6 +103,8 @@ void Trainer::load_checkpoint(const std::string& path, TrainModule& module) {
     config_.scheduler->set_last_epoch(std::stoll(required(path, file.metadata, "scheduler.last_epoch")));
   }
   if (config_.plateau) config_.plateau->load_state(plateau);
+  // A checkpoint from a run without a scaler resumes under "16-mixed" with a fresh one.
+  if (scaler_.is_enabled() && !scaler.empty()) scaler_.load_state(scaler);
   current_epoch_ = std::stoll(required(path, file.metadata, "epoch"));
   global_step_ = std::stoll(required(path, file.metadata, "global_step"));
   default_generator().set_state(std::stoull(required(path, file.metadata, "rng.seed")),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/autocast.h"
 #include "core/autograd/grad_mode.h"
 #include "core/generator.h"
 #include "core/ops/elementwise.h"
@@ -15,9 +16,22 @@ std::int64_t batches_to_run(const data::DataLoader& loader, std::int64_t limit) 
   return limit < 0 ? loader.size() : std::min(limit, loader.size());
 }
 
+optim::GradScalerOptions scaler_options(const TrainerOptions& options) {
+  const std::string& precision = options.precision;
+  EMBER_CHECK(precision == "32" || precision == "16-mixed" || precision == "bf16-mixed", "Trainer: precision '",
+              precision, "' is not supported (expected \"32\", \"16-mixed\" or \"bf16-mixed\")");
+  optim::GradScalerOptions scaler = options.grad_scaler;
+  scaler.enabled = precision == "16-mixed";
+  return scaler;
+}
+
 }  // namespace
 
-Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
+Trainer::Trainer(TrainerOptions options)
+    : options_(std::move(options)),
+      autocast_(options_.precision != "32"),
+      autocast_dtype_(options_.precision == "bf16-mixed" ? DType::bf16 : DType::f16),
+      scaler_(scaler_options(options_)) {
   EMBER_CHECK(options_.max_epochs >= 1, "Trainer: max_epochs must be at least 1, got ", options_.max_epochs);
   EMBER_CHECK(options_.accumulate_grad_batches >= 1, "Trainer: accumulate_grad_batches must be at least 1, got ",
               options_.accumulate_grad_batches);
@@ -27,6 +41,12 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
     EMBER_CHECK(*fraction > 0 && *fraction <= 1, "Trainer: val_check_interval as a fraction of an epoch must be in "
                 "(0, 1], got ", *fraction, " (give an integer to validate every N batches)");
   }
+}
+
+template <class Step>
+decltype(auto) Trainer::with_precision(Step&& step) const {
+  AutocastGuard autocast(autocast_dtype_, autocast_);
+  return step();
 }
 
 void Trainer::fit(TrainModule& module, data::DataLoader& train, data::DataLoader* validation,
@@ -69,18 +89,22 @@ void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader, data::D
   std::int64_t index = 0;
   for (const data::Batch& batch : loader) {
     if (index >= batches || (options_.max_steps >= 0 && global_step_ >= options_.max_steps)) break;
-    if (index % window == 0) config_.optimizer->zero_grad(/*set_to_none=*/true);     // 1
-    const Tensor loss = module.training_step(batch, index);                           // 2
+    if (index % window == 0) config_.optimizer->zero_grad(/*set_to_none=*/true);            // 1
+    const Tensor loss = with_precision([&] { return module.training_step(batch, index); });  // 2
     EMBER_CHECK(loss.defined() && loss.numel() == 1, module.type_name(),
                 ": training_step must return a one-element loss, got ", describe(loss));
     const double loss_value = report_loss ? loss.item<double>() : 0.0;
-    (window == 1 ? loss : div(loss, static_cast<double>(window))).backward();          // 3
+    scaler_.scale(window == 1 ? loss : div(loss, static_cast<double>(window))).backward();  // 3
     const bool window_ends = (index + 1) % window == 0 || index + 1 == batches;
-    if (window_ends) {                                                                // 4
+    if (window_ends) {                                                                      // 4
+      scaler_.unscale_(*config_.optimizer);  // clipping sees the true gradients
       clip_gradients(module);
-      config_.optimizer->step();
+      const bool stepped = scaler_.step(*config_.optimizer);
+      scaler_.update();
       ++global_step_;
-      if (config_.scheduler && config_.interval == OptimizerConfig::Interval::step) config_.scheduler->step();
+      if (stepped && config_.scheduler && config_.interval == OptimizerConfig::Interval::step) {
+        config_.scheduler->step();
+      }
     }
     for (const auto& callback : options_.callbacks) {
       callback->on_train_batch_end(*this, module, index, batches, loss_value);
@@ -145,7 +169,8 @@ Metrics Trainer::evaluate(TrainModule& module, data::DataLoader& loader, std::in
     std::int64_t index = 0;
     for (const data::Batch& batch : loader) {
       if (index >= batches) break;
-      step(batch, index++);
+      with_precision([&] { step(batch, index); });
+      ++index;
     }
   }
   module.train(was_training);

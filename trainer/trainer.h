@@ -1,11 +1,12 @@
 #pragma once
 // Trainer: owns the training loop and its canonical step order (design.md, "Training step"):
 //   1. zero the gradients (set to none) at the start of an accumulation window
-//   2. forward + loss: module.training_step
-//   3. backward of loss / accumulate_grad_batches
-//   4. on the window's last micro-batch: clip, optimizer step, LR scheduler step (interval "step")
+//   2. forward + loss: module.training_step, under autocast with a mixed precision
+//   3. backward of (loss / accumulate_grad_batches), scaled by the GradScaler with "16-mixed"
+//   4. on the window's last micro-batch: unscale, clip, optimizer step (skipped when a gradient
+//      is inf/NaN), scaler update, LR scheduler step (interval "step", not after a skipped step)
 // The last, shorter window of an epoch still steps. Validation, test and predict run in eval
-// mode under NoGradGuard.
+// mode under NoGradGuard (and autocast, like training).
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "data/data_loader.h"
+#include "optim/grad_scaler.h"
 #include "trainer/callback.h"
 #include "trainer/train_module.h"
 
@@ -37,6 +39,13 @@ struct TrainerOptions {
   // Where callbacks write when given no path of their own (ModelCheckpoint: <dir>/checkpoints).
   std::string default_root_dir = ".";
   std::vector<std::shared_ptr<Callback>> callbacks = {};
+  // Lightning's names: "32" (f32 throughout), "16-mixed" (autocast to f16 + GradScaler),
+  // "bf16-mixed" (autocast to bf16; bf16 has f32's range, so no loss scaling). Parameters and
+  // optimizer state stay f32 in every mode. Unlike Lightning, "16-mixed" also runs on the CPU
+  // (ember's CPU kernels compute f16 in f32).
+  std::string precision = "32";
+  // The GradScaler of "16-mixed" (ignored otherwise); PyTorch's defaults.
+  optim::GradScalerOptions grad_scaler = {};
 };
 
 class Trainer {
@@ -71,6 +80,7 @@ class Trainer {
   bool should_stop() const { return should_stop_; }
   const TrainerOptions& options() const { return options_; }
   optim::Optimizer* optimizer() const { return config_.optimizer.get(); }
+  const optim::GradScaler& grad_scaler() const { return scaler_; }
 
  private:
   void train_epoch(TrainModule& module, data::DataLoader& loader, data::DataLoader* validation);
@@ -85,8 +95,14 @@ class Trainer {
   Metrics evaluate(TrainModule& module, data::DataLoader& loader, std::int64_t limit, Step&& step);
   void clip_gradients(TrainModule& module) const;
   void load_checkpoint(const std::string& path, TrainModule& module);
+  // Calls `step` under the autocast scope of options_.precision.
+  template <class Step>
+  decltype(auto) with_precision(Step&& step) const;
 
   TrainerOptions options_;
+  bool autocast_ = false;           // "16-mixed" and "bf16-mixed"
+  DType autocast_dtype_ = DType::f16;
+  optim::GradScaler scaler_;        // enabled with "16-mixed" only
   OptimizerConfig config_;
   std::int64_t current_epoch_ = 0;
   std::int64_t global_step_ = 0;

@@ -3,6 +3,7 @@
 #include <queue>
 #include <unordered_map>
 
+#include "core/autocast.h"
 #include "core/autograd/grad_mode.h"
 #include "core/autograd/node.h"
 #include "core/ops/elementwise.h"
@@ -56,6 +57,8 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
   EMBER_CHECK(roots.size() == grads.size(), "backward: got ", roots.size(), " roots but ", grads.size(),
               " gradients");
   NoGradGuard no_grad;  // gradients are computed, not recorded
+  // Each gradient op runs in the dtype its forward op ran in, whatever scope backward is called from.
+  AutocastGuard no_autocast(autocast_dtype(), /*enabled=*/false);
 
   std::unordered_map<Node*, std::vector<Tensor>> buffers;
   std::vector<std::shared_ptr<Node>> root_nodes;

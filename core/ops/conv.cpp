@@ -1,5 +1,6 @@
 #include "core/ops/conv.h"
 
+#include "core/autocast.h"
 #include "core/ops/copy.h"
 #include "core/ops/factory.h"
 #include "core/ops/op_utils.h"
@@ -139,7 +140,9 @@ Tensor col2im(const ConvGeometry& g, const Tensor& cols, const Tensor& start) {
 
 }  // namespace
 
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dParams& p) {
+Tensor conv2d(const Tensor& input_in, const Tensor& weight_in, const Tensor& bias_in, const Conv2dParams& p) {
+  const Tensor input = detail::autocast_lower(input_in), weight = detail::autocast_lower(weight_in),
+               bias = detail::autocast_lower(bias_in);
   const char* op = "conv2d";
   const std::int64_t out_channels = check_operands(op, input, weight, bias, p.groups, /*transposed=*/false);
   check_window(op, p.stride, p.padding, p.dilation);
@@ -187,7 +190,10 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
   return result;
 }
 
-Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const ConvTranspose2dParams& p) {
+Tensor conv_transpose2d(const Tensor& input_in, const Tensor& weight_in, const Tensor& bias_in,
+                        const ConvTranspose2dParams& p) {
+  const Tensor input = detail::autocast_lower(input_in), weight = detail::autocast_lower(weight_in),
+               bias = detail::autocast_lower(bias_in);
   const char* op = "conv_transpose2d";
   const std::int64_t out_channels = check_operands(op, input, weight, bias, p.groups, /*transposed=*/true);
   check_window(op, p.stride, p.padding, p.dilation);

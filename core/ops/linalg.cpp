@@ -1,5 +1,6 @@
 #include "core/ops/linalg.h"
 
+#include "core/autocast.h"
 #include "core/ops/copy.h"
 #include "core/ops/factory.h"
 #include "core/ops/op_utils.h"
@@ -49,7 +50,8 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
+Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+  const Tensor a = detail::autocast_lower(a_in), b = detail::autocast_lower(b_in);
   const Device device = detail::common_device("matmul", {&a, &b});
   detail::check_same_dtype("matmul", a, b);
   detail::check_floating("matmul", a);
@@ -89,7 +91,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return result;
 }
 
-Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
+Tensor linear(const Tensor& input_in, const Tensor& weight_in, const Tensor& bias_in) {
+  const Tensor input = detail::autocast_lower(input_in), weight = detail::autocast_lower(weight_in),
+               bias = detail::autocast_lower(bias_in);
   const Device device = bias.defined() ? detail::common_device("linear", {&input, &weight, &bias})
                                        : detail::common_device("linear", {&input, &weight});
   detail::check_same_dtype("linear", input, weight);

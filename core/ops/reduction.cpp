@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/autocast.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/factory.h"
 #include "core/ops/indexing.h"
@@ -85,7 +86,8 @@ std::pair<Tensor, Tensor> extreme(const char* op, ReduceOp kind, const Tensor& i
 
 }  // namespace
 
-Tensor sum(const Tensor& input, const Shape& dims, bool keepdim) {
+Tensor sum(const Tensor& input_in, const Shape& dims, bool keepdim) {
+  const Tensor input = detail::autocast_f32(input_in);
   detail::common_device("sum", {&input});
   const ReducePlan plan = plan_reduction("sum", input, dims, keepdim);
   const DType out_dtype = is_floating(input.dtype()) ? input.dtype() : DType::i64;
@@ -101,7 +103,8 @@ Tensor sum(const Tensor& input, const Shape& dims, bool keepdim) {
 
 Tensor sum(const Tensor& input) { return sum(input, {}, false); }
 
-Tensor mean(const Tensor& input, const Shape& dims, bool keepdim) {
+Tensor mean(const Tensor& input_in, const Shape& dims, bool keepdim) {
+  const Tensor input = detail::autocast_f32(input_in);
   detail::check_defined("mean", input);
   detail::check_floating("mean", input);
   const ReducePlan plan = plan_reduction("mean", input, dims, keepdim);
@@ -110,7 +113,8 @@ Tensor mean(const Tensor& input, const Shape& dims, bool keepdim) {
 
 Tensor mean(const Tensor& input) { return mean(input, {}, false); }
 
-Tensor var(const Tensor& input, const Shape& dims, std::int64_t correction, bool keepdim) {
+Tensor var(const Tensor& input_in, const Shape& dims, std::int64_t correction, bool keepdim) {
+  const Tensor input = detail::autocast_f32(input_in);
   detail::check_defined("var", input);
   detail::check_floating("var", input);
   const ReducePlan plan = plan_reduction("var", input, dims, keepdim);

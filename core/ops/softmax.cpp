@@ -1,5 +1,6 @@
 #include "core/ops/softmax.h"
 
+#include "core/autocast.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/factory.h"
 #include "core/ops/op_utils.h"
@@ -29,7 +30,8 @@ Tensor softmax_forward(const char* op, const Tensor& input, std::int64_t dim, bo
 
 }  // namespace
 
-Tensor softmax(const Tensor& input, std::int64_t dim) {
+Tensor softmax(const Tensor& input_in, std::int64_t dim) {
+  const Tensor input = detail::autocast_f32(input_in);
   Tensor out = softmax_forward("softmax", input, dim, false);
   if (detail::needs_grad(input)) {
     record_op("softmax", out, {input}, [saved_out = SavedTensor(out), dim](const Tensor& g, const Node&) {
@@ -41,7 +43,8 @@ Tensor softmax(const Tensor& input, std::int64_t dim) {
   return out;
 }
 
-Tensor log_softmax(const Tensor& input, std::int64_t dim) {
+Tensor log_softmax(const Tensor& input_in, std::int64_t dim) {
+  const Tensor input = detail::autocast_f32(input_in);
   Tensor out = softmax_forward("log_softmax", input, dim, true);
   if (detail::needs_grad(input)) {
     record_op("log_softmax", out, {input}, [saved_out = SavedTensor(out), dim](const Tensor& g, const Node&) {

@@ -1,5 +1,6 @@
 #include "kernels/cpu/optim.h"
 
+#include <atomic>
 #include <cmath>
 
 #include "kernels/cpu/parallel.h"
@@ -38,6 +39,26 @@ void adam_step(DType dtype, std::int64_t n, void* param, const void* grad, void*
       });
     }
   });
+}
+
+bool unscale_and_check_finite(DType dtype, std::int64_t n, void* data, float inv_scale) {
+  EMBER_CHECK(dtype == DType::f32 || dtype == DType::f64, "GradScaler.unscale_: gradients must be f32 or f64 "
+              "(the master weights' dtype), got ", dtype);
+  std::atomic<bool> found{false};
+  dispatch_floating(dtype, "unscale", [&]<class T>() {
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+      T* x = static_cast<T*>(data);
+      parallel_for(n, 1, [&](std::int64_t begin, std::int64_t end) {
+        bool chunk_found = false;
+        for (std::int64_t i = begin; i < end; ++i) {
+          chunk_found |= !std::isfinite(x[i]);
+          x[i] *= static_cast<T>(inv_scale);
+        }
+        if (chunk_found) found.store(true, std::memory_order_relaxed);
+      });
+    }
+  });
+  return found.load();
 }
 
 }  // namespace ember::kernels::cpu

@@ -19,4 +19,8 @@ struct AdamHyper {
 void adam_step(DType dtype, std::int64_t n, void* param, const void* grad, void* exp_avg, void* exp_avg_sq,
                const AdamHyper& hyper);
 
+// The GradScaler's unscale of one gradient: x *= inv_scale over n contiguous f32/f64 elements.
+// Returns whether any element was inf or NaN.
+bool unscale_and_check_finite(DType dtype, std::int64_t n, void* data, float inv_scale);
+
 }  // namespace ember::kernels::cpu

@@ -1,4 +1,9 @@
 // The Trainer: its canonical step order, equality with a hand-written loop, metric aggregation.
+#include <unistd.h>
+
+#include <filesystem>
+#include <tuple>
+
 #include "helpers.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
@@ -182,4 +187,127 @@ TEST_CASE("fit reports train and validation metrics and honours max_steps") {
   CHECK(trainer.current_epoch() == 2);  // 4 steps per epoch: the second epoch stops after 2
   CHECK(trainer.metrics().count("train_loss") == 1);
   CHECK(trainer.metrics().count("mean_target") == 1);
+}
+
+namespace {
+
+// A Regressor whose loss overflows to inf on one chosen batch, with a per-batch StepLR.
+// (The tests give it a small initial scale: at 2^16 this model's f16 gradients overflow by
+// themselves for the first steps, which would hide the injected overflow.)
+class Overflowing : public Regressor {
+ public:
+  explicit Overflowing(std::int64_t overflow_at) : overflow_at_(overflow_at) {}
+  Tensor training_step(const data::Batch& batch, std::int64_t index) override {
+    const Tensor loss = Regressor::training_step(batch, index);
+    return index == overflow_at_ ? mul(loss, INFINITY) : loss;
+  }
+  OptimizerConfig configure_optimizers() override {
+    OptimizerConfig config = Regressor::configure_optimizers();
+    config.scheduler = std::make_unique<optim::StepLR>(*config.optimizer, 1, 0.5);
+    config.interval = OptimizerConfig::Interval::step;
+    return config;
+  }
+
+ private:
+  std::int64_t overflow_at_;
+};
+
+// The canonical loop by hand for a mixed precision: autocast around the step, and with f16 the
+// GradScaler's scale, unscale_, step, update.
+std::vector<std::vector<float>> mixed_hand_loop(const std::shared_ptr<data::TensorDataset>& dataset, DType dtype,
+                                                 bool scaled) {
+  Regressor model;
+  auto config = model.configure_optimizers();
+  optim::GradScaler scaler({.enabled = scaled});
+  data::DataLoader loader(dataset, {.batch_size = 8});
+  for (std::int64_t epoch = 0; epoch < 2; ++epoch) {
+    loader.set_epoch(epoch);
+    for (const data::Batch& batch : loader) {
+      config.optimizer->zero_grad();
+      Tensor loss;
+      {
+        AutocastGuard autocast(dtype);
+        loss = nn::functional::mse_loss(model(batch[0]), batch[1]);
+      }
+      scaler.scale(loss).backward();
+      scaler.unscale_(*config.optimizer);
+      scaler.step(*config.optimizer);
+      scaler.update();
+    }
+  }
+  return weights(model);
+}
+
+}  // namespace
+
+TEST_CASE("Trainer with 16-mixed and bf16-mixed equals the hand-written autocast loop bit for bit") {
+  const auto dataset = regression_data(32);
+  auto train = [&](const std::string& precision) {
+    Regressor module;
+    data::DataLoader loader(dataset, {.batch_size = 8});
+    Trainer(TrainerOptions{.max_epochs = 2, .precision = precision}).fit(module, loader);
+    return weights(module);
+  };
+  const auto f16 = train("16-mixed"), bf16 = train("bf16-mixed"), f32 = train("32");
+  CHECK(f16 == mixed_hand_loop(dataset, DType::f16, true));
+  CHECK(bf16 == mixed_hand_loop(dataset, DType::bf16, false));
+  // The precision really changed the arithmetic: three different results.
+  CHECK(f16 != f32);
+  CHECK(bf16 != f32);
+  CHECK(f16 != bf16);
+}
+
+TEST_CASE("16-mixed skips the step of an overflowing batch + halves the scale + and the scheduler waits") {
+  const auto dataset = regression_data(32);  // 4 batches of 8
+  auto run = [&](std::int64_t overflow_at, std::int64_t batches) {
+    Overflowing module(overflow_at);
+    data::DataLoader loader(dataset, {.batch_size = 8});
+    Trainer trainer(TrainerOptions{.max_epochs = 1, .limit_train_batches = batches,
+                                   .precision = "16-mixed", .grad_scaler = {.init_scale = 256}});
+    trainer.fit(module, loader);
+    return std::make_tuple(weights(module), trainer.grad_scaler().get_scale(), trainer.global_step());
+  };
+  // Overflow on the last of 3 batches: that step is skipped, so the weights are those after 2.
+  const auto [skipped, scale, steps] = run(2, 3);
+  const auto [two_batches, clean_scale, clean_steps] = run(-1, 2);
+  CHECK(skipped == two_batches);
+  CHECK(scale == 128.0);
+  CHECK(clean_scale == 256.0);
+  CHECK(steps == 3);  // a skipped step still counts as a global step, as in Lightning
+}
+
+TEST_CASE("the scheduler does not step after a skipped optimizer step") {
+  Overflowing module(1);
+  data::DataLoader loader(regression_data(32), {.batch_size = 8});
+  Trainer trainer(TrainerOptions{.max_epochs = 1,
+                                   .precision = "16-mixed", .grad_scaler = {.init_scale = 256}});
+  trainer.fit(module, loader);
+  // 4 batches, 1 skipped: StepLR(step 1, gamma 0.5) stepped 3 times, lr 0.05 * 0.5^3.
+  CHECK(trainer.optimizer()->param_groups()[0].lr == doctest::Approx(0.05 * 0.125));
+}
+
+TEST_CASE("the GradScaler's state survives a checkpoint and an unknown precision is an error") {
+  const auto dir = std::filesystem::temp_directory_path() / ("ember_scaler_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "epoch1.safetensors").string();
+  data::DataLoader loader(regression_data(32), {.batch_size = 8});
+  Overflowing first(1);  // one overflow: the scale is 128 after the first epoch
+  Trainer one(TrainerOptions{.max_epochs = 1,
+                                   .precision = "16-mixed", .grad_scaler = {.init_scale = 256}});
+  one.fit(first, loader);
+  one.save_checkpoint(path, first);
+  REQUIRE(one.grad_scaler().get_scale() == 128.0);
+
+  Overflowing resumed(-1);
+  Trainer two(TrainerOptions{.max_epochs = 2,
+                                   .precision = "16-mixed", .grad_scaler = {.init_scale = 256}});
+  two.fit(resumed, loader, nullptr, path);
+  // A fresh scaler would be back at 256 after a clean epoch.
+  CHECK(two.grad_scaler().get_scale() == 128.0);
+  // Clean steps in a row: 2 at the end of epoch one (after the overflow at batch 1), 4 more now.
+  CHECK(two.grad_scaler().state().at("_growth_tracker") == 6.0);
+  std::filesystem::remove_all(dir);
+
+  CHECK(contains(error_of([] { Trainer(TrainerOptions{.precision = "16"}); }),
+                 "Trainer: precision '16' is not supported"));
 }

@@ -1,0 +1,103 @@
+#include "optim/grad_scaler.h"
+
+#include <cmath>
+
+#include "core/autograd/grad_mode.h"
+#include "core/ops/elementwise.h"
+#include "core/ops/op_utils.h"
+#include "kernels/cpu/optim.h"
+
+namespace ember::optim {
+
+GradScaler::GradScaler(GradScalerOptions options) : options_(options), scale_(options.init_scale) {
+  EMBER_CHECK(options.init_scale > 0 && std::isfinite(options.init_scale),
+              "GradScaler: init_scale must be positive and finite, got ", options.init_scale);
+  EMBER_CHECK(options.growth_factor > 1.0, "GradScaler: growth_factor must be > 1, got ", options.growth_factor);
+  EMBER_CHECK(options.backoff_factor > 0.0 && options.backoff_factor < 1.0,
+              "GradScaler: backoff_factor must be in (0, 1), got ", options.backoff_factor);
+  EMBER_CHECK(options.growth_interval >= 1, "GradScaler: growth_interval must be at least 1, got ",
+              options.growth_interval);
+}
+
+Tensor GradScaler::scale(const Tensor& loss) const {
+  if (!options_.enabled) return loss;
+  EMBER_CHECK(loss.defined() && is_floating(loss.dtype()), "GradScaler.scale: expected a floating loss, got ",
+              loss.defined() ? describe(loss) : "an undefined tensor");
+  return mul(loss, scale_);
+}
+
+void GradScaler::unscale_(Optimizer& optimizer) {
+  if (!options_.enabled) return;
+  EMBER_CHECK(stage_ == Stage::ready, "GradScaler.unscale_: already called (or step() was) since the last update()");
+  NoGradGuard no_grad;
+  // PyTorch computes the reciprocal in double and applies it in f32.
+  const auto inv_scale = static_cast<float>(1.0 / scale_);
+  bool found = false;
+  for (const ParamGroup& group : optimizer.param_groups()) {
+    for (const Tensor& param : group.params) {
+      const Tensor grad = param.grad();
+      if (!grad.defined()) continue;
+      EMBER_CHECK(grad.is_contiguous(), "GradScaler.unscale_: gradient ", describe(grad), " must be contiguous");
+      detail::check_cpu("GradScaler.unscale_", grad.device());
+      found |= kernels::cpu::unscale_and_check_finite(grad.dtype(), grad.numel(), grad.data_ptr(), inv_scale);
+      grad.bump_version();
+    }
+  }
+  found_inf_ = found;
+  stage_ = Stage::unscaled;
+}
+
+bool GradScaler::step(Optimizer& optimizer) {
+  if (!options_.enabled) {
+    optimizer.step();
+    return true;
+  }
+  EMBER_CHECK(stage_ != Stage::stepped, "GradScaler.step: already called since the last update()");
+  if (stage_ == Stage::ready) unscale_(optimizer);
+  stage_ = Stage::stepped;
+  if (found_inf_) return false;
+  optimizer.step();
+  return true;
+}
+
+void GradScaler::update() {
+  if (!options_.enabled) return;
+  EMBER_CHECK(stage_ != Stage::ready, "GradScaler.update: no inf/NaN check was recorded since the last update() "
+              "(call step() or unscale_() first)");
+  if (found_inf_) {
+    scale_ *= options_.backoff_factor;
+    growth_tracker_ = 0;
+  } else if (++growth_tracker_ == options_.growth_interval) {
+    // Like PyTorch, the scale only grows while it stays finite.
+    const double grown = scale_ * options_.growth_factor;
+    if (std::isfinite(static_cast<float>(grown))) scale_ = grown;
+    growth_tracker_ = 0;
+  }
+  stage_ = Stage::ready;
+  found_inf_ = false;
+}
+
+std::map<std::string, double> GradScaler::state() const {
+  return {{"scale", scale_},
+          {"growth_factor", options_.growth_factor},
+          {"backoff_factor", options_.backoff_factor},
+          {"growth_interval", static_cast<double>(options_.growth_interval)},
+          {"_growth_tracker", static_cast<double>(growth_tracker_)}};
+}
+
+void GradScaler::load_state(const std::map<std::string, double>& state) {
+  auto required = [&](const char* key) {
+    const auto found = state.find(key);
+    EMBER_CHECK(found != state.end(), "GradScaler.load_state: state has no '", key, "'");
+    return found->second;
+  };
+  scale_ = required("scale");
+  options_.growth_factor = required("growth_factor");
+  options_.backoff_factor = required("backoff_factor");
+  options_.growth_interval = static_cast<std::int64_t>(required("growth_interval"));
+  growth_tracker_ = static_cast<std::int64_t>(required("_growth_tracker"));
+  stage_ = Stage::ready;
+  found_inf_ = false;
+}
+
+}  // namespace ember::optim
