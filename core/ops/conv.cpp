@@ -13,7 +13,7 @@ namespace ember {
 
 using Grads = std::vector<Tensor>;
 using kernels::cpu::ConvGeometry;
-using kernels::cpu::MatrixRef;
+using kernels::MatrixRef;
 
 namespace {
 

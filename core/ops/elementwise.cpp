@@ -11,9 +11,9 @@ namespace ember {
 using detail::needs_grad;
 using detail::operand;
 using detail::sum_to;
-using kernels::cpu::BinaryOp;
-using kernels::cpu::CompareOp;
-using kernels::cpu::UnaryOp;
+using kernels::BinaryOp;
+using kernels::CompareOp;
+using kernels::UnaryOp;
 using Grads = std::vector<Tensor>;
 
 namespace {

@@ -19,11 +19,11 @@ namespace {
 // The GEMM kernel's view of the last two dims of `t`, made contiguous if Eigen cannot read them.
 Tensor gemm_ready(const Tensor& t) {
   const std::int64_t rows = t.size(-2), cols = t.size(-1);
-  const kernels::cpu::MatrixRef ref{t.data_ptr(), t.stride(-2), t.stride(-1)};
+  const kernels::MatrixRef ref{t.data_ptr(), t.stride(-2), t.stride(-1)};
   return kernels::cpu::gemm_layout_supported(ref, rows, cols) ? t : t.contiguous();
 }
 
-kernels::cpu::MatrixRef matrix_ref(const Tensor& t) { return {t.data_ptr(), t.stride(-2), t.stride(-1)}; }
+kernels::MatrixRef matrix_ref(const Tensor& t) { return {t.data_ptr(), t.stride(-2), t.stride(-1)}; }
 
 // out[b] = a[b] @ b[b] (+ out[b] when accumulate) for 3-D a [B, m, k], b [B, k, n], out [B, m, n].
 void run_bmm(const Tensor& a, const Tensor& b, const Tensor& out, bool accumulate) {

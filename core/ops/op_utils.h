@@ -7,7 +7,7 @@
 #include "core/autograd/node.h"
 #include "core/tensor.h"
 #include "core/tensor_impl.h"
-#include "kernels/cpu/operand.h"
+#include "kernels/operand.h"
 
 namespace ember::detail {
 

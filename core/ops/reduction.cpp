@@ -13,7 +13,7 @@
 namespace ember {
 
 using detail::needs_grad;
-using kernels::cpu::ReduceOp;
+using kernels::ReduceOp;
 using Grads = std::vector<Tensor>;
 
 namespace {

@@ -2,18 +2,15 @@
 // Elementwise CPU kernels over strided buffers. Every operand has `sizes` (already broadcast:
 // a broadcast dim has stride 0); the output comes first.
 #include "core/dtype.h"
-#include "kernels/cpu/operand.h"
+#include "kernels/op_kinds.h"
+#include "kernels/operand.h"
 
 namespace ember::kernels::cpu {
 
-enum class UnaryOp { neg, exp, log, sqrt, abs, relu, gelu, sigmoid, tanh };
-enum class BinaryOp { add, sub, mul, div, pow, gelu_backward, relu_backward };
-enum class CompareOp { eq, ne, lt, le, gt, ge };
 
 // out = op(in); out and in have `dtype`.
 void unary(UnaryOp op, DType dtype, const Sizes& sizes, const Operand& out, const Operand& in);
-// out = op(a, b); all three have `dtype`. gelu_backward computes a * gelu'(b); relu_backward
-// passes a where b > 0 (b is relu's output) and gives 0 elsewhere.
+// out = op(a, b); all three have `dtype`.
 void binary(BinaryOp op, DType dtype, const Sizes& sizes, const Operand& out, const Operand& a,
             const Operand& b);
 // out (bool) = op(a, b); a and b have `dtype`.

@@ -3,17 +3,9 @@
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "kernels/operand.h"
 
 namespace ember::kernels::cpu {
-
-// A matrix in memory: element (i, j) is at data[i * row_stride + j * col_stride]. ember's GEMM
-// reads either layout Eigen knows without a copy: row-major (col_stride == 1) or column-major
-// (row_stride == 1), which covers contiguous matrices and their transposes.
-struct MatrixRef {
-  const void* data;
-  std::int64_t row_stride;
-  std::int64_t col_stride;
-};
 
 // Whether a rows x cols matrix is row- or column-major (else the caller makes it contiguous).
 bool gemm_layout_supported(const MatrixRef& matrix, std::int64_t rows, std::int64_t cols);

@@ -1,48 +1,19 @@
 #pragma once
 // map(): the one strided loop behind every elementwise CPU kernel.
 //
-// Dims that are laid out back to back in every operand are merged first ("coalesced"), so a
-// contiguous or simply broadcast tensor becomes one long run. Runs whose operands all have
-// unit stride take a plain pointer loop the compiler vectorizes; the rest walk their strides.
+// Dims are coalesced first (kernels/coalesce.h), so a contiguous or simply broadcast tensor
+// becomes one long run. Runs whose operands all have unit stride take a plain pointer loop the
+// compiler vectorizes; the rest walk their strides.
 #include <array>
 #include <cstdint>
 #include <tuple>
 #include <utility>
 
-#include "kernels/cpu/operand.h"
+#include "kernels/coalesce.h"
+#include "kernels/operand.h"
 #include "kernels/cpu/parallel.h"
 
 namespace ember::kernels::cpu {
-
-template <std::size_t N>
-struct CoalescedLoop {
-  Sizes sizes;                                 // outermost first
-  std::array<Sizes, N> strides;                // in elements, per operand
-};
-
-template <std::size_t N>
-CoalescedLoop<N> coalesce(const Sizes& sizes, const std::array<const Sizes*, N>& strides) {
-  CoalescedLoop<N> loop;
-  for (std::size_t d = 0; d < sizes.size(); ++d) {
-    if (sizes[d] == 1) continue;  // a size-1 dim never moves the pointers
-    bool mergeable = !loop.sizes.empty();
-    for (std::size_t k = 0; k < N && mergeable; ++k) {
-      mergeable = loop.strides[k].back() == (*strides[k])[d] * sizes[d];
-    }
-    if (mergeable) {
-      loop.sizes.back() *= sizes[d];
-      for (std::size_t k = 0; k < N; ++k) loop.strides[k].back() = (*strides[k])[d];
-    } else {
-      loop.sizes.push_back(sizes[d]);
-      for (std::size_t k = 0; k < N; ++k) loop.strides[k].push_back((*strides[k])[d]);
-    }
-  }
-  if (loop.sizes.empty()) {  // a single element
-    loop.sizes.push_back(1);
-    for (std::size_t k = 0; k < N; ++k) loop.strides[k].push_back(0);
-  }
-  return loop;
-}
 
 // Applies out = f(in...) element by element. Out and In... are the element types, given
 // explicitly: map<float, float, float>(sizes, f, out, a, b).

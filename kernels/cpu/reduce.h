@@ -4,11 +4,11 @@
 // The input's dims are split in two: the first `kept` dims index the outputs, the rest are
 // reduced. The op layer permutes a tensor into that order (a view, no copy) before calling.
 #include "core/dtype.h"
-#include "kernels/cpu/operand.h"
+#include "kernels/op_kinds.h"
+#include "kernels/operand.h"
 
 namespace ember::kernels::cpu {
 
-enum class ReduceOp { sum, max, min };
 
 // out[o] = op over the reduced dims of in, for each kept index o (row-major over the kept dims;
 // `out` and `indices` are contiguous). sum writes `dtype` for floating inputs and i64 for the
