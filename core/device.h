@@ -24,7 +24,9 @@ struct Device {
 
 inline std::ostream& operator<<(std::ostream& out, const Device& device) { return out << device.str(); }
 
-// Throws the Error every CUDA path raises until this build has a CUDA backend.
+// The Error of every CUDA path in a build without the CUDA backend.
 [[noreturn]] void cuda_unavailable(const char* op);
+// The Error of an op that has no CUDA kernel yet (or cuda_unavailable's, without CUDA).
+[[noreturn]] void cuda_kernel_missing(const char* op);
 
 }  // namespace ember

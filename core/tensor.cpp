@@ -49,8 +49,8 @@ void Tensor::check_dtype(DType expected, const char* what) const {
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
-  detail::check_cpu("to_vector", device());
-  const Tensor dense = contiguous();
+  // A CUDA tensor is read through a host copy (to(cpu) waits for the device).
+  const Tensor dense = ember::to(*this, Device::cpu()).contiguous();
   std::vector<T> values(static_cast<std::size_t>(dense.numel()));
   dispatch_all(dtype(), "to_vector", [&]<class E>() {
     const E* data = static_cast<const E*>(dense.data_ptr());

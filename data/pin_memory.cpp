@@ -2,6 +2,9 @@
 
 #include <mutex>
 
+#include "core/cuda.h"
+#include "core/ops/copy.h"
+
 namespace ember::data {
 
 namespace {
@@ -21,7 +24,12 @@ void set_pin_memory_hook(PinMemoryFn hook) {
 
 PinMemoryFn pin_memory_hook() {
   std::lock_guard lock(hook_mutex);
-  return hook_slot();
+  if (hook_slot() || !cuda::is_available()) return hook_slot();
+  // The default with a GPU: every tensor of the batch copied into page-locked memory.
+  return [](Batch batch) {
+    for (Tensor& tensor : batch) tensor = pin_memory(tensor);
+    return batch;
+  };
 }
 
 }  // namespace ember::data

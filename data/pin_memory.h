@@ -1,9 +1,10 @@
 #pragma once
 // The pin_memory hook: with DataLoaderOptions::pin_memory, workers pass every collated batch
-// through the function registered here, which copies it into page-locked host memory so that
-// host-to-device copies can run asynchronously. The CUDA backend registers it; a build without
-// CUDA registers nothing and pin_memory leaves batches as they are (as PyTorch does when no
-// accelerator is present: pinned memory only speeds up device copies).
+// through this function, which copies it into page-locked host memory so that host-to-device
+// copies can run asynchronously. With no hook registered it is core's pin_memory on every tensor
+// when a CUDA device is available; without one, pin_memory leaves batches as they are (as
+// PyTorch does when no accelerator is present: pinned memory only speeds up device copies).
+// Registering a hook replaces the default (a custom batch type, a test).
 #include <functional>
 
 #include "data/collate.h"

@@ -14,7 +14,7 @@ Tensor Dropout::forward(const Tensor& input) {
   // keep = U[0, 1) >= p, scaled so the expected output equals the input.
   const Tensor keep = ge(rand(input.sizes(), {.dtype = input.dtype(), .device = input.device()}, *generator_),
                          scalar_tensor(p, {.dtype = input.dtype(), .device = input.device()}));
-  return mul(input, mul(to(keep, input.dtype()), 1.0 / (1.0 - p)));
+  return mul(input, mul(ember::to(keep, input.dtype()), 1.0 / (1.0 - p)));
 }
 
 }  // namespace ember::nn

@@ -115,4 +115,13 @@ void Module::zero_grad() {
   for (const Tensor& parameter : parameters()) parameter.reset_grad();
 }
 
+void Module::to(Device device) {
+  NoGradGuard no_grad;
+  for (const auto& [name, tensor] : state_dict()) {
+    if (tensor.device() == device) continue;
+    set_data(tensor, tensor.detach().to(device));
+    if (tensor.requires_grad()) tensor.reset_grad();
+  }
+}
+
 }  // namespace ember::nn

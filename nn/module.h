@@ -43,6 +43,9 @@ class Module {
   void load_state_dict(const StateDict& state, bool strict = true);
   // Sets every parameter's .grad to none.
   void zero_grad();
+  // Moves every parameter and buffer to `device` in place (the same Tensor objects, new memory);
+  // gradients are reset to none. Call it before an optimizer is made over the parameters.
+  void to(Device device);
 
  protected:
   Tensor register_parameter(const std::string& name, Tensor value, bool requires_grad = true);

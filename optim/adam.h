@@ -2,6 +2,7 @@
 // Adam and AdamW (Kingma & Ba 2015; Loshchilov & Hutter 2019) with PyTorch's formulas and defaults.
 #include <unordered_map>
 
+#include "kernels/cpu/optim.h"
 #include "optim/optimizer.h"
 
 namespace ember::optim {
@@ -15,7 +16,7 @@ struct AdamOptions {
 };
 
 // Adam: L2 weight decay is added to the gradient. The update itself is the fused kernel in
-// kernels/cpu/optim.h.
+// kernels/cpu/optim.h, or on CUDA the multi-tensor kernel of kernels/cuda/optim.h.
 class Adam : public Optimizer {
  public:
   Adam(std::vector<Tensor> params, AdamOptions options = {});
@@ -28,6 +29,8 @@ class Adam : public Optimizer {
   void load_param_state(const OptimizerState& in) override;
 
  private:
+  kernels::cpu::AdamHyper hyper(const ParamGroup& group, std::int64_t step) const;
+
   struct State {
     std::int64_t step = 0;
     Tensor exp_avg;     // first moment

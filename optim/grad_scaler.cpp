@@ -1,11 +1,15 @@
 #include "optim/grad_scaler.h"
 
 #include <cmath>
+#include <map>
+#include <utility>
+#include <vector>
 
 #include "core/autograd/grad_mode.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/op_utils.h"
 #include "kernels/cpu/optim.h"
+#include "kernels/cuda/optim.h"
 
 namespace ember::optim {
 
@@ -33,15 +37,30 @@ void GradScaler::unscale_(Optimizer& optimizer) {
   // PyTorch computes the reciprocal in double and applies it in f32.
   const auto inv_scale = static_cast<float>(1.0 / scale_);
   bool found = false;
+  // CUDA gradients of one dtype are unscaled by one multi-tensor launch, with one wait for its
+  // inf/NaN flag; CPU gradients one by one.
+  std::map<DType, std::pair<std::vector<void*>, std::vector<std::int64_t>>> cuda_grads;
   for (const ParamGroup& group : optimizer.param_groups()) {
     for (const Tensor& param : group.params) {
       const Tensor grad = param.grad();
       if (!grad.defined()) continue;
       EMBER_CHECK(grad.is_contiguous(), "GradScaler.unscale_: gradient ", describe(grad), " must be contiguous");
-      detail::check_cpu("GradScaler.unscale_", grad.device());
-      found |= kernels::cpu::unscale_and_check_finite(grad.dtype(), grad.numel(), grad.data_ptr(), inv_scale);
       grad.bump_version();
+      if (grad.device().is_cuda()) {
+        auto& [pointers, sizes] = cuda_grads[grad.dtype()];
+        pointers.push_back(grad.data_ptr());
+        sizes.push_back(grad.numel());
+        continue;
+      }
+      found |= kernels::cpu::unscale_and_check_finite(grad.dtype(), grad.numel(), grad.data_ptr(), inv_scale);
     }
+  }
+  for (const auto& [dtype, grads] : cuda_grads) {
+#if EMBER_CUDA
+    found |= kernels::cuda::unscale_and_check_finite(dtype, grads.first, grads.second, inv_scale);
+#else
+    cuda_unavailable("GradScaler.unscale_");
+#endif
   }
   found_inf_ = found;
   stage_ = Stage::unscaled;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cuda.h"
 #include "core/ember.h"
 
 namespace ember::testing {

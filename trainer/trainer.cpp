@@ -3,8 +3,10 @@
 #include <algorithm>
 
 #include "core/autocast.h"
+#include "core/cuda.h"
 #include "core/autograd/grad_mode.h"
 #include "core/generator.h"
+#include "core/ops/copy.h"
 #include "core/ops/elementwise.h"
 #include "optim/clip_grad.h"
 
@@ -14,6 +16,18 @@ namespace {
 
 std::int64_t batches_to_run(const data::DataLoader& loader, std::int64_t limit) {
   return limit < 0 ? loader.size() : std::min(limit, loader.size());
+}
+
+Device choose_device(const TrainerOptions& options) {
+  const std::string& accelerator = options.accelerator;
+  EMBER_CHECK(accelerator == "cpu" || accelerator == "cuda" || accelerator == "gpu" || accelerator == "auto",
+              "Trainer: accelerator '", accelerator, "' is not supported (expected \"cpu\", \"cuda\", \"gpu\" or \"auto\")");
+  EMBER_CHECK(options.devices == 1, "Trainer: devices = ", options.devices,
+              " needs a data-parallel strategy, which ember does not have yet; use devices = 1");
+  if (accelerator == "cpu" || (accelerator == "auto" && !cuda::is_available())) return Device::cpu();
+  EMBER_CHECK(cuda::is_available(), "Trainer: accelerator '", accelerator, "' asks for a GPU, but ",
+              cuda::is_built() ? "no CUDA device is available on this machine" : "this build of ember has no CUDA");
+  return Device::cuda(0);
 }
 
 optim::GradScalerOptions scaler_options(const TrainerOptions& options) {
@@ -29,6 +43,7 @@ optim::GradScalerOptions scaler_options(const TrainerOptions& options) {
 
 Trainer::Trainer(TrainerOptions options)
     : options_(std::move(options)),
+      device_(choose_device(options_)),
       autocast_(options_.precision != "32"),
       autocast_dtype_(options_.precision == "bf16-mixed" ? DType::bf16 : DType::f16),
       scaler_(scaler_options(options_)) {
@@ -43,6 +58,15 @@ Trainer::Trainer(TrainerOptions options)
   }
 }
 
+data::Batch Trainer::on_device(const data::Batch& batch) const {
+  if (device_.is_cpu()) return batch;
+  data::Batch moved;
+  for (const Tensor& tensor : batch) {
+    moved.push_back(tensor.defined() ? to(tensor, device_, /*non_blocking=*/true) : tensor);
+  }
+  return moved;
+}
+
 template <class Step>
 decltype(auto) Trainer::with_precision(Step&& step) const {
   AutocastGuard autocast(autocast_dtype_, autocast_);
@@ -52,6 +76,7 @@ decltype(auto) Trainer::with_precision(Step&& step) const {
 void Trainer::fit(TrainModule& module, data::DataLoader& train, data::DataLoader* validation,
                   const std::string& resume_from) {
   if (options_.seed) manual_seed(*options_.seed);
+  module.to(device_);  // before the optimizer exists, so its state is made on the device
   config_ = module.configure_optimizers();
   EMBER_CHECK(config_.optimizer != nullptr, module.type_name(), ": configure_optimizers returned no optimizer");
   if (!resume_from.empty()) load_checkpoint(resume_from, module);
@@ -90,7 +115,8 @@ void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader, data::D
   for (const data::Batch& batch : loader) {
     if (index >= batches || (options_.max_steps >= 0 && global_step_ >= options_.max_steps)) break;
     if (index % window == 0) config_.optimizer->zero_grad(/*set_to_none=*/true);            // 1
-    const Tensor loss = with_precision([&] { return module.training_step(batch, index); });  // 2
+    const data::Batch inputs = on_device(batch);
+    const Tensor loss = with_precision([&] { return module.training_step(inputs, index); });  // 2
     EMBER_CHECK(loss.defined() && loss.numel() == 1, module.type_name(),
                 ": training_step must return a one-element loss, got ", describe(loss));
     const double loss_value = report_loss ? loss.item<double>() : 0.0;
@@ -162,6 +188,7 @@ void Trainer::clip_gradients(TrainModule& module) const {
 template <class Step>
 Metrics Trainer::evaluate(TrainModule& module, data::DataLoader& loader, std::int64_t limit, Step&& step) {
   const bool was_training = module.is_training();
+  module.to(device_);
   module.eval();
   {
     NoGradGuard no_grad;
@@ -169,7 +196,8 @@ Metrics Trainer::evaluate(TrainModule& module, data::DataLoader& loader, std::in
     std::int64_t index = 0;
     for (const data::Batch& batch : loader) {
       if (index >= batches) break;
-      with_precision([&] { step(batch, index); });
+      const data::Batch inputs = on_device(batch);
+      with_precision([&] { step(inputs, index); });
       ++index;
     }
   }

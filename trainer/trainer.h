@@ -46,6 +46,11 @@ struct TrainerOptions {
   std::string precision = "32";
   // The GradScaler of "16-mixed" (ignored otherwise); PyTorch's defaults.
   optim::GradScalerOptions grad_scaler = {};
+  // Where fit/validate/test/predict run: "cpu", "cuda" (or "gpu"), or "auto" (cuda when a GPU
+  // is available). The module and every batch are moved there. devices: how many (1 until
+  // data-parallel strategies exist).
+  std::string accelerator = "cpu";
+  std::int64_t devices = 1;
 };
 
 class Trainer {
@@ -81,6 +86,7 @@ class Trainer {
   const TrainerOptions& options() const { return options_; }
   optim::Optimizer* optimizer() const { return config_.optimizer.get(); }
   const optim::GradScaler& grad_scaler() const { return scaler_; }
+  Device device() const { return device_; }
 
  private:
   void train_epoch(TrainModule& module, data::DataLoader& loader, data::DataLoader* validation);
@@ -95,11 +101,14 @@ class Trainer {
   Metrics evaluate(TrainModule& module, data::DataLoader& loader, std::int64_t limit, Step&& step);
   void clip_gradients(TrainModule& module) const;
   void load_checkpoint(const std::string& path, TrainModule& module);
+  // The batch's tensors on device_ (copies from pinned memory run asynchronously).
+  data::Batch on_device(const data::Batch& batch) const;
   // Calls `step` under the autocast scope of options_.precision.
   template <class Step>
   decltype(auto) with_precision(Step&& step) const;
 
   TrainerOptions options_;
+  Device device_;
   bool autocast_ = false;           // "16-mixed" and "bf16-mixed"
   DType autocast_dtype_ = DType::f16;
   optim::GradScaler scaler_;        // enabled with "16-mixed" only

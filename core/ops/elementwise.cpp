@@ -5,6 +5,7 @@
 #include "core/ops/op_utils.h"
 #include "core/ops/reduction.h"
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cuda/elementwise.h"
 
 namespace ember {
 
@@ -26,28 +27,25 @@ Tensor scalar_like(double value, const Tensor& like) {
 Tensor binary_forward(const char* op, BinaryOp kind, const Tensor& a, const Tensor& b) {
   const Device device = detail::common_device(op, {&a, &b});
   detail::check_same_dtype(op, a, b);
-  detail::check_cpu(op, device);
   const Shape sizes = broadcast_shapes(op, a.sizes(), b.sizes());
   Tensor out = empty(sizes, {.dtype = a.dtype(), .device = device});
-  kernels::cpu::binary(kind, a.dtype(), sizes, operand(out), operand(a, sizes), operand(b, sizes));
+  EMBER_KERNEL(op, device, binary, kind, a.dtype(), sizes, operand(out), operand(a, sizes), operand(b, sizes));
   return out;
 }
 
 Tensor unary_forward(const char* op, UnaryOp kind, const Tensor& input) {
   const Device device = detail::common_device(op, {&input});
-  detail::check_cpu(op, device);
   Tensor out = empty_like(input);
-  kernels::cpu::unary(kind, input.dtype(), input.sizes(), operand(out), operand(input));
+  EMBER_KERNEL(op, device, unary, kind, input.dtype(), input.sizes(), operand(out), operand(input));
   return out;
 }
 
 Tensor compare(const char* op, CompareOp kind, const Tensor& a, const Tensor& b) {
   const Device device = detail::common_device(op, {&a, &b});
   detail::check_same_dtype(op, a, b);
-  detail::check_cpu(op, device);
   const Shape sizes = broadcast_shapes(op, a.sizes(), b.sizes());
   Tensor out = empty(sizes, {.dtype = DType::b8, .device = device});
-  kernels::cpu::compare(kind, a.dtype(), sizes, operand(out), operand(a, sizes), operand(b, sizes));
+  EMBER_KERNEL(op, device, compare, kind, a.dtype(), sizes, operand(out), operand(a, sizes), operand(b, sizes));
   return out;
 }
 
@@ -226,11 +224,10 @@ Tensor tanh(const Tensor& input) {
 
 Tensor clamp(const Tensor& input, std::optional<double> min, std::optional<double> max) {
   const Device device = detail::common_device("clamp", {&input});
-  detail::check_cpu("clamp", device);
   EMBER_CHECK(!min || !max || *min <= *max, "clamp: min ", *min, " is greater than max ", *max);
   Tensor out = empty_like(input);
-  kernels::cpu::clamp(input.dtype(), input.sizes(), operand(out), operand(input), min.has_value(), min.value_or(0),
-                      max.has_value(), max.value_or(0));
+  EMBER_KERNEL("clamp", device, clamp, input.dtype(), input.sizes(), operand(out), operand(input), min.has_value(),
+               min.value_or(0), max.has_value(), max.value_or(0));
   if (needs_grad(input)) {
     record_op("clamp", out, {input}, [saved = SavedTensor(input), min, max](const Tensor& g, const Node&) {
       // The gradient passes where the input was inside [min, max], as in PyTorch.
@@ -249,10 +246,10 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   const Device device = detail::common_device("where", {&cond, &a, &b});
   EMBER_CHECK(cond.dtype() == DType::b8, "where: condition must be a bool tensor, got ", describe(cond));
   detail::check_same_dtype("where", a, b);
-  detail::check_cpu("where", device);
   const Shape sizes = broadcast_shapes("where", broadcast_shapes("where", cond.sizes(), a.sizes()), b.sizes());
   Tensor out = empty(sizes, {.dtype = a.dtype(), .device = device});
-  kernels::cpu::where(a.dtype(), sizes, operand(out), operand(cond, sizes), operand(a, sizes), operand(b, sizes));
+  EMBER_KERNEL("where", device, where, a.dtype(), sizes, operand(out), operand(cond, sizes), operand(a, sizes),
+               operand(b, sizes));
   if (needs_grad(a, b)) {
     record_op("where", out, {cond, a, b}, [saved_cond = SavedTensor(cond), sa = a.sizes(),
                                            sb = b.sizes()](const Tensor& g, const Node& n) {
@@ -285,12 +282,11 @@ const Tensor& binary_in_place(const char* op, BinaryOp kind, const Tensor& self,
   EMBER_CHECK(other.dim() <= self.dim() && broadcast_shapes(op, self.sizes(), other.sizes()) == self.sizes(), op,
               ": shape ", to_string(other.sizes()), " cannot be broadcast to the in-place target's shape ",
               to_string(self.sizes()));
-  detail::check_cpu(op, device);
   return detail::apply_in_place(
       op, self, needs_grad(other), [&](const Tensor& old_self) { return out_of_place(old_self, other); },
       [&] {
-        kernels::cpu::binary(kind, self.dtype(), self.sizes(), operand(self), operand(self),
-                             operand(other, self.sizes()));
+        EMBER_KERNEL(op, device, binary, kind, self.dtype(), self.sizes(), operand(self), operand(self),
+                     operand(other, self.sizes()));
       });
 }
 

@@ -8,6 +8,8 @@
 #include "core/ops/op_utils.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/random.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/random.h"
 #include "kernels/philox.h"
 
 namespace ember {
@@ -36,8 +38,7 @@ Tensor empty(const Shape& sizes, TensorOptions options) {
 
 Tensor full(const Shape& sizes, double value, TensorOptions options) {
   Tensor out = empty(sizes, {.dtype = options.dtype, .device = options.device});
-  detail::check_cpu("full", options.device);
-  kernels::cpu::fill(out.dtype(), out.sizes(), detail::operand(out), value);
+  EMBER_KERNEL("full", options.device, fill, out.dtype(), out.sizes(), detail::operand(out), value);
   return with_requires_grad(out, options);
 }
 
@@ -53,26 +54,26 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
   Tensor values = empty({count}, {.dtype = DType::f64});
   double* data = values.data<double>();
   for (std::int64_t i = 0; i < count; ++i) data[i] = start + static_cast<double>(i) * step;
-  return with_requires_grad(to(values, options.dtype), options);
+  return with_requires_grad(to(to(values, options.dtype), options.device), options);
 }
 
 Tensor arange(std::int64_t end, TensorOptions options) { return arange(0, static_cast<double>(end), 1, options); }
 
 Tensor uniform(const Shape& sizes, double low, double high, TensorOptions options, Generator& generator) {
   Tensor out = empty(sizes, {.dtype = options.dtype, .device = options.device});
-  detail::check_cpu("uniform", options.device);
   const auto n = static_cast<std::uint64_t>(out.numel());
   const std::uint64_t offset = generator.reserve(kernels::philox_uniform_counters(n));
-  kernels::cpu::fill_uniform(out.dtype(), out.numel(), out.data_ptr(), generator.seed(), offset, low, high);
+  EMBER_KERNEL("uniform", options.device, fill_uniform, out.dtype(), out.numel(), out.data_ptr(), generator.seed(),
+               offset, low, high);
   return with_requires_grad(out, options);
 }
 
 Tensor normal(const Shape& sizes, double mean, double std, TensorOptions options, Generator& generator) {
   Tensor out = empty(sizes, {.dtype = options.dtype, .device = options.device});
-  detail::check_cpu("normal", options.device);
   const auto n = static_cast<std::uint64_t>(out.numel());
   const std::uint64_t offset = generator.reserve(kernels::philox_normal_counters(n));
-  kernels::cpu::fill_normal(out.dtype(), out.numel(), out.data_ptr(), generator.seed(), offset, mean, std);
+  EMBER_KERNEL("normal", options.device, fill_normal, out.dtype(), out.numel(), out.data_ptr(), generator.seed(),
+               offset, mean, std);
   return with_requires_grad(out, options);
 }
 

@@ -8,6 +8,8 @@
 #include "core/ops/view.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/gemm.h"
 
 namespace ember {
 
@@ -28,8 +30,9 @@ kernels::MatrixRef matrix_ref(const Tensor& t) { return {t.data_ptr(), t.stride(
 // out[b] = a[b] @ b[b] (+ out[b] when accumulate) for 3-D a [B, m, k], b [B, k, n], out [B, m, n].
 void run_bmm(const Tensor& a, const Tensor& b, const Tensor& out, bool accumulate) {
   const Tensor lhs = gemm_ready(a), rhs = gemm_ready(b);
-  kernels::cpu::gemm(out.dtype(), out.size(0), out.size(1), out.size(2), lhs.size(2), matrix_ref(lhs), lhs.stride(0),
-                     matrix_ref(rhs), rhs.stride(0), out.data_ptr(), out.stride(1), out.stride(0), accumulate);
+  EMBER_KERNEL("matmul", out.device(), gemm, out.dtype(), out.size(0), out.size(1), out.size(2), lhs.size(2),
+               matrix_ref(lhs), lhs.stride(0), matrix_ref(rhs), rhs.stride(0), out.data_ptr(), out.stride(1),
+               out.stride(0), accumulate);
 }
 
 // The differentiable batched product every matmul reduces to.
@@ -52,10 +55,9 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   const Tensor a = detail::autocast_lower(a_in), b = detail::autocast_lower(b_in);
-  const Device device = detail::common_device("matmul", {&a, &b});
+  detail::common_device("matmul", {&a, &b});
   detail::check_same_dtype("matmul", a, b);
   detail::check_floating("matmul", a);
-  detail::check_cpu("matmul", device);
   EMBER_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dim, got shapes ",
               to_string(a.sizes()), " and ", to_string(b.sizes()));
   // Promote 1-D operands to matrices; their extra dim is removed from the result at the end.
@@ -98,7 +100,6 @@ Tensor linear(const Tensor& input_in, const Tensor& weight_in, const Tensor& bia
                                        : detail::common_device("linear", {&input, &weight});
   detail::check_same_dtype("linear", input, weight);
   detail::check_floating("linear", input);
-  detail::check_cpu("linear", device);
   EMBER_CHECK(weight.dim() == 2 && input.dim() >= 1 && input.size(-1) == weight.size(1), "linear: input of shape ",
               to_string(input.sizes()), " cannot be multiplied by weight of shape ", to_string(weight.sizes()),
               " (expected input [..., ", weight.dim() == 2 ? weight.size(1) : -1, "])");
@@ -112,11 +113,12 @@ Tensor linear(const Tensor& input_in, const Tensor& weight_in, const Tensor& bia
   Tensor out = empty({rows.size(0), out_features}, {.dtype = input.dtype(), .device = device});
   if (bias.defined()) {
     // Start every row at the bias; the GEMM then accumulates x @ W^T onto it.
-    kernels::cpu::copy(out.dtype(), bias.dtype(), out.sizes(), detail::operand(out), detail::operand(bias, out.sizes()));
+    EMBER_KERNEL("linear", device, copy, out.dtype(), bias.dtype(), out.sizes(), detail::operand(out),
+                 detail::operand(bias, out.sizes()));
   }
   const Tensor weight_t = gemm_ready(weight.t());
-  kernels::cpu::gemm(out.dtype(), 1, rows.size(0), out_features, in_features, matrix_ref(rows), 0, matrix_ref(weight_t),
-                     0, out.data_ptr(), out.stride(0), 0, bias.defined());
+  EMBER_KERNEL("linear", device, gemm, out.dtype(), 1, rows.size(0), out_features, in_features, matrix_ref(rows), 0,
+               matrix_ref(weight_t), 0, out.data_ptr(), out.stride(0), 0, bias.defined());
   if (needs_grad(input, weight, bias)) {
     const SavedTensor saved_input = weight.requires_grad() ? SavedTensor(rows) : SavedTensor();
     const SavedTensor saved_weight = input.requires_grad() ? SavedTensor(weight) : SavedTensor();

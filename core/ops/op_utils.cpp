@@ -1,5 +1,7 @@
 #include "core/ops/op_utils.h"
 
+#include "core/cuda.h"
+
 #include "core/ops/reduction.h"
 #include "core/ops/view.h"
 
@@ -50,7 +52,9 @@ Device common_device(const char* op, std::initializer_list<const Tensor*> tensor
     EMBER_CHECK(tensor->device() == first->device(), op, ": expected all tensors on one device, got ",
                 describe(*first), " and ", describe(*tensor));
   }
-  return first ? first->device() : Device::cpu();
+  const Device device = first ? first->device() : Device::cpu();
+  cuda::check_device(op, device);  // a CUDA tensor needs a CUDA build and a GPU that exists
+  return device;
 }
 
 void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {

@@ -25,10 +25,31 @@ Device common_device(const char* op, std::initializer_list<const Tensor*> tensor
 void check_defined(const char* op, const Tensor& tensor);
 void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
 void check_floating(const char* op, const Tensor& tensor);
-// Every op calls this before touching data: the CUDA slot of the dispatch.
+// Ops without a CUDA kernel yet call this before touching data: a CUDA tensor is an Error.
 inline void check_cpu(const char* op, Device device) {
-  if (device.is_cuda()) cuda_unavailable(op);
+  if (device.is_cuda()) cuda_kernel_missing(op);
 }
+
+// The CUDA branch of an op's dispatch: `call` (a kernels::cuda function) in a CUDA build, the
+// "this build has no CUDA" Error otherwise. Used as
+//   if (device.is_cuda()) EMBER_CUDA_DISPATCH(op, kernels::cuda::f(...)); else kernels::cpu::f(...);
+#if EMBER_CUDA
+#define EMBER_CUDA_DISPATCH(op, call) call
+#else
+#define EMBER_CUDA_DISPATCH(op, call) ::ember::cuda_unavailable(op)
+#endif
+
+// The common case: a kernel with the same name and signature on both devices (void result):
+//   EMBER_KERNEL(op, device, binary, kind, dtype, sizes, out, a, b)
+// calls kernels::cuda::binary(...) for a CUDA device and kernels::cpu::binary(...) otherwise.
+#define EMBER_KERNEL(op, device, name, ...)                                             \
+  do {                                                                                  \
+    if ((device).is_cuda()) {                                                           \
+      EMBER_CUDA_DISPATCH(op, ::ember::kernels::cuda::name(__VA_ARGS__));              \
+    } else {                                                                            \
+      ::ember::kernels::cpu::name(__VA_ARGS__);                                         \
+    }                                                                                   \
+  } while (false)
 
 // Whether an op on these inputs has to record autograd history.
 template <class... Tensors>

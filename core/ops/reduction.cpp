@@ -9,6 +9,7 @@
 #include "core/ops/op_utils.h"
 #include "core/ops/view.h"
 #include "kernels/cpu/reduce.h"
+#include "kernels/cuda/reduce.h"
 
 namespace ember {
 
@@ -46,7 +47,6 @@ ReducePlan plan_reduction(const char* op, const Tensor& input, const Shape& dims
 
 // Runs the reduce kernel: kept dims first, reduced dims last (a permuted view, no copy).
 void run_reduce(ReduceOp op, const Tensor& input, const ReducePlan& plan, const Tensor& out, const Tensor* indices) {
-  detail::check_cpu("reduce", input.device());
   Shape sizes, strides;
   std::size_t kept = 0;
   for (int pass = 0; pass < 2; ++pass) {
@@ -57,8 +57,8 @@ void run_reduce(ReduceOp op, const Tensor& input, const ReducePlan& plan, const 
       if (pass == 0) ++kept;
     }
   }
-  kernels::cpu::reduce(op, input.dtype(), sizes, kept, {input.data_ptr(), strides}, out.data_ptr(),
-                       indices ? indices->data<std::int64_t>() : nullptr);
+  EMBER_KERNEL("reduce", input.device(), reduce, op, input.dtype(), sizes, kept, {input.data_ptr(), strides},
+               out.data_ptr(), indices ? indices->data<std::int64_t>() : nullptr);
 }
 
 // max/min along one dim: values and the indices the backward scatters into.

@@ -7,6 +7,7 @@
 #include "core/ops/reduction.h"
 #include "core/ops/view.h"
 #include "kernels/cpu/softmax.h"
+#include "kernels/cuda/softmax.h"
 
 namespace ember {
 
@@ -18,13 +19,13 @@ namespace {
 Tensor softmax_forward(const char* op, const Tensor& input, std::int64_t dim, bool log) {
   const Device device = detail::common_device(op, {&input});
   detail::check_floating(op, input);
-  detail::check_cpu(op, device);
   if (input.dim() == 0) return softmax_forward(op, input.reshape({1}), 0, log).reshape({});
   dim = normalize_dim(op, dim, input.dim());
   const Tensor moved = input.transpose(dim, -1).contiguous();
   Tensor out = empty_like(moved);
   const std::int64_t cols = moved.size(-1);
-  kernels::cpu::softmax(input.dtype(), cols == 0 ? 0 : moved.numel() / cols, cols, moved.data_ptr(), out.data_ptr(), log);
+  EMBER_KERNEL(op, device, softmax, input.dtype(), cols == 0 ? 0 : moved.numel() / cols, cols, moved.data_ptr(),
+               out.data_ptr(), log);
   return out.transpose(dim, -1);
 }
 
