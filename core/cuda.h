@@ -36,6 +36,9 @@ MemoryStats memory_stats(int device);
 void reset_peak_memory_stats(int device);
 // Returns every cached, unused block to CUDA (cudaFree).
 void empty_cache();
+// For tests: fill every block handed out with 0xFF bytes (NaN for floats, -1 for integers), so
+// an output element a kernel forgot to write shows up instead of passing by luck.
+void set_poison_allocations(bool poison);
 
 // --- pinned (page-locked) host memory ----------------------------------------------------
 // Host memory the GPU can read by DMA: a copy from it to the device can run asynchronously.

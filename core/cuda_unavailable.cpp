@@ -15,6 +15,7 @@ void release(void*) { cuda_unavailable("cuda::release"); }
 MemoryStats memory_stats(int) { return {0, 0, 0}; }
 void reset_peak_memory_stats(int) {}
 void empty_cache() {}
+void set_poison_allocations(bool) {}
 void* allocate_pinned(std::size_t) { cuda_unavailable("cuda::allocate_pinned"); }
 void release_pinned(void*) { cuda_unavailable("cuda::release_pinned"); }
 bool is_pinned(const void*) { return false; }

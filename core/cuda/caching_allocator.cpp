@@ -1,5 +1,6 @@
 // The CUDA caching allocator and the pinned host-memory cache (core/cuda.h).
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <map>
 #include <mutex>
@@ -60,6 +61,8 @@ struct DeviceCache {
   }
 };
 
+std::atomic<bool> poison_blocks{false};
+
 DeviceCache& device_cache() {
   static DeviceCache* cache = new DeviceCache;  // never destroyed: tensors may outlive statics
   return *cache;
@@ -89,13 +92,13 @@ void* allocate(std::size_t nbytes, int device) {
   DeviceCache& cache = device_cache();
   std::lock_guard lock(cache.mutex);
   MemoryStats& stats = cache.stats[device];
+  DeviceGuard guard(device);
   void* block = nullptr;
   auto& bin = cache.free_blocks[{device, stream, size}];
   if (!bin.empty()) {
     block = bin.back();
     bin.pop_back();
   } else {
-    DeviceGuard guard(device);
     cudaError_t status = cudaMalloc(&block, size);
     if (status == cudaErrorMemoryAllocation) {
       cudaGetLastError();  // clear the sticky-free error state before retrying
@@ -113,6 +116,7 @@ void* allocate(std::size_t nbytes, int device) {
   cache.live[block] = {size, device, stream};
   stats.allocated += size;
   stats.peak_allocated = std::max(stats.peak_allocated, stats.allocated);
+  if (poison_blocks) EMBER_CUDA_CHECK(cudaMemsetAsync(block, 0xFF, size, stream));
   return block;
 }
 
@@ -145,6 +149,8 @@ void empty_cache() {
   std::lock_guard lock(cache.mutex);
   cache.free_cached(-1);
 }
+
+void set_poison_allocations(bool poison) { poison_blocks = poison; }
 
 void* allocate_pinned(std::size_t nbytes) {
   const std::size_t size = bin_size(nbytes);

@@ -1,0 +1,285 @@
+// Every CUDA op against the CPU op on the same random inputs, forward and backward. Run by
+// tools/gpu_check.sh on a machine with a GPU; elsewhere each test reports itself skipped.
+#include "cuda_helpers.h"
+#include "data/data_loader.h"
+#include "nn/nn.h"
+#include "optim/optim.h"
+
+using namespace ember;
+using namespace ember::testing;
+
+namespace {
+
+const Device gpu = Device::cuda(0);
+const std::vector<DType> kFloating = {DType::f32, DType::f16, DType::bf16};
+
+// Runs `op` on CPU inputs and on their CUDA copies; checks outputs and input gradients agree.
+template <class Op>
+void check_against_cpu(const std::vector<Tensor>& cpu_inputs, Op op, double tolerance, bool gradients = true) {
+  std::vector<Tensor> cpu_leaves, gpu_leaves;
+  for (const Tensor& input : cpu_inputs) {
+    const bool differentiable = gradients && is_floating(input.dtype());
+    cpu_leaves.push_back(input.detach().clone().set_requires_grad(differentiable));
+    gpu_leaves.push_back(input.to(gpu).detach().set_requires_grad(differentiable));
+  }
+  const Tensor cpu_out = op(cpu_leaves), gpu_out = op(gpu_leaves);
+  CHECK(gpu_out.device() == gpu);
+  CHECK(gpu_out.dtype() == cpu_out.dtype());
+  CHECK(max_relative_error(gpu_out, cpu_out) <= tolerance);
+  if (!gradients || !cpu_out.requires_grad()) return;
+  // A fixed upstream gradient, the same on both devices.
+  const Tensor upstream = random_cpu(cpu_out.sizes(), cpu_out.dtype(), 99);
+  cpu_out.backward(upstream);
+  gpu_out.backward(upstream.to(gpu));
+  for (std::size_t i = 0; i < cpu_leaves.size(); ++i) {
+    if (!cpu_leaves[i].requires_grad() || !cpu_leaves[i].grad().defined()) continue;
+    INFO("gradient of input " << i);
+    CHECK(max_relative_error(gpu_leaves[i].grad(), cpu_leaves[i].grad()) <= tolerance);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("CUDA unary ops match the CPU in f32 f16 and bf16 with gradients") {
+  if (skip_without_gpu()) return;
+  for (DType dtype : kFloating) {
+    INFO("dtype " << dtype);
+    const Tensor x = random_cpu({257, 33}, dtype, 1), positive = random_cpu({257, 33}, dtype, 2, 0.1, 3.0);
+    check_against_cpu({x}, [](const auto& in) { return neg(in[0]); }, tolerance_for(dtype));
+    check_against_cpu({x}, [](const auto& in) { return exp(in[0]); }, tolerance_for(dtype));
+    check_against_cpu({positive}, [](const auto& in) { return log(in[0]); }, tolerance_for(dtype));
+    check_against_cpu({positive}, [](const auto& in) { return sqrt(in[0]); }, tolerance_for(dtype));
+    check_against_cpu({x}, [](const auto& in) { return abs(in[0]); }, tolerance_for(dtype));
+    check_against_cpu({x}, [](const auto& in) { return relu(in[0]); }, tolerance_for(dtype));
+    check_against_cpu({x}, [](const auto& in) { return gelu(in[0]); }, tolerance_for(dtype));
+    check_against_cpu({x}, [](const auto& in) { return sigmoid(in[0]); }, tolerance_for(dtype));
+    check_against_cpu({x}, [](const auto& in) { return tanh(in[0]); }, tolerance_for(dtype));
+    check_against_cpu({x}, [](const auto& in) { return clamp(in[0], -0.5, 0.7); }, tolerance_for(dtype));
+  }
+}
+
+TEST_CASE("CUDA binary ops match the CPU with broadcasting and strided operands") {
+  if (skip_without_gpu()) return;
+  for (DType dtype : kFloating) {
+    INFO("dtype " << dtype);
+    const Tensor a = random_cpu({64, 1, 37}, dtype, 3), b = random_cpu({5, 37}, dtype, 4);
+    const Tensor divisor = random_cpu({5, 37}, dtype, 5, 0.5, 2.0), base = random_cpu({64, 1, 37}, dtype, 6, 0.5, 2.0);
+    check_against_cpu({a, b}, [](const auto& in) { return add(in[0], in[1], 0.5); }, tolerance_for(dtype));
+    check_against_cpu({a, b}, [](const auto& in) { return sub(in[0], in[1]); }, tolerance_for(dtype));
+    check_against_cpu({a, b}, [](const auto& in) { return mul(in[0], in[1]); }, tolerance_for(dtype));
+    check_against_cpu({a, divisor}, [](const auto& in) { return div(in[0], in[1]); }, tolerance_for(dtype));
+    check_against_cpu({base, b}, [](const auto& in) { return pow(in[0], in[1]); }, tolerance_for(dtype));
+    // Transposed (non-contiguous) operands take the strided kernel.
+    const Tensor m = random_cpu({48, 40}, dtype, 7), n = random_cpu({40, 48}, dtype, 8);
+    check_against_cpu({m, n}, [](const auto& in) { return add(in[0], in[1].t()); }, tolerance_for(dtype));
+    check_against_cpu({m, n}, [](const auto& in) { return where(gt(in[0], 0.0), in[0], in[1].t()); },
+                      tolerance_for(dtype));
+  }
+  // Integers and comparisons, exactly.
+  const Tensor i = arange(0, 1000, 1, {.dtype = DType::i64}), j = arange(1000, 0, -1, {.dtype = DType::i64});
+  check_against_cpu({i, j}, [](const auto& in) { return add(in[0], in[1]); }, 0.0, false);
+  check_against_cpu({i, j}, [](const auto& in) { return div(in[0], in[1]); }, 0.0, false);
+  check_against_cpu({i, j}, [](const auto& in) { return to(lt(in[0], in[1]), DType::i32); }, 0.0, false);
+}
+
+TEST_CASE("CUDA casts fills and copies match the CPU for every dtype pair") {
+  if (skip_without_gpu()) return;
+  const std::vector<DType> all = {DType::f32, DType::f64, DType::f16, DType::bf16,
+                                  DType::i32, DType::i64, DType::u8,  DType::b8};
+  const Tensor source = random_cpu({1001}, DType::f32, 9, -3.0, 250.0);
+  for (DType from : all) {
+    for (DType into : all) {
+      INFO(from << " -> " << into);
+      const Tensor x = source.to(from);
+      check_against_cpu({x}, [into](const auto& in) { return to(in[0], into); }, 0.0, false);
+    }
+  }
+  for (DType dtype : all) {
+    const Tensor filled = full({3, 513}, 7.0, {.dtype = dtype, .device = gpu});
+    CHECK(filled.to_vector<double>() == std::vector<double>(3 * 513, dtype == DType::b8 ? 1.0 : 7.0));
+  }
+}
+
+TEST_CASE("CUDA reductions match the CPU over every dim choice and find the first extreme") {
+  if (skip_without_gpu()) return;
+  for (DType dtype : kFloating) {
+    INFO("dtype " << dtype);
+    const Tensor x = random_cpu({6, 35, 130}, dtype, 10);
+    const double tolerance = dtype == DType::f32 ? 1e-5 : 1e-2;
+    check_against_cpu({x}, [](const auto& in) { return sum(in[0]); }, tolerance);
+    check_against_cpu({x}, [](const auto& in) { return sum(in[0], {1}); }, tolerance);
+    check_against_cpu({x}, [](const auto& in) { return mean(in[0], {0, 2}, true); }, tolerance);
+    check_against_cpu({x}, [](const auto& in) { return var(in[0], {2}, 1, false); }, tolerance);
+    check_against_cpu({x}, [](const auto& in) { return max(in[0], 1); }, 0.0);
+    check_against_cpu({x}, [](const auto& in) { return min(in[0], 2); }, 0.0);
+    check_against_cpu({x}, [](const auto& in) { return argmax(in[0], 2, false); }, 0.0, false);
+  }
+  // Ties go to the first position and NaN wins, as on the CPU.
+  const Tensor ties = from_vector<float>({1, 3, 3, 2, NAN, 0, 5, 5}, {2, 4});
+  check_against_cpu({ties}, [](const auto& in) { return argmax(in[0], 1, false); }, 0.0, false);
+  check_against_cpu({ties}, [](const auto& in) { return argmin(in[0], 1, false); }, 0.0, false);
+}
+
+TEST_CASE("CUDA softmax and log_softmax and cross_entropy match the CPU") {
+  if (skip_without_gpu()) return;
+  for (DType dtype : kFloating) {
+    INFO("dtype " << dtype);
+    for (std::int64_t cols : {7, 1000, 5000}) {
+      const Tensor x = random_cpu({9, cols}, dtype, 11);
+      check_against_cpu({x}, [](const auto& in) { return softmax(in[0], 1); }, tolerance_for(dtype));
+      check_against_cpu({x}, [](const auto& in) { return log_softmax(in[0], 1); }, tolerance_for(dtype));
+      check_against_cpu({x}, [](const auto& in) { return softmax(in[0], 0); }, tolerance_for(dtype));
+    }
+  }
+  const Tensor logits = random_cpu({32, 10}, DType::f32, 12);
+  const Tensor target = to(mul(random_cpu({32}, DType::f32, 13, 0, 1), 10.0), DType::i64);
+  check_against_cpu({logits, target}, [](const auto& in) { return nn::functional::cross_entropy(in[0], in[1]); },
+                    1e-5);
+}
+
+TEST_CASE("CUDA matmul and linear through cuBLASLt match the CPU for f32 f16 bf16 and transposes") {
+  if (skip_without_gpu()) return;
+  for (DType dtype : kFloating) {
+    INFO("dtype " << dtype);
+    const double tolerance = dtype == DType::f32 ? 1e-5 : 2e-2;
+    const Tensor a = random_cpu({33, 70}, dtype, 14), b = random_cpu({70, 45}, dtype, 15);
+    check_against_cpu({a, b}, [](const auto& in) { return matmul(in[0], in[1]); }, tolerance);
+    check_against_cpu({a, b}, [](const auto& in) { return matmul(in[1].t(), in[0].t()); }, tolerance);
+    const Tensor batched = random_cpu({4, 33, 70}, dtype, 16);
+    check_against_cpu({batched, b}, [](const auto& in) { return matmul(in[0], in[1]); }, tolerance);
+    const Tensor batched_b = random_cpu({4, 70, 45}, dtype, 17);
+    check_against_cpu({batched, batched_b}, [](const auto& in) { return matmul(in[0], in[1]); }, tolerance);
+    const Tensor w = random_cpu({20, 70}, dtype, 18), bias = random_cpu({20}, dtype, 19);
+    check_against_cpu({a, w, bias}, [](const auto& in) { return linear(in[0], in[1], in[2]); }, tolerance);
+  }
+}
+
+TEST_CASE("the same seed gives the same uniform init and dropout mask on CPU and GPU") {
+  if (skip_without_gpu()) return;
+  Generator cpu_generator(1234), gpu_generator(1234);
+  const Tensor cpu_values = uniform({4099}, -0.3, 0.3, {}, cpu_generator);
+  const Tensor gpu_values = uniform({4099}, -0.3, 0.3, {.device = gpu}, gpu_generator);
+  // The Philox stream and the unfused arithmetic make them equal bit for bit.
+  CHECK(gpu_values.to_vector<float>() == cpu_values.to_vector<float>());
+  // A dropout-style mask: uniform < keep probability, equal on both devices.
+  const Tensor cpu_mask = lt(rand({10000}, {}, cpu_generator), 0.8);
+  const Tensor gpu_mask = lt(rand({10000}, {.device = gpu}, gpu_generator), 0.8);
+  CHECK(gpu_mask.to_vector<int>() == cpu_mask.to_vector<int>());
+  // Normal draws go through the device's log and cos: equal to a few ulps.
+  const Tensor cpu_normal = randn({2049}, {}, cpu_generator), gpu_normal = randn({2049}, {.device = gpu}, gpu_generator);
+  CHECK(max_relative_error(gpu_normal, cpu_normal) <= 1e-6);
+}
+
+TEST_CASE("the fused CUDA Adam and AdamW steps match the CPU kernel") {
+  if (skip_without_gpu()) return;
+  for (bool decoupled : {false, true}) {
+    auto run = [&](Device device) {
+      // Many tensors of odd sizes: the multi-tensor launch splits and packs them.
+      std::vector<Tensor> params;
+      for (std::int64_t i = 0; i < 30; ++i) {
+        params.push_back(random_cpu({1 + i * 997}, DType::f32, 20 + i).to(device).set_requires_grad(true));
+      }
+      std::unique_ptr<optim::Optimizer> adam;
+      if (decoupled) {
+        adam = std::make_unique<optim::AdamW>(params, optim::AdamWOptions{.lr = 0.01, .weight_decay = 0.1});
+      } else {
+        adam = std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = 0.01, .weight_decay = 0.1});
+      }
+      for (int step = 0; step < 3; ++step) {
+        for (std::size_t i = 0; i < params.size(); ++i) {
+          params[i].set_grad(random_cpu(params[i].sizes(), DType::f32, 100 * step + i).to(device));
+        }
+        adam->step();
+      }
+      return params;
+    };
+    const auto cpu_params = run(Device::cpu()), gpu_params = run(gpu);
+    for (std::size_t i = 0; i < cpu_params.size(); ++i) CHECK(max_relative_error(gpu_params[i], cpu_params[i]) <= 1e-5);
+  }
+}
+
+TEST_CASE("the CUDA GradScaler skips an overflowing step and unscales like the CPU") {
+  if (skip_without_gpu()) return;
+  const Tensor w = from_vector<float>({1, 2, 3}).to(gpu).set_requires_grad(true);
+  optim::SGD sgd({w}, {.lr = 0.5});
+  optim::GradScaler scaler;
+  scaler.scale(sum(mul(w, from_vector<float>({0.5f, -0.25f, 2.0f}).to(gpu)))).backward();
+  CHECK(scaler.step(sgd));
+  scaler.update();
+  check_values(w, {0.75, 2.125, 2.0}, 0.0);
+  sgd.zero_grad();
+  scaler.scale(sum(mul(w, from_vector<float>({1, INFINITY, 1}).to(gpu)))).backward();
+  CHECK_FALSE(scaler.step(sgd));
+  scaler.update();
+  CHECK(scaler.get_scale() == 32768.0);
+  check_values(w, {0.75, 2.125, 2.0}, 0.0);
+}
+
+TEST_CASE("the caching allocator reuses blocks and counts allocated reserved and peak bytes") {
+  if (skip_without_gpu()) return;
+  cuda::empty_cache();
+  cuda::reset_peak_memory_stats(0);
+  const cuda::MemoryStats before = cuda::memory_stats(0);
+  const void* first_address = nullptr;
+  {
+    const Tensor x = empty({1 << 20}, {.device = gpu});  // 4 MiB: its own bin
+    first_address = x.data_ptr();
+    CHECK(cuda::memory_stats(0).allocated == before.allocated + (std::size_t{4} << 20));
+  }
+  // Freed: still reserved, no longer allocated; the same request gets the same block back.
+  CHECK(cuda::memory_stats(0).allocated == before.allocated);
+  CHECK(cuda::memory_stats(0).reserved >= before.reserved + (std::size_t{4} << 20));
+  CHECK(cuda::memory_stats(0).peak_allocated >= before.allocated + (std::size_t{4} << 20));
+  {
+    const Tensor y = empty({1 << 20}, {.device = gpu});
+    CHECK(y.data_ptr() == first_address);
+  }
+  cuda::empty_cache();
+  CHECK(cuda::memory_stats(0).reserved == cuda::memory_stats(0).allocated);
+  const std::string oom = error_of([] { empty({std::int64_t{1} << 45}, {.device = Device::cuda()}); });
+  CHECK(contains(oom, "CUDA out of memory"));
+}
+
+TEST_CASE("pinned memory round trip and the DataLoader pins batches by default with a GPU") {
+  if (skip_without_gpu()) return;
+  const Tensor host = random_cpu({1000}, DType::f32, 30);
+  const Tensor pinned = pin_memory(host);
+  CHECK(cuda::is_pinned(pinned.data_ptr()));
+  const Tensor on_gpu = to(pinned, gpu, /*non_blocking=*/true);
+  CHECK(on_gpu.to_vector<float>() == host.to_vector<float>());
+  auto dataset = std::make_shared<data::TensorDataset>(std::vector<Tensor>{host.reshape({100, 10})});
+  data::DataLoader loader(dataset, {.batch_size = 10, .num_workers = 2, .pin_memory = true});
+  for (const data::Batch& batch : loader) CHECK(cuda::is_pinned(batch[0].data_ptr()));
+}
+
+TEST_CASE("an MLP trained on the GPU with 16-mixed follows the CPU run") {
+  if (skip_without_gpu()) return;
+  // Same init, same data: a few Adam steps in f32 on both devices agree closely, and 16-mixed
+  // on the GPU stays within f16's precision of them.
+  auto train = [](Device device, bool mixed) {
+    Generator generator(7);
+    nn::Sequential net({std::make_shared<nn::Linear>(20, 64), std::make_shared<nn::ReLU>(),
+                        std::make_shared<nn::Linear>(64, 5)});
+    for (const Tensor& p : net.parameters()) nn::init::uniform_(p, -0.2, 0.2, generator);
+    net.to(device);
+    optim::Adam adam(net.parameters(), {.lr = 1e-2});
+    optim::GradScaler scaler({.enabled = mixed});
+    const Tensor x = random_cpu({64, 20}, DType::f32, 40).to(device);
+    const Tensor y = to(mul(random_cpu({64}, DType::f32, 41, 0, 1), 5.0), DType::i64).to(device);
+    for (int step = 0; step < 5; ++step) {
+      adam.zero_grad();
+      Tensor loss;
+      {
+        AutocastGuard autocast(DType::f16, mixed);
+        loss = nn::functional::cross_entropy(net(x), y);
+      }
+      scaler.scale(loss).backward();
+      scaler.step(adam);
+      scaler.update();
+    }
+    return net.parameters()[0].to(Device::cpu());
+  };
+  const Tensor cpu32 = train(Device::cpu(), false), gpu32 = train(gpu, false), gpu16 = train(gpu, true);
+  CHECK(max_relative_error(gpu32.to(gpu), cpu32) <= 1e-4);
+  CHECK(max_relative_error(gpu16.to(gpu), cpu32) <= 2e-2);
+}
