@@ -23,7 +23,7 @@ struct DataLoaderOptions {
   int prefetch_factor = 2;   // batches in flight per worker
   std::uint64_t seed = 0;    // for shuffling and per-example randomness
   CollateFn collate = default_collate;
-  bool pin_memory = false;   // pass batches through the pin_memory hook (data/pin_memory.h)
+  bool pin_memory = false;   // page-locked batches, for fast copies to a GPU (data/pin_memory.h)
 };
 
 class DataLoader {

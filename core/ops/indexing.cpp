@@ -5,6 +5,7 @@
 #include "core/ops/op_utils.h"
 #include "core/ops/reduction.h"
 #include "kernels/cpu/index.h"
+#include "kernels/cuda/index.h"
 
 namespace ember {
 
@@ -50,7 +51,6 @@ void check_gather_shapes(const char* op, const Tensor& input, std::int64_t dim, 
 
 Tensor index_select(const Tensor& input, std::int64_t dim, const Tensor& index) {
   const Device device = detail::common_device("index_select", {&input, &index});
-  detail::check_cpu("index_select", device);
   EMBER_CHECK(input.dim() > 0, "index_select: input must have at least one dim, got ", describe(input));
   EMBER_CHECK(index.dim() <= 1, "index_select: index must be 0-D or 1-D, got ", describe(index));
   dim = normalize_dim("index_select", dim, input.dim());
@@ -61,14 +61,14 @@ Tensor index_select(const Tensor& input, std::int64_t dim, const Tensor& index) 
   Shape sizes = input.sizes();
   sizes[dim] = positions.numel();
   Tensor out = empty(sizes, {.dtype = input.dtype(), .device = device});
-  kernels::cpu::index_select(input.dtype(), split.outer, split.n, split.inner, source.data_ptr(),
-                             positions.data<std::int64_t>(), positions.numel(), out.data_ptr());
+  EMBER_KERNEL("index_select", device, index_select, input.dtype(), split.outer, split.n, split.inner,
+               source.data_ptr(), positions.data<std::int64_t>(), positions.numel(), out.data_ptr());
   if (needs_grad(input)) {
     record_op("index_select", out, {input}, [positions, dim, split, input_sizes = input.sizes()](const Tensor& g, const Node&) {
       Tensor grad = zeros(input_sizes, {.dtype = g.dtype(), .device = g.device()});
       const Tensor dense = g.contiguous();
-      kernels::cpu::index_add(g.dtype(), split.outer, split.n, split.inner, grad.data_ptr(),
-                              positions.data<std::int64_t>(), positions.numel(), dense.data_ptr());
+      EMBER_KERNEL("index_select", g.device(), index_add, g.dtype(), split.outer, split.n, split.inner,
+                   grad.data_ptr(), positions.data<std::int64_t>(), positions.numel(), dense.data_ptr());
       return Grads{grad};
     });
   }
@@ -77,7 +77,6 @@ Tensor index_select(const Tensor& input, std::int64_t dim, const Tensor& index) 
 
 Tensor gather(const Tensor& input, std::int64_t dim, const Tensor& index) {
   const Device device = detail::common_device("gather", {&input, &index});
-  detail::check_cpu("gather", device);
   dim = normalize_dim("gather", dim, input.dim());
   check_gather_shapes("gather", input, dim, index);
   check_index_values("gather", index, input.dim() == 0 ? 1 : input.size(dim), dim, input);
@@ -86,8 +85,8 @@ Tensor gather(const Tensor& input, std::int64_t dim, const Tensor& index) {
   const AroundDim in_split = around(input.sizes(), dim);
   const AroundDim out_split = around(index.sizes(), dim);
   Tensor out = empty(index.sizes(), {.dtype = input.dtype(), .device = device});
-  kernels::cpu::gather(input.dtype(), in_split.outer, in_split.n, out_split.n, in_split.inner, source.data_ptr(),
-                       positions.data<std::int64_t>(), out.data_ptr());
+  EMBER_KERNEL("gather", device, gather, input.dtype(), in_split.outer, in_split.n, out_split.n, in_split.inner,
+               source.data_ptr(), positions.data<std::int64_t>(), out.data_ptr());
   if (needs_grad(input)) {
     record_op("gather", out, {input}, [positions, dim, input_sizes = input.sizes()](const Tensor& g, const Node&) {
       return Grads{scatter_add(zeros(input_sizes, {.dtype = g.dtype(), .device = g.device()}), dim, positions, g)};
@@ -98,7 +97,6 @@ Tensor gather(const Tensor& input, std::int64_t dim, const Tensor& index) {
 
 Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index, const Tensor& src) {
   const Device device = detail::common_device("scatter_add", {&self, &index, &src});
-  detail::check_cpu("scatter_add", device);
   detail::check_same_dtype("scatter_add", self, src);
   dim = normalize_dim("scatter_add", dim, self.dim());
   check_gather_shapes("scatter_add", self, dim, index);
@@ -110,8 +108,8 @@ Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index, co
   const Tensor values = src.contiguous();
   const AroundDim out_split = around(self.sizes(), dim);
   const AroundDim src_split = around(index.sizes(), dim);
-  kernels::cpu::scatter_add(self.dtype(), out_split.outer, out_split.n, src_split.n, out_split.inner, out.data_ptr(),
-                            positions.data<std::int64_t>(), values.data_ptr());
+  EMBER_KERNEL("scatter_add", device, scatter_add, self.dtype(), out_split.outer, out_split.n, src_split.n,
+               out_split.inner, out.data_ptr(), positions.data<std::int64_t>(), values.data_ptr());
   if (needs_grad(self, src)) {
     record_op("scatter_add", out, {self, src}, [positions, dim](const Tensor& g, const Node& n) {
       return Grads{n.needs_input_grad(0) ? g : Tensor(), n.needs_input_grad(1) ? gather(g, dim, positions) : Tensor()};

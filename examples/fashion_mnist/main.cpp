@@ -130,10 +130,13 @@ int run(const Options& options) {
                                  : standardize);
   auto train = std::make_shared<data::Subset>(augmented, std::vector<std::int64_t>(order.begin(), order.begin() + 54000));
   auto val = std::make_shared<data::Subset>(all_train, std::vector<std::int64_t>(order.begin() + 54000, order.end()));
+  // With a GPU the loaders hand back page-locked batches, which the Trainer copies asynchronously.
+  const bool pin = options.device == "cuda";
   data::DataLoader train_loader(train, {.batch_size = options.batch_size, .shuffle = true, .num_workers = options.workers,
-                                        .seed = options.seed});
-  data::DataLoader val_loader(val, {.batch_size = 1000, .num_workers = options.workers});
-  data::DataLoader test_loader(standardized(test_set), {.batch_size = 1000, .num_workers = options.workers});
+                                        .seed = options.seed, .pin_memory = pin});
+  data::DataLoader val_loader(val, {.batch_size = 1000, .num_workers = options.workers, .pin_memory = pin});
+  data::DataLoader test_loader(standardized(test_set),
+                               {.batch_size = 1000, .num_workers = options.workers, .pin_memory = pin});
 
   manual_seed(options.seed);
   Classifier model(options.model);
@@ -153,11 +156,15 @@ int run(const Options& options) {
                                                                {"batch_size", std::to_string(options.batch_size)},
                                                                {"seed", std::to_string(options.seed)}}),
                                           std::make_shared<trainer::TensorBoardLogger>(options.out + "/tensorboard"),
-                                          std::make_shared<trainer::LearningRateMonitor>(), summary}});
-  std::printf("training %s on %lld images (validating on %lld), batch %lld, %d threads, %d loader workers\n",
+                                          std::make_shared<trainer::LearningRateMonitor>(), summary},
+                            .precision = options.precision,
+                            .accelerator = options.device});
+  std::printf("training %s on %lld images (validating on %lld), batch %lld, %d threads, %d loader workers, %s, "
+              "precision %s\n",
               options.model == "mlp" ? "MLP 784-256-128-10" : "CNN (2 conv + 2 linear)",
               static_cast<long long>(train->size()), static_cast<long long>(val->size()),
-              static_cast<long long>(options.batch_size), options.threads, options.workers);
+              static_cast<long long>(options.batch_size), options.threads, options.workers, options.device.c_str(),
+              options.precision.c_str());
   trainer.fit(model, train_loader, &val_loader, options.resume);
 
   // Test the weights of the best epoch by val_loss (Lightning's trainer.test(ckpt_path="best")).

@@ -23,7 +23,8 @@ Options parse_options(int argc, char** argv) {
     const std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") {
       ember::fail("usage: fashion_mnist [--max-epochs N] [--batch-size B] [--seed S] [--threads T] [--workers W] "
-                  "[--data DIR] [--model mlp|cnn] [--out DIR] [--resume CKPT] [--augment 0|1]");
+                  "[--data DIR] [--model mlp|cnn] [--out DIR] [--resume CKPT] [--augment 0|1] [--device cpu|cuda] "
+                  "[--precision 32|16-mixed|bf16-mixed]");
     }
     EMBER_CHECK(i + 1 < argc, flag, ": missing value");
     const std::string value = argv[++i];
@@ -45,6 +46,11 @@ Options parse_options(int argc, char** argv) {
       options.data = value;
     } else if (flag == "--augment") {
       options.augment = parse_number<int>(flag, value, 0) != 0;
+    } else if (flag == "--device") {
+      EMBER_CHECK(value == "cpu" || value == "cuda", "--device: expected cpu or cuda, got '", value, "'");
+      options.device = value;
+    } else if (flag == "--precision") {
+      options.precision = value;  // the Trainer checks it
     } else if (flag == "--model") {
       EMBER_CHECK(value == "mlp" || value == "cnn", "--model: expected mlp or cnn, got '", value, "'");
       options.model = value;

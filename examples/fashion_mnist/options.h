@@ -14,8 +14,11 @@ struct Options {
   std::string out = "fashion_mnist_run";
   std::string resume;  // a checkpoint to continue from
   bool augment = true;  // random crop (padding 2) + horizontal flip of the training images
+  std::string device = "cpu";     // cpu or cuda: the Trainer's accelerator
+  std::string precision = "32";   // 32, 16-mixed or bf16-mixed
 };
 
 // Parses --max-epochs N (or --epochs N) --batch-size B --seed S --threads T --workers W
-// --data DIR --model mlp|cnn --out DIR --resume CKPT --augment 0|1; an ember::Error on a bad flag.
+// --data DIR --model mlp|cnn --out DIR --resume CKPT --augment 0|1 --device cpu|cuda
+// --precision 32|16-mixed|bf16-mixed; an ember::Error on a bad flag.
 Options parse_options(int argc, char** argv);

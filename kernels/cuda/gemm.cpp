@@ -5,12 +5,14 @@
 
 #include <cublasLt.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <tuple>
 
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/stream.h"
 
 namespace ember::kernels::cuda {
@@ -69,13 +71,17 @@ struct LtOperand {
   std::int64_t ld;
 };
 
-// The column-major view of the transpose of a row-major-indexed rows x cols matrix `x`.
+// The column-major view of the transpose of a row-major-indexed rows x cols matrix `x`. A
+// single row or column never steps by its outer stride, which may then be anything; cuBLASLt
+// still wants ld >= the layout's rows, so it is raised to that.
 LtOperand transposed_view(const MatrixRef& x, std::int64_t rows, std::int64_t cols) {
   if (x.col_stride == 1) {  // row-major x: x^T is column-major [cols x rows], ld = row stride
-    return {false, static_cast<std::uint64_t>(cols), static_cast<std::uint64_t>(rows), x.row_stride};
+    return {false, static_cast<std::uint64_t>(cols), static_cast<std::uint64_t>(rows),
+            std::max({x.row_stride, cols, std::int64_t{1}})};
   }
   // column-major x: x^T is the transpose of a column-major [rows x cols], ld = col stride
-  return {true, static_cast<std::uint64_t>(rows), static_cast<std::uint64_t>(cols), x.col_stride};
+  return {true, static_cast<std::uint64_t>(rows), static_cast<std::uint64_t>(cols),
+          std::max({x.col_stride, rows, std::int64_t{1}})};
 }
 
 // RAII holders for the descriptors of one call.
@@ -117,6 +123,10 @@ void gemm(DType dtype, std::int64_t batch, std::int64_t m, std::int64_t n, std::
           std::int64_t a_batch_stride, const MatrixRef& b, std::int64_t b_batch_stride, void* c,
           std::int64_t c_row_stride, std::int64_t c_batch_stride, bool accumulate) {
   if (batch == 0 || m == 0 || n == 0) return;
+  if (k == 0) {  // an empty sum: C stays as it is, or becomes zero
+    if (!accumulate) fill(dtype, {batch, m, n}, {c, {c_batch_stride, c_row_stride, 1}}, 0.0);
+    return;
+  }
   const cudaDataType_t type = cuda_type(dtype);
   const bool f64 = dtype == DType::f64;
   const bool tf32 = dtype == DType::f32 && tf32_allowed;
@@ -134,8 +144,9 @@ void gemm(DType dtype, std::int64_t batch, std::int64_t m, std::int64_t n, std::
   EMBER_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(d.matmul, CUBLASLT_MATMUL_DESC_TRANSB, &op_b, sizeof(op_b)));
   EMBER_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&d.a, type, lt_a.rows, lt_a.cols, lt_a.ld));
   EMBER_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&d.b, type, lt_b.rows, lt_b.cols, lt_b.ld));
+  const std::int64_t ldc = std::max({c_row_stride, n, std::int64_t{1}});  // as in transposed_view
   EMBER_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&d.c, type, static_cast<std::uint64_t>(n),
-                                                static_cast<std::uint64_t>(m), c_row_stride));
+                                                static_cast<std::uint64_t>(m), ldc));
   if (batch > 1) {
     set_batch(d.a, batch, b_batch_stride);
     set_batch(d.b, batch, a_batch_stride);
@@ -146,7 +157,7 @@ void gemm(DType dtype, std::int64_t batch, std::int64_t m, std::int64_t n, std::
   EMBER_CUDA_CHECK(cudaGetDevice(&device));
   const ShapeKey key{device,         static_cast<int>(dtype), tf32,           batch,         m,
                      n,              k,                       lt_a.transpose, lt_b.transpose, lt_a.ld,
-                     lt_b.ld,        c_row_stride,            a_batch_stride, b_batch_stride, c_batch_stride,
+                     lt_b.ld,        ldc,                     a_batch_stride, b_batch_stride, c_batch_stride,
                      accumulate};
   Cache& shared = cache();
   cublasLtMatmulAlgo_t algorithm;

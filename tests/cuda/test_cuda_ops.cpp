@@ -137,6 +137,22 @@ TEST_CASE("CUDA softmax and log_softmax and cross_entropy match the CPU") {
                     1e-5);
 }
 
+TEST_CASE("CUDA index_select gather and scatter_add match the CPU with gradients") {
+  if (skip_without_gpu()) return;
+  for (DType dtype : kFloating) {
+    INFO("dtype " << dtype);
+    const Tensor x = random_cpu({7, 11, 5}, dtype, 40);
+    // Repeated positions: their gradients add up, in order on both devices.
+    const Tensor rows = from_vector<std::int64_t>({3, 0, 3, 10, 3});
+    check_against_cpu({x, rows}, [](const auto& in) { return index_select(in[0], 1, in[1]); }, tolerance_for(dtype));
+    const Tensor picks = to(mul(random_cpu({7, 4, 5}, DType::f32, 41, 0, 1), 11.0), DType::i64);
+    check_against_cpu({x, picks}, [](const auto& in) { return gather(in[0], 1, in[1]); }, tolerance_for(dtype));
+    const Tensor src = random_cpu({7, 4, 5}, dtype, 42);
+    check_against_cpu({x, picks, src}, [](const auto& in) { return scatter_add(in[0], 1, in[1], in[2]); },
+                      tolerance_for(dtype));
+  }
+}
+
 TEST_CASE("CUDA matmul and linear through cuBLASLt match the CPU for f32 f16 bf16 and transposes") {
   if (skip_without_gpu()) return;
   for (DType dtype : kFloating) {

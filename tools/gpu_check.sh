@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The GPU check in one call, for the lent GPU machine (or any machine with nvcc and a GPU):
+# build with CUDA, run the GPU test suite and the CPU suite, run the GPU benches with PyTorch's
+# figures beside them, and print one summary at the end. Logs go to $OUT (default
+# build-gpu/report).
+#
+# On the device tool (no package archive there): first, here, `bash tools/gpu_deps.sh`; then
+#   run(command="bash tools/gpu_check.sh", carry=["build-deps"])
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-build-gpu/report}
+mkdir -p "$OUT"
+log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
+: > "$OUT/summary.txt"
+
+prefix=()
+if [[ -d build-deps/usr ]]; then
+  deps="$PWD/build-deps/usr"
+  prefix=(-DCMAKE_PREFIX_PATH="$deps" -DCMAKE_INCLUDE_PATH="$deps/include"
+          -DCMAKE_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu")
+  export LD_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+fi
+
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$OUT/gpu.txt" 2>&1
+log "GPU: $(cat "$OUT/gpu.txt")"
+log "nvcc: $(nvcc --version | tail -1)"
+
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+if ! cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DEMBER_CUDA=ON \
+       -DCMAKE_CUDA_ARCHITECTURES=90 "${prefix[@]}" > "$OUT/configure.log" 2>&1; then
+  log "configure FAILED (see $OUT/configure.log)"; tail -20 "$OUT/configure.log"; exit 1
+fi
+start=$(date +%s)
+if ! cmake --build build-gpu -j"$(nproc)" > "$OUT/build.log" 2>&1; then
+  log "build FAILED (see $OUT/build.log)"; grep -m20 -E "error" "$OUT/build.log"; exit 1
+fi
+log "build: $(( $(date +%s) - start )) s"
+
+status=0
+(cd build-gpu && ctest -L gpu --output-on-failure --timeout 300) > "$OUT/gpu_tests.log" 2>&1 || status=1
+log "GPU tests: $(grep -E 'tests passed|tests failed' "$OUT/gpu_tests.log" | tail -1)"
+grep -E "\(Failed\)|\(Skipped\)|\(Timeout\)" "$OUT/gpu_tests.log" | sed 's/^/   /' | tee -a "$OUT/summary.txt"
+(cd build-gpu && ctest -LE gpu -j"$(nproc)" --timeout 300) > "$OUT/cpu_tests.log" 2>&1 || status=1
+log "CPU tests: $(grep -E 'tests passed|tests failed' "$OUT/cpu_tests.log" | tail -1)"
+
+./build-gpu/bench/cuda_bench > "$OUT/cuda_bench.txt" 2>&1 || status=1
+if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+  python3 bench/peers/torch_cuda_peer.py > "$OUT/torch_peer.txt" 2>&1 || status=1
+else
+  echo "peer not installed (python3 with CUDA PyTorch)" > "$OUT/torch_peer.txt"
+fi
+
+echo
+echo "================ ember on $(cut -d, -f1 "$OUT/gpu.txt") ================"
+cat "$OUT/summary.txt"
+cat "$OUT/cuda_bench.txt"
+cat "$OUT/torch_peer.txt"
+exit $status
