@@ -55,12 +55,9 @@ void GradScaler::unscale_(Optimizer& optimizer) {
       found |= kernels::cpu::unscale_and_check_finite(grad.dtype(), grad.numel(), grad.data_ptr(), inv_scale);
     }
   }
-  for (const auto& [dtype, grads] : cuda_grads) {
-#if EMBER_CUDA
-    found |= kernels::cuda::unscale_and_check_finite(dtype, grads.first, grads.second, inv_scale);
-#else
-    cuda_unavailable("GradScaler.unscale_");
-#endif
+  for ([[maybe_unused]] const auto& [dtype, grads] : cuda_grads) {  // (compiled out without CUDA)
+    EMBER_CUDA_DISPATCH("GradScaler.unscale_",
+                        found |= kernels::cuda::unscale_and_check_finite(dtype, grads.first, grads.second, inv_scale));
   }
   found_inf_ = found;
   stage_ = Stage::unscaled;
