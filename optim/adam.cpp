@@ -91,7 +91,7 @@ void Adam::load_param_state(const OptimizerState& in) {
       EMBER_CHECK(tensor.sizes() == params[index].sizes(), "Adam::load_state: '", tensor_name, "' has shape ",
                   to_string(tensor.sizes()), ", parameter ", index, " has ", to_string(params[index].sizes()));
       Tensor& slot = tensor_name == prefix + "exp_avg" ? state.exp_avg : state.exp_avg_sq;
-      slot = clone(tensor.to(params[index].dtype()));
+      slot = clone(tensor.to(params[index].dtype()).to(params[index].device()));
     }
     EMBER_CHECK(state.exp_avg.defined() && state.exp_avg_sq.defined(), "Adam::load_state: moments of parameter ",
                 index, " are missing");

@@ -56,7 +56,7 @@ void SGD::load_param_state(const OptimizerState& in) {
     const std::size_t index = std::stoul(name.substr(6));  // "state.<index>.momentum_buffer"
     EMBER_CHECK(index < params.size() && tensor.sizes() == params[index].sizes(), "SGD::load_state: '", name,
                 "' does not match parameter ", index, " of this optimizer");
-    momentum_buffers_[params[index].impl()] = clone(tensor.to(params[index].dtype()));
+    momentum_buffers_[params[index].impl()] = clone(tensor.to(params[index].dtype()).to(params[index].device()));
   }
 }
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check in one call, for the lent GPU machine (or any machine with nvcc and a GPU):
 # build with CUDA, run the GPU test suite and the CPU suite, run the GPU benches with PyTorch's
-# figures beside them, and print one summary at the end. Logs go to $OUT (default
-# build-gpu/report).
+# figures beside them, train the Fashion-MNIST CNN on the GPU in f32 and in 16-mixed, and print
+# one summary at the end. Logs go to $OUT (default build-gpu/report).
 #
 # On the device tool (no package archive there): first, here, `bash tools/gpu_deps.sh`; then
 #   run(command="bash tools/gpu_check.sh", carry=["build-deps"])
@@ -19,6 +19,12 @@ if [[ -d build-deps/usr ]]; then
   prefix=(-DCMAKE_PREFIX_PATH="$deps" -DCMAKE_INCLUDE_PATH="$deps/include"
           -DCMAKE_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu")
   export LD_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+fi
+
+# cuDNN: the toolkit's, or the one inside PyTorch's nvidia-cudnn wheel.
+if [[ ! -f /usr/local/cuda/include/cudnn.h && -z "${CUDNN_ROOT:-}" ]]; then
+  CUDNN_ROOT=$(python3 -c "import os, nvidia.cudnn as m; print(os.path.dirname(m.__file__))" 2>/dev/null || true)
+  [[ -n "$CUDNN_ROOT" ]] && export CUDNN_ROOT && export LD_LIBRARY_PATH="$CUDNN_ROOT/lib:${LD_LIBRARY_PATH:-}"
 fi
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$OUT/gpu.txt" 2>&1
@@ -50,6 +56,17 @@ if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
 else
   echo "peer not installed (python3 with CUDA PyTorch)" > "$OUT/torch_peer.txt"
 fi
+
+# The main job on the GPU, f32 and 16-mixed (the issue: the same test accuracy within 0.5 points).
+data=/usr/share/datasets/fashion-mnist
+[[ -d build-deps/usr/share/datasets/fashion-mnist ]] && data=build-deps/usr/share/datasets/fashion-mnist
+for precision in 32 16-mixed; do
+  log_file="$OUT/fashion_mnist_$precision.log"
+  start=$(date +%s)
+  ./build-gpu/examples/fashion_mnist --device cuda --precision "$precision" --data "$data" \
+      --out "build-gpu/fashion_mnist_$precision" > "$log_file" 2>&1 || status=1
+  log "main job $precision: $(( $(date +%s) - start )) s, $(grep -m1 -o 'test accuracy of the best checkpoint: .*' "$log_file" || echo FAILED), $(grep -o '[0-9]* samples/s' "$log_file" | tail -1)"
+done
 
 echo
 echo "================ ember on $(cut -d, -f1 "$OUT/gpu.txt") ================"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Stages the Debian build dependencies into build-deps/ (same layout as /usr), for the lent GPU
-# machine: it has nvcc, CMake and PyTorch but no package archive. Carry build-deps with the
-# device tool's `carry` and tools/gpu_check.sh finds it.
+# Stages the Debian build dependencies and the Fashion-MNIST files into build-deps/ (same
+# layout as /usr, about 42 MB), for the lent GPU machine: it has nvcc, CMake and PyTorch but no
+# package archive. Carry build-deps with the device tool's `carry`; tools/gpu_check.sh finds it.
 #
 # usage (here): bash tools/gpu_deps.sh   ->  build-deps/usr/{include,lib,share}/...
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packages=(libeigen3-dev doctest-dev nlohmann-json3-dev libbenchmark-dev libbenchmark1debian zlib1g-dev zlib1g)
+packages=(libeigen3-dev doctest-dev nlohmann-json3-dev libbenchmark-dev libbenchmark1debian zlib1g-dev zlib1g
+          dataset-fashion-mnist)
 rm -rf build-deps
 mkdir -p build-deps
 for package in "${packages[@]}"; do
@@ -18,7 +19,8 @@ for package in "${packages[@]}"; do
 done
 # A symlink to an absolute path (libz.so -> /lib/...) would point outside the copy: copy its target.
 find build-deps -type l | while read -r link; do
-  if [[ "$(readlink "$link")" == /* ]]; then cp --remove-destination -L "$link" "$link"; fi
+  target=$(readlink "$link")
+  if [[ "$target" == /* ]]; then cp --remove-destination "$(readlink -f "$target")" "$link"; fi
 done
 # Documentation is not needed to build.
 rm -rf build-deps/usr/share/doc build-deps/usr/share/man

@@ -57,7 +57,7 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
     const std::uint64_t bytes = static_cast<std::uint64_t>(tensor.numel()) * size_of(tensor.dtype());
     header[name] = {{"dtype", format_dtype(tensor.dtype())}, {"shape", tensor.sizes()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
-    dense.push_back(tensor.contiguous());
+    dense.push_back(tensor.to(Device::cpu()).contiguous());  // GPU tensors are written from a host copy
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // the data starts 8-byte aligned

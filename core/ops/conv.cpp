@@ -2,12 +2,14 @@
 
 #include "core/autocast.h"
 #include "core/ops/copy.h"
+#include "core/ops/elementwise.h"
 #include "core/ops/factory.h"
 #include "core/ops/op_utils.h"
 #include "core/ops/reduction.h"
 #include "core/ops/view.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/im2col.h"
+#include "kernels/cuda/conv.h"
 
 namespace ember {
 
@@ -23,9 +25,11 @@ using Pair = std::array<std::int64_t, 2>;
 // the weight holds in dim 0, or (transposed) dim 1 per group.
 std::int64_t check_operands(const char* op, const Tensor& input, const Tensor& weight, const Tensor& bias,
                             std::int64_t groups, bool transposed) {
-  const Device device = bias.defined() ? detail::common_device(op, {&input, &weight, &bias})
-                                       : detail::common_device(op, {&input, &weight});
-  detail::check_cpu(op, device);
+  if (bias.defined()) {
+    detail::common_device(op, {&input, &weight, &bias});
+  } else {
+    detail::common_device(op, {&input, &weight});
+  }
   detail::check_floating(op, input);
   detail::check_same_dtype(op, input, weight);
   EMBER_CHECK(input.dim() == 4 && weight.dim() == 4, op, ": expected input [N, C, H, W] and a 4-d weight, got ",
@@ -138,6 +142,64 @@ Tensor col2im(const ConvGeometry& g, const Tensor& cols, const Tensor& start) {
   return image;
 }
 
+// --- CUDA: cuDNN computes the convolution's three products directly (no im2col) ---------------
+
+Tensor cudnn_convolution_transpose(const ConvGeometry& g, const Tensor& output, const Tensor& weight,
+                                   std::int64_t groups);
+
+// d <conv(image, weight), output> / d weight, shaped like `weight`.
+Tensor cudnn_weight_gradient(const ConvGeometry& g, const Tensor& image, const Tensor& output, const Tensor& weight,
+                             std::int64_t groups) {
+  Tensor grad = empty(weight.sizes(), {.dtype = weight.dtype(), .device = weight.device()});
+  const Tensor dense_image = image.contiguous(), dense_output = output.contiguous();
+  EMBER_CUDA_DISPATCH("conv2d", kernels::cuda::conv2d_backward_filter(grad.dtype(), g, weight.size(0), groups,
+                                                                      dense_image.data_ptr(), dense_output.data_ptr(),
+                                                                      grad.data_ptr()));
+  return grad;
+}
+
+// conv(image, weight) over `g`: [N, OC, OH, OW]. Its image gradient is the transposed
+// convolution of the output gradient, and the other way round, so each records the other.
+Tensor cudnn_convolution(const ConvGeometry& g, const Tensor& image, const Tensor& weight, std::int64_t groups) {
+  Tensor out = empty({g.batch, weight.size(0), g.out_h, g.out_w}, {.dtype = image.dtype(), .device = image.device()});
+  const Tensor dense_image = image.contiguous(), dense_weight = weight.contiguous();
+  EMBER_CUDA_DISPATCH("conv2d", kernels::cuda::conv2d_forward(out.dtype(), g, weight.size(0), groups,
+                                                              dense_image.data_ptr(), dense_weight.data_ptr(),
+                                                              out.data_ptr()));
+  if (detail::needs_grad(image, weight)) {
+    record_op("conv2d", out, {image, weight}, [g, image, weight, groups](const Tensor& grad, const Node& node) {
+      return Grads{node.needs_input_grad(0) ? cudnn_convolution_transpose(g, grad, weight, groups) : Tensor(),
+                   node.needs_input_grad(1) ? cudnn_weight_gradient(g, image, grad, weight, groups) : Tensor()};
+    });
+  }
+  return out;
+}
+
+// The adjoint of cudnn_convolution in the image: [N, C, H, W] from an output-shaped tensor.
+Tensor cudnn_convolution_transpose(const ConvGeometry& g, const Tensor& output, const Tensor& weight,
+                                   std::int64_t groups) {
+  Tensor image = empty({g.batch, g.channels, g.height, g.width}, {.dtype = output.dtype(), .device = output.device()});
+  const Tensor dense_output = output.contiguous(), dense_weight = weight.contiguous();
+  EMBER_CUDA_DISPATCH("conv_transpose2d",
+                      kernels::cuda::conv2d_backward_data(image.dtype(), g, weight.size(0), groups,
+                                                          dense_weight.data_ptr(), dense_output.data_ptr(),
+                                                          image.data_ptr()));
+  if (detail::needs_grad(output, weight)) {
+    record_op("conv_transpose2d", image, {output, weight},
+              [g, output, weight, groups](const Tensor& grad, const Node& node) {
+                return Grads{node.needs_input_grad(0) ? cudnn_convolution(g, grad, weight, groups) : Tensor(),
+                             node.needs_input_grad(1) ? cudnn_weight_gradient(g, grad, output, weight, groups)
+                                                      : Tensor()};
+              });
+  }
+  return image;
+}
+
+// Adds a bias [C] to every position of an [N, C, H, W] result (differentiable).
+Tensor add_channel_bias(const Tensor& result, const Tensor& bias) {
+  return bias.defined() ? add(result, bias.view({1, bias.size(0), 1, 1})) : result;
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& input_in, const Tensor& weight_in, const Tensor& bias_in, const Conv2dParams& p) {
@@ -159,6 +221,7 @@ Tensor conv2d(const Tensor& input_in, const Tensor& weight_in, const Tensor& bia
               g.dilation_h, "x", g.dilation_w, ")");
   g.out_h = span_h / g.stride_h + 1;
   g.out_w = span_w / g.stride_w + 1;
+  if (input.device().is_cuda()) return add_channel_bias(cudnn_convolution(g, input, weight, p.groups), bias);
 
   const GroupedWeight gw{weight.contiguous(), p.groups};
   const Tensor cols = im2col(g, input);
@@ -215,6 +278,9 @@ Tensor conv_transpose2d(const Tensor& input_in, const Tensor& weight_in, const T
   ConvGeometry g = geometry(out_sizes, weight, p.stride, p.padding, p.dilation);
   g.out_h = input.size(2);
   g.out_w = input.size(3);
+  if (input.device().is_cuda()) {
+    return add_channel_bias(cudnn_convolution_transpose(g, input, weight, p.groups), bias);
+  }
 
   const GroupedWeight gw{weight.contiguous(), p.groups};
   const Tensor input_channels = channel_matrix(input);  // [C, N*H*W]

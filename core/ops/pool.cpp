@@ -3,16 +3,17 @@
 #include "core/ops/factory.h"
 #include "core/ops/op_utils.h"
 #include "kernels/cpu/pool.h"
+#include "kernels/cuda/pool.h"
 
 namespace ember {
 
 using Grads = std::vector<Tensor>;
-using kernels::cpu::PoolGeometry;
+using kernels::PoolGeometry;
 
 namespace {
 
 PoolGeometry plan_pool(const char* op, const Tensor& input, const Pool2dParams& p) {
-  detail::check_cpu(op, detail::common_device(op, {&input}));
+  detail::common_device(op, {&input});
   detail::check_floating(op, input);
   EMBER_CHECK(input.dim() == 4, op, ": expected input [N, C, H, W], got ", describe(input));
   PoolGeometry g{input.size(0) * input.size(1), input.size(2), input.size(3), p.kernel[0], p.kernel[1],
@@ -40,15 +41,17 @@ Shape output_sizes(const Tensor& input, const PoolGeometry& g) {
 Tensor max_pool2d(const Tensor& input, const Pool2dParams& params) {
   const PoolGeometry g = plan_pool("max_pool2d", input, params);
   const Tensor x = input.contiguous();
-  Tensor out = empty(output_sizes(input, g), {.dtype = input.dtype()});
-  Tensor indices = empty(out.sizes(), {.dtype = DType::i64});
-  kernels::cpu::max_pool2d(input.dtype(), g, x.data_ptr(), out.data_ptr(), indices.data<std::int64_t>());
+  const Device device = input.device();
+  Tensor out = empty(output_sizes(input, g), {.dtype = input.dtype(), .device = device});
+  Tensor indices = empty(out.sizes(), {.dtype = DType::i64, .device = device});
+  EMBER_KERNEL("max_pool2d", device, max_pool2d, input.dtype(), g, x.data_ptr(), out.data_ptr(),
+               indices.data<std::int64_t>());
   if (detail::needs_grad(input)) {
     record_op("max_pool2d", out, {input}, [g, indices, input_sizes = input.sizes()](const Tensor& grad, const Node&) {
-      Tensor grad_input = zeros(input_sizes, {.dtype = grad.dtype()});
+      Tensor grad_input = zeros(input_sizes, {.dtype = grad.dtype(), .device = grad.device()});
       const Tensor dense = grad.contiguous();
-      kernels::cpu::max_pool2d_backward(grad.dtype(), g, dense.data_ptr(), indices.data<std::int64_t>(),
-                                        grad_input.data_ptr());
+      EMBER_KERNEL("max_pool2d", grad.device(), max_pool2d_backward, grad.dtype(), g, dense.data_ptr(),
+                   indices.data<std::int64_t>(), grad_input.data_ptr());
       return Grads{grad_input};
     });
   }
@@ -58,13 +61,14 @@ Tensor max_pool2d(const Tensor& input, const Pool2dParams& params) {
 Tensor avg_pool2d(const Tensor& input, const Pool2dParams& params) {
   const PoolGeometry g = plan_pool("avg_pool2d", input, params);
   const Tensor x = input.contiguous();
-  Tensor out = empty(output_sizes(input, g), {.dtype = input.dtype()});
-  kernels::cpu::avg_pool2d(input.dtype(), g, x.data_ptr(), out.data_ptr());
+  Tensor out = empty(output_sizes(input, g), {.dtype = input.dtype(), .device = input.device()});
+  EMBER_KERNEL("avg_pool2d", input.device(), avg_pool2d, input.dtype(), g, x.data_ptr(), out.data_ptr());
   if (detail::needs_grad(input)) {
     record_op("avg_pool2d", out, {input}, [g, input_sizes = input.sizes()](const Tensor& grad, const Node&) {
-      Tensor grad_input = zeros(input_sizes, {.dtype = grad.dtype()});
+      Tensor grad_input = zeros(input_sizes, {.dtype = grad.dtype(), .device = grad.device()});
       const Tensor dense = grad.contiguous();
-      kernels::cpu::avg_pool2d_backward(grad.dtype(), g, dense.data_ptr(), grad_input.data_ptr());
+      EMBER_KERNEL("avg_pool2d", grad.device(), avg_pool2d_backward, grad.dtype(), g, dense.data_ptr(),
+                   grad_input.data_ptr());
       return Grads{grad_input};
     });
   }

@@ -3,14 +3,9 @@
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "kernels/pool_geometry.h"
 
 namespace ember::kernels::cpu {
-
-struct PoolGeometry {
-  std::int64_t planes, height, width;
-  std::int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
-  std::int64_t out_h, out_w;
-};
 
 // out = max over each window (padding never wins); indices = flat h*W+w of the max in its plane.
 void max_pool2d(DType dtype, const PoolGeometry& g, const void* in, void* out, std::int64_t* indices);

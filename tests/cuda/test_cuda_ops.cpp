@@ -1,9 +1,13 @@
 // Every CUDA op against the CPU op on the same random inputs, forward and backward. Run by
 // tools/gpu_check.sh on a machine with a GPU; elsewhere each test reports itself skipped.
+#include <filesystem>
+
 #include "cuda_helpers.h"
 #include "data/data_loader.h"
+#include "nn/models.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
+#include "trainer/trainer.h"
 
 using namespace ember;
 using namespace ember::testing;
@@ -170,6 +174,38 @@ TEST_CASE("CUDA matmul and linear through cuBLASLt match the CPU for f32 f16 bf1
   }
 }
 
+TEST_CASE("CUDA conv2d and conv_transpose2d through cuDNN match the CPU with gradients") {
+  if (skip_without_gpu()) return;
+  for (DType dtype : kFloating) {
+    INFO("dtype " << dtype);
+    const double tolerance = dtype == DType::f32 ? 1e-5 : 2e-2;
+    const Tensor x = random_cpu({3, 4, 11, 9}, dtype, 50);
+    const Tensor w = random_cpu({6, 2, 3, 3}, dtype, 51), b = random_cpu({6}, dtype, 52);
+    const Conv2dParams p{.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 2}, .groups = 2};
+    check_against_cpu({x, w, b}, [&](const auto& in) { return conv2d(in[0], in[1], in[2], p); }, tolerance);
+    // The CNN's layers: 1 -> 32 and 32 -> 64 channels, 3x3, no padding.
+    const Tensor image = random_cpu({8, 1, 28, 28}, dtype, 53), w1 = random_cpu({32, 1, 3, 3}, dtype, 54);
+    check_against_cpu({image, w1}, [](const auto& in) { return conv2d(in[0], in[1], {}, {}); }, tolerance);
+    const Tensor wt = random_cpu({4, 3, 3, 2}, dtype, 55), bt = random_cpu({6}, dtype, 56);
+    const ConvTranspose2dParams pt{.stride = {2, 3}, .padding = {1, 0}, .output_padding = {1, 2}, .groups = 2};
+    check_against_cpu({x, wt, bt}, [&](const auto& in) { return conv_transpose2d(in[0], in[1], in[2], pt); },
+                      tolerance);
+  }
+}
+
+TEST_CASE("CUDA max and average pooling match the CPU with gradients") {
+  if (skip_without_gpu()) return;
+  for (DType dtype : kFloating) {
+    INFO("dtype " << dtype);
+    const Tensor x = random_cpu({2, 3, 13, 10}, dtype, 60);
+    check_against_cpu({x}, [](const auto& in) { return max_pool2d(in[0], {.kernel = {2, 2}}); }, tolerance_for(dtype));
+    // Overlapping windows with padding: an input element feeds several outputs.
+    const Pool2dParams overlapping{.kernel = {3, 3}, .stride = {2, 1}, .padding = {1, 1}};
+    check_against_cpu({x}, [&](const auto& in) { return max_pool2d(in[0], overlapping); }, tolerance_for(dtype));
+    check_against_cpu({x}, [&](const auto& in) { return avg_pool2d(in[0], overlapping); }, tolerance_for(dtype));
+  }
+}
+
 TEST_CASE("the same seed gives the same uniform init and dropout mask on CPU and GPU") {
   if (skip_without_gpu()) return;
   Generator cpu_generator(1234), gpu_generator(1234);
@@ -298,4 +334,51 @@ TEST_CASE("an MLP trained on the GPU with 16-mixed follows the CPU run") {
   const Tensor cpu32 = train(Device::cpu(), false), gpu32 = train(gpu, false), gpu16 = train(gpu, true);
   CHECK(max_relative_error(gpu32.to(gpu), cpu32) <= 1e-4);
   CHECK(max_relative_error(gpu16.to(gpu), cpu32) <= 2e-2);
+}
+
+namespace {
+
+// The main job's CNN as a TrainModule, for the Trainer on the GPU.
+class CnnModule : public trainer::TrainModule {
+ public:
+  CnnModule() : net_(register_module("net", nn::models::fashion_mnist_cnn())) {}
+  Tensor forward(const Tensor& x) override { return (*net_)(x); }
+  std::string type_name() const override { return "CnnModule"; }
+  Tensor training_step(const data::Batch& batch, std::int64_t) override {
+    const Tensor loss = nn::functional::cross_entropy(forward(batch[0]), batch[1]);
+    log("train_loss", loss.item<double>(), batch[0].size(0));
+    return loss;
+  }
+  trainer::OptimizerConfig configure_optimizers() override {
+    return {.optimizer = std::make_unique<optim::Adam>(parameters(), optim::AdamOptions{.lr = 1e-3})};
+  }
+
+ private:
+  std::shared_ptr<nn::Sequential> net_;
+};
+
+}  // namespace
+
+TEST_CASE("the Trainer runs the CNN on the GPU in 16-mixed and its checkpoint holds the GPU weights") {
+  if (skip_without_gpu()) return;
+  manual_seed(3);
+  CnnModule module;
+  const Tensor images = random_cpu({64, 1, 28, 28}, DType::f32, 70);
+  const Tensor labels = to(mul(random_cpu({64}, DType::f32, 71, 0, 1), 10.0), DType::i64);
+  auto dataset = std::make_shared<data::TensorDataset>(std::vector<Tensor>{images, labels});
+  data::DataLoader loader(dataset, {.batch_size = 16, .pin_memory = true});
+  trainer::Trainer trainer({.max_epochs = 3, .precision = "16-mixed", .accelerator = "cuda"});
+  trainer.fit(module, loader);
+  CHECK(trainer.global_step() == 12);
+  CHECK(module.parameters()[0].device() == gpu);
+  CHECK(module.parameters()[0].dtype() == DType::f32);  // master weights stay f32
+  const auto path = std::filesystem::temp_directory_path() / "ember_cuda_trainer.safetensors";
+  trainer.save_checkpoint(path.string(), module);
+  const nn::StateDict saved = trainer::checkpoint_weights(path.string());
+  const nn::StateDict live = module.state_dict();
+  REQUIRE(saved.size() == live.size());
+  for (std::size_t i = 0; i < saved.size(); ++i) {
+    CHECK(saved[i].second.to_vector<float>() == live[i].second.to_vector<float>());
+  }
+  std::filesystem::remove(path);
 }
