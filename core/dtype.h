@@ -31,29 +31,23 @@ template <> inline constexpr DType dtype_of<bool> = DType::b8;
 template <class T>
 using compute_t = std::conditional_t<std::is_same_v<T, half> || std::is_same_v<T, bfloat16>, float, T>;
 
+// The CPU's half types for the dispatch.
+struct HostHalfTypes {
+  using half = ember::half;
+  using bfloat16 = ember::bfloat16;
+};
+
 // Calls body.template operator()<T>() with the C++ type T of `dtype`. Floating types only;
 // any other dtype is an Error naming `op`.
 template <class Body>
 decltype(auto) dispatch_floating(DType dtype, const char* op, Body&& body) {
-  switch (dtype) {
-    case DType::f32: return body.template operator()<float>();
-    case DType::f64: return body.template operator()<double>();
-    case DType::f16: return body.template operator()<half>();
-    case DType::bf16: return body.template operator()<bfloat16>();
-    default: fail(op, ": expected a floating dtype (f32, f64, f16, bf16), got ", dtype);
-  }
+  return dispatch_floating_types<HostHalfTypes>(dtype, op, std::forward<Body>(body));
 }
 
 // As dispatch_floating, for every dtype ember has.
 template <class Body>
 decltype(auto) dispatch_all(DType dtype, const char* op, Body&& body) {
-  switch (dtype) {
-    case DType::i32: return body.template operator()<std::int32_t>();
-    case DType::i64: return body.template operator()<std::int64_t>();
-    case DType::u8: return body.template operator()<std::uint8_t>();
-    case DType::b8: return body.template operator()<bool>();
-    default: return dispatch_floating(dtype, op, std::forward<Body>(body));
-  }
+  return dispatch_all_types<HostHalfTypes>(dtype, op, std::forward<Body>(body));
 }
 
 }  // namespace ember

@@ -4,6 +4,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <ostream>
+#include <utility>
+
+#include "core/error.h"
 
 namespace ember {
 
@@ -41,6 +44,33 @@ inline std::ostream& operator<<(std::ostream& out, DType dtype) { return out << 
 
 constexpr bool is_floating(DType dtype) {
   return dtype == DType::f32 || dtype == DType::f64 || dtype == DType::f16 || dtype == DType::bf16;
+}
+
+// The DType -> C++ type switch, once for every device. `HalfTypes` names the two 16-bit float
+// types of a device (HalfTypes::half, HalfTypes::bfloat16): Eigen's on the CPU (core/dtype.h),
+// CUDA's on the GPU (kernels/cuda/dispatch.cuh). Calls body.template operator()<T>(); a
+// non-floating dtype is an Error naming `op`.
+template <class HalfTypes, class Body>
+decltype(auto) dispatch_floating_types(DType dtype, const char* op, Body&& body) {
+  switch (dtype) {
+    case DType::f32: return body.template operator()<float>();
+    case DType::f64: return body.template operator()<double>();
+    case DType::f16: return body.template operator()<typename HalfTypes::half>();
+    case DType::bf16: return body.template operator()<typename HalfTypes::bfloat16>();
+    default: fail(op, ": expected a floating dtype (f32, f64, f16, bf16), got ", dtype);
+  }
+}
+
+// As dispatch_floating_types, for every dtype ember has.
+template <class HalfTypes, class Body>
+decltype(auto) dispatch_all_types(DType dtype, const char* op, Body&& body) {
+  switch (dtype) {
+    case DType::i32: return body.template operator()<std::int32_t>();
+    case DType::i64: return body.template operator()<std::int64_t>();
+    case DType::u8: return body.template operator()<std::uint8_t>();
+    case DType::b8: return body.template operator()<bool>();
+    default: return dispatch_floating_types<HalfTypes>(dtype, op, std::forward<Body>(body));
+  }
 }
 
 }  // namespace ember

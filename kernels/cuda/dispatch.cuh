@@ -28,28 +28,22 @@ __host__ __device__ inline To convert(From value) {
   }
 }
 
+// The GPU's half types for the dispatch (core/scalar_type.h).
+struct DeviceHalfTypes {
+  using half = __half;
+  using bfloat16 = __nv_bfloat16;
+};
+
 // body.template operator()<T>() with T the device type of a floating `dtype`.
 template <class Body>
 decltype(auto) dispatch_floating(DType dtype, const char* op, Body&& body) {
-  switch (dtype) {
-    case DType::f32: return body.template operator()<float>();
-    case DType::f64: return body.template operator()<double>();
-    case DType::f16: return body.template operator()<__half>();
-    case DType::bf16: return body.template operator()<__nv_bfloat16>();
-    default: fail(op, ": expected a floating dtype (f32, f64, f16, bf16), got ", dtype);
-  }
+  return dispatch_floating_types<DeviceHalfTypes>(dtype, op, static_cast<Body&&>(body));
 }
 
 // As dispatch_floating, for every dtype.
 template <class Body>
 decltype(auto) dispatch_all(DType dtype, const char* op, Body&& body) {
-  switch (dtype) {
-    case DType::i32: return body.template operator()<std::int32_t>();
-    case DType::i64: return body.template operator()<std::int64_t>();
-    case DType::u8: return body.template operator()<std::uint8_t>();
-    case DType::b8: return body.template operator()<bool>();
-    default: return dispatch_floating(dtype, op, static_cast<Body&&>(body));
-  }
+  return dispatch_all_types<DeviceHalfTypes>(dtype, op, static_cast<Body&&>(body));
 }
 
 }  // namespace ember::kernels::cuda
