@@ -50,9 +50,8 @@ void Adam::step() {
       kernels::cpu::adam_step(param.dtype(), param.numel(), param.data_ptr(), grad.data_ptr(), state.exp_avg.data_ptr(),
                               state.exp_avg_sq.data_ptr(), hyper(group, state.step));
     }
-    // (maybe_unused: a build without CUDA compiles the call out.)
-    for ([[maybe_unused]] const auto& [key, tensors] : cuda_batches) {
-      [[maybe_unused]] const auto& [device, dtype, step] = key;
+    for (const auto& [key, tensors] : cuda_batches) {
+      const auto& [device, dtype, step] = key;
       EMBER_CUDA_DISPATCH(name().c_str(), kernels::cuda::adam_step(dtype, tensors, hyper(group, step)));
     }
   }

@@ -55,7 +55,7 @@ void GradScaler::unscale_(Optimizer& optimizer) {
       found |= kernels::cpu::unscale_and_check_finite(grad.dtype(), grad.numel(), grad.data_ptr(), inv_scale);
     }
   }
-  for ([[maybe_unused]] const auto& [dtype, grads] : cuda_grads) {  // (compiled out without CUDA)
+  for (const auto& [dtype, grads] : cuda_grads) {
     EMBER_CUDA_DISPATCH("GradScaler.unscale_",
                         found |= kernels::cuda::unscale_and_check_finite(dtype, grads.first, grads.second, inv_scale));
   }

@@ -33,10 +33,12 @@ inline void check_cpu(const char* op, Device device) {
 // The CUDA branch of an op's dispatch: `call` (a kernels::cuda function) in a CUDA build, the
 // "this build has no CUDA" Error otherwise. Used as
 //   if (device.is_cuda()) EMBER_CUDA_DISPATCH(op, kernels::cuda::f(...)); else kernels::cpu::f(...);
+// Without CUDA the call still compiles, unevaluated (sizeof), so it is type-checked in every build
+// and its arguments count as used.
 #if EMBER_CUDA
 #define EMBER_CUDA_DISPATCH(op, call) call
 #else
-#define EMBER_CUDA_DISPATCH(op, call) ::ember::cuda_unavailable(op)
+#define EMBER_CUDA_DISPATCH(op, call) ((void)sizeof((call), 0), ::ember::cuda_unavailable(op))
 #endif
 
 // The common case: a kernel with the same name and signature on both devices (void result):
