@@ -23,12 +23,4 @@ void cuda_unavailable(const char* op) {
            "(rebuild with EMBER_CUDA=ON on a machine with nvcc)");
 }
 
-void cuda_kernel_missing(const char* op) {
-#if EMBER_CUDA
-  fail(op, ": no CUDA kernel for this op yet; run it on the CPU (tensor.to(Device::cpu()))");
-#else
-  cuda_unavailable(op);
-#endif
-}
-
 }  // namespace ember

@@ -26,7 +26,5 @@ inline std::ostream& operator<<(std::ostream& out, const Device& device) { retur
 
 // The Error of every CUDA path in a build without the CUDA backend.
 [[noreturn]] void cuda_unavailable(const char* op);
-// The Error of an op that has no CUDA kernel yet (or cuda_unavailable's, without CUDA).
-[[noreturn]] void cuda_kernel_missing(const char* op);
 
 }  // namespace ember

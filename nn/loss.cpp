@@ -21,45 +21,46 @@ void check_same_shape(const char* op, const Tensor& input, const Tensor& target)
               " and target ", describe(target), " must have the same shape");
 }
 
-// Per-prediction terms of nll_loss: the inputs as rows [M, C], each row's weighted loss and
-// weight, and whether it counts (1) or its target is ignore_index (0).
-struct NllRows {
-  Tensor rows, losses, weights, counted;
+// A classification loss's predictions as rows: input [N, C, d...] -> rows [M, C], target -> labels [M].
+struct ClassRows {
+  Tensor rows, labels;
 };
 
-NllRows nll_rows(const char* op, const Tensor& log_probs, const Tensor& target, const ClassificationLossOptions& options) {
-  EMBER_CHECK(log_probs.defined() && target.defined(), op, ": got an undefined tensor");
-  EMBER_CHECK(log_probs.dim() >= 2 && is_floating(log_probs.dtype()), op,
-              ": input must be a floating [N, C] or [N, C, d1, ...] tensor, got ", describe(log_probs));
-  Shape expected = log_probs.sizes();
+ClassRows class_rows(const char* op, const Tensor& input, const Tensor& target, const ClassificationLossOptions& options) {
+  EMBER_CHECK(input.defined() && target.defined(), op, ": got an undefined tensor");
+  EMBER_CHECK(input.dim() >= 2 && is_floating(input.dtype()), op,
+              ": input must be a floating [N, C] or [N, C, d1, ...] tensor, got ", describe(input));
+  Shape expected = input.sizes();
   expected.erase(expected.begin() + 1);
   EMBER_CHECK(target.dtype() == DType::i64 && target.sizes() == expected, op, ": target must be an i64 tensor of shape ",
-              to_string(expected), " for input ", describe(log_probs), ", got ", describe(target));
-  const std::int64_t classes = log_probs.size(1);
+              to_string(expected), " for input ", describe(input), ", got ", describe(target));
+  const std::int64_t classes = input.size(1);
   if (options.weight.defined()) {
-    EMBER_CHECK(options.weight.sizes() == Shape{classes} && options.weight.dtype() == log_probs.dtype(), op,
-                ": weight must be a [", classes, "] tensor of dtype ", log_probs.dtype(), ", got ",
+    EMBER_CHECK(options.weight.sizes() == Shape{classes} && options.weight.dtype() == input.dtype(), op,
+                ": weight must be a [", classes, "] tensor of dtype ", input.dtype(), ", got ",
                 describe(options.weight));
   }
   // Classes last, one row per prediction: [N, C, d...] -> [M, C].
   Shape order{0};
-  for (std::int64_t d = 2; d < log_probs.dim(); ++d) order.push_back(d);
+  for (std::int64_t d = 2; d < input.dim(); ++d) order.push_back(d);
   order.push_back(1);
-  const Tensor rows = log_probs.permute(order).reshape({-1, classes});
-  const Tensor labels = target.reshape({-1});
+  return {input.permute(order).reshape({-1, classes}), target.reshape({-1})};
+}
 
-  const Tensor counted = ne(labels, scalar_tensor(static_cast<double>(options.ignore_index), {.dtype = DType::i64}));
-  const Tensor safe_labels = where(counted, labels, scalar_tensor(0, {.dtype = DType::i64}));
-  if (labels.numel() > 0) {
-    const auto low = min(safe_labels).item<std::int64_t>(), high = max(safe_labels).item<std::int64_t>();
-    EMBER_CHECK(low >= 0 && high < classes, op, ": target class ", low < 0 ? low : high, " is out of range for ",
-                classes, " classes (input ", describe(log_probs), ")");
-  }
-  const Tensor counted_values = to(counted, log_probs.dtype());
-  Tensor weights = counted_values;
+// Each row's weight in the mean: the weight of its class (1 without weights), 0 where ignored.
+// Also returns the labels with ignored entries replaced by class 0, safe to index with (the
+// indexing ops reject labels out of range).
+struct RowWeights {
+  Tensor weights, safe_labels;
+};
+
+RowWeights row_weights(const ClassRows& terms, const ClassificationLossOptions& options) {
+  const TensorOptions label_options{.dtype = DType::i64, .device = terms.labels.device()};
+  const Tensor counted = ne(terms.labels, scalar_tensor(static_cast<double>(options.ignore_index), label_options));
+  const Tensor safe_labels = where(counted, terms.labels, scalar_tensor(0, label_options));
+  Tensor weights = to(counted, terms.rows.dtype());
   if (options.weight.defined()) weights = mul(weights, index_select(options.weight, 0, safe_labels));
-  const Tensor picked = gather(rows, 1, safe_labels.unsqueeze(1)).squeeze(1);
-  return {rows, neg(mul(picked, weights)), weights, counted_values};
+  return {weights, safe_labels};
 }
 
 Tensor reduce_rows(const Tensor& losses, const Tensor& weights, Reduction reduction, const Shape& target_sizes) {
@@ -79,27 +80,20 @@ using detail::autocast_f32;
 Tensor nll_loss(const Tensor& log_probs_in, const Tensor& target, const ClassificationLossOptions& options) {
   const Tensor log_probs = autocast_f32(log_probs_in);
   EMBER_CHECK(options.label_smoothing == 0.0, "nll_loss: label_smoothing applies to cross_entropy only");
-  const NllRows terms = nll_rows("nll_loss", log_probs, target, options);
-  return reduce_rows(terms.losses, terms.weights, options.reduction, target.sizes());
+  const ClassRows terms = class_rows("nll_loss", log_probs, target, options);
+  const RowWeights weights = row_weights(terms, options);
+  const Tensor picked = gather(terms.rows, 1, weights.safe_labels.unsqueeze(1)).squeeze(1);
+  return reduce_rows(neg(mul(picked, weights.weights)), weights.weights, options.reduction, target.sizes());
 }
 
+// The fused softmax_cross_entropy op does the per-row work; here only the layout and reduction.
 Tensor cross_entropy(const Tensor& logits_in, const Tensor& target, const ClassificationLossOptions& options) {
   const Tensor logits = autocast_f32(logits_in);
-  EMBER_CHECK(logits.defined() && logits.dim() >= 2, "cross_entropy: logits must be [N, C] or [N, C, d1, ...], got ",
-              describe(logits));
-  const double smoothing = options.label_smoothing;
-  EMBER_CHECK(smoothing >= 0.0 && smoothing <= 1.0, "cross_entropy: label_smoothing must be in [0, 1], got ", smoothing);
-  const NllRows terms = nll_rows("cross_entropy", log_softmax(logits, 1), target, options);
-  Tensor losses = terms.losses;
-  if (smoothing > 0.0) {
-    // The uniform part: -sum_c w_c log p_c per counted row (PyTorch weighs it by the class
-    // weights too), mixed in with weight s / C.
-    const Tensor weighted_rows = options.weight.defined() ? mul(terms.rows, options.weight) : terms.rows;
-    const Tensor uniform = neg(mul(sum(weighted_rows, {1}), terms.counted));
-    const double classes = static_cast<double>(logits.size(1));
-    losses = add(mul(losses, 1.0 - smoothing), mul(uniform, smoothing / classes));
-  }
-  return reduce_rows(losses, terms.weights, options.reduction, target.sizes());
+  const ClassRows terms = class_rows("cross_entropy", logits, target, options);
+  const Tensor losses =
+      softmax_cross_entropy(terms.rows, terms.labels, options.weight, options.ignore_index, options.label_smoothing);
+  if (options.reduction != Reduction::mean) return reduce_rows(losses, Tensor(), options.reduction, target.sizes());
+  return reduce_rows(losses, row_weights(terms, options).weights, options.reduction, target.sizes());
 }
 
 Tensor mse_loss(const Tensor& input_in, const Tensor& target_in, Reduction reduction) {

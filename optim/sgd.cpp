@@ -1,7 +1,12 @@
 #include "optim/sgd.h"
 
+#include <map>
+#include <tuple>
+
 #include "core/autograd/grad_mode.h"
 #include "core/ops.h"
+#include "core/ops/op_utils.h"
+#include "kernels/cuda/optim.h"
 
 namespace ember::optim {
 
@@ -17,23 +22,41 @@ SGD::SGD(std::vector<ParamGroup> groups, SGDOptions options) : Optimizer("SGD", 
 void SGD::step() {
   NoGradGuard no_grad;
   for (const ParamGroup& group : param_groups()) {
+    // As in Adam::step: CUDA parameters sharing a device, dtype and first-step flag go to one
+    // fused multi-tensor launch; CPU parameters update one by one.
+    std::map<std::tuple<int, DType, bool>, std::vector<kernels::cuda::SgdTensors>> cuda_batches;
     for (const Tensor& param : group.params) {
-      Tensor grad = param.grad();
+      const Tensor grad = param.grad();
       if (!grad.defined()) continue;
-      if (group.weight_decay != 0) grad = add(grad, param, group.weight_decay);
+      EMBER_CHECK(param.is_contiguous() && grad.is_contiguous(), "SGD: parameter ", describe(param),
+                  " and its gradient must be contiguous");
+      detail::common_device("SGD", {&param, &grad});
+      bool first_step = false;
+      void* buffer = nullptr;
       if (options_.momentum != 0) {
-        auto [entry, first] = momentum_buffers_.try_emplace(param.impl());
-        Tensor& buffer = entry->second;
-        if (first) {
-          buffer = clone(grad);
-        } else {
-          buffer.mul_(options_.momentum).add_(grad, 1.0 - options_.dampening);
-        }
-        grad = options_.nesterov ? add(grad, buffer, options_.momentum) : buffer;
+        auto [entry, inserted] = momentum_buffers_.try_emplace(param.impl());
+        if (inserted) entry->second = empty_like(param);  // the kernel writes the gradient into it
+        first_step = inserted;
+        buffer = entry->second.data_ptr();
       }
-      add_(param, grad, -group.lr);
+      param.bump_version();
+      if (param.device().is_cuda()) {
+        cuda_batches[{param.device().index, param.dtype(), first_step}].push_back(
+            {param.data_ptr(), grad.data_ptr(), buffer, param.numel()});
+        continue;
+      }
+      kernels::cpu::sgd_step(param.dtype(), param.numel(), param.data_ptr(), grad.data_ptr(), buffer,
+                             hyper(group, first_step));
+    }
+    for (const auto& [key, tensors] : cuda_batches) {
+      const auto& [device, dtype, first_step] = key;
+      EMBER_CUDA_DISPATCH("SGD", kernels::cuda::sgd_step(dtype, tensors, hyper(group, first_step)));
     }
   }
+}
+
+kernels::cpu::SgdHyper SGD::hyper(const ParamGroup& group, bool first_step) const {
+  return {group.lr, options_.momentum, options_.dampening, group.weight_decay, options_.nesterov, first_step};
 }
 
 }  // namespace ember::optim

@@ -14,9 +14,12 @@ std::atomic<std::uint64_t> next_sequence_nr{0};
 Node::Node() : sequence_nr_(next_sequence_nr++) {}
 
 SavedTensor::SavedTensor(const Tensor& tensor)
-    : data_(tensor.detach()), saved_version_(tensor.version()) {}
+    : data_(tensor.defined() ? tensor.detach() : Tensor()),
+      saved_version_(tensor.defined() ? tensor.version() : 0),
+      absent_(!tensor.defined()) {}
 
 const Tensor& SavedTensor::get() const {
+  if (absent_) return data_;
   EMBER_CHECK(data_.defined(), "a saved tensor was already freed: trying to backward through the graph a "
               "second time (pass retain_graph=true to the first backward)");
   EMBER_CHECK(data_.version() == saved_version_,

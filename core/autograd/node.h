@@ -47,7 +47,8 @@ class Node {
 };
 
 // A tensor an op keeps for its backward. Remembers the version it was saved at, so a later
-// in-place write to it is an Error at backward time, never a silently wrong gradient.
+// in-place write to it is an Error at backward time, never a silently wrong gradient. An
+// undefined tensor (an optional input, such as a norm without weight) is saved as undefined.
 class SavedTensor {
  public:
   SavedTensor() = default;
@@ -58,6 +59,7 @@ class SavedTensor {
  private:
   Tensor data_;  // detached: keeps the memory, not the graph, so no reference cycles
   std::uint32_t saved_version_ = 0;
+  bool absent_ = false;  // saved an undefined tensor: get() returns it, with no checks
 };
 
 // The backward of a single-output op, written as a function of the output gradient.

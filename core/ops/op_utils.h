@@ -25,11 +25,6 @@ Device common_device(const char* op, std::initializer_list<const Tensor*> tensor
 void check_defined(const char* op, const Tensor& tensor);
 void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
 void check_floating(const char* op, const Tensor& tensor);
-// Ops without a CUDA kernel yet call this before touching data: a CUDA tensor is an Error.
-inline void check_cpu(const char* op, Device device) {
-  if (device.is_cuda()) cuda_kernel_missing(op);
-}
-
 // The CUDA branch of an op's dispatch: `call` (a kernels::cuda function) in a CUDA build, the
 // "this build has no CUDA" Error otherwise. Used as
 //   if (device.is_cuda()) EMBER_CUDA_DISPATCH(op, kernels::cuda::f(...)); else kernels::cpu::f(...);

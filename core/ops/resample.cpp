@@ -5,16 +5,17 @@
 #include "core/ops/factory.h"
 #include "core/ops/op_utils.h"
 #include "kernels/cpu/resample.h"
+#include "kernels/cuda/resample.h"
 
 namespace ember {
 
 using Grads = std::vector<Tensor>;
-using kernels::cpu::AxisTaps;
+using kernels::AxisTaps;
 
 namespace {
 
 void check_image(const char* op, const Tensor& input) {
-  detail::check_cpu(op, detail::common_device(op, {&input}));
+  detail::common_device(op, {&input});
   detail::check_floating(op, input);
   EMBER_CHECK(input.dim() == 4, op, ": expected input [N, C, H, W], got ", describe(input));
 }
@@ -23,15 +24,17 @@ void check_image(const char* op, const Tensor& input) {
 Tensor resample(const char* op, const Tensor& input, AxisTaps rows, AxisTaps cols) {
   const std::int64_t planes = input.size(0) * input.size(1), height = input.size(2), width = input.size(3);
   const Tensor x = input.contiguous();
-  Tensor out = empty({input.size(0), input.size(1), rows.outputs(), cols.outputs()}, {.dtype = input.dtype()});
-  kernels::cpu::resample2d(input.dtype(), planes, height, width, rows, cols, x.data_ptr(), out.data_ptr());
+  Tensor out = empty({input.size(0), input.size(1), rows.outputs(), cols.outputs()},
+                     {.dtype = input.dtype(), .device = input.device()});
+  EMBER_KERNEL(op, input.device(), resample2d, input.dtype(), planes, height, width, rows, cols, x.data_ptr(),
+               out.data_ptr());
   if (detail::needs_grad(input)) {
-    record_op(op, out, {input}, [rows = std::move(rows), cols = std::move(cols), planes, height, width,
+    record_op(op, out, {input}, [op, rows = std::move(rows), cols = std::move(cols), planes, height, width,
                                  sizes = input.sizes()](const Tensor& grad, const Node&) {
-      Tensor grad_input = zeros(sizes, {.dtype = grad.dtype()});
+      Tensor grad_input = zeros(sizes, {.dtype = grad.dtype(), .device = grad.device()});
       const Tensor dense = grad.contiguous();
-      kernels::cpu::resample2d_backward(grad.dtype(), planes, height, width, rows, cols, dense.data_ptr(),
-                                        grad_input.data_ptr());
+      EMBER_KERNEL(op, grad.device(), resample2d_backward, grad.dtype(), planes, height, width, rows, cols,
+                   dense.data_ptr(), grad_input.data_ptr());
       return Grads{grad_input};
     });
   }
@@ -54,8 +57,8 @@ Tensor adaptive_avg_pool2d(const Tensor& input, const std::array<std::int64_t, 2
   EMBER_CHECK(output_size[0] >= 1 && output_size[1] >= 1 && input.size(2) >= 1 && input.size(3) >= 1, op,
               ": output size ", output_size[0], "x", output_size[1], " and the input's H and W must be positive, got ",
               describe(input));
-  return resample(op, input, kernels::cpu::adaptive_average_taps(input.size(2), output_size[0]),
-                  kernels::cpu::adaptive_average_taps(input.size(3), output_size[1]));
+  return resample(op, input, kernels::adaptive_average_taps(input.size(2), output_size[0]),
+                  kernels::adaptive_average_taps(input.size(3), output_size[1]));
 }
 
 Tensor interpolate(const Tensor& input, const InterpolateOptions& options) {
@@ -76,8 +79,8 @@ Tensor interpolate(const Tensor& input, const InterpolateOptions& options) {
                 " along dim ", 2 + axis, " (size ", options.size[0], "x", options.size[1], ", scale_factor ",
                 options.scale_factor[0], "x", options.scale_factor[1], ")");
     const double step = source_step(in, out, factor, options);
-    taps[axis] = options.mode == InterpolateMode::nearest ? kernels::cpu::nearest_taps(in, out, step)
-                                                          : kernels::cpu::linear_taps(in, out, step, options.align_corners);
+    taps[axis] = options.mode == InterpolateMode::nearest ? kernels::nearest_taps(in, out, step)
+                                                          : kernels::linear_taps(in, out, step, options.align_corners);
   }
   return resample(op, input, std::move(taps[0]), std::move(taps[1]));
 }

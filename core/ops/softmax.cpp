@@ -56,4 +56,61 @@ Tensor log_softmax(const Tensor& input_in, std::int64_t dim) {
   return out;
 }
 
+Tensor softmax_cross_entropy(const Tensor& logits_in, const Tensor& labels, const Tensor& class_weight_in,
+                             std::int64_t ignore_index, double label_smoothing) {
+  const char* op = "softmax_cross_entropy";
+  const Tensor logits = detail::autocast_f32(logits_in);
+  const Device device = detail::common_device(op, {&logits, &labels});
+  detail::check_floating(op, logits);
+  EMBER_CHECK(logits.dim() == 2 && logits.size(1) > 0, op, ": logits must be [M, C] with C > 0, got ",
+              describe(logits));
+  EMBER_CHECK(labels.dtype() == DType::i64 && labels.sizes() == Shape{logits.size(0)}, op,
+              ": labels must be an i64 tensor of shape [", logits.size(0), "], got ", describe(labels));
+  const std::int64_t classes = logits.size(1);
+  Tensor class_weight;
+  if (class_weight_in.defined()) {
+    detail::common_device(op, {&logits, &class_weight_in});
+    EMBER_CHECK(class_weight_in.sizes() == Shape{classes} && class_weight_in.dtype() == logits.dtype(), op,
+                ": class_weight must be a [", classes, "] tensor of dtype ", logits.dtype(), ", got ",
+                describe(class_weight_in));
+    EMBER_CHECK(!detail::needs_grad(class_weight_in), op, ": class_weight gets no gradient; detach it first");
+    class_weight = class_weight_in.contiguous();
+  }
+  EMBER_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0, op, ": label_smoothing must be in [0, 1], got ",
+              label_smoothing);
+  if (labels.numel() > 0) {
+    // Ignored rows may hold any value; the others must name a class (one check, on the host).
+    const TensorOptions label_options{.dtype = DType::i64, .device = device};
+    const Tensor counted = ne(labels, scalar_tensor(static_cast<double>(ignore_index), label_options));
+    const Tensor checked = where(counted, labels, scalar_tensor(0, label_options));
+    const auto low = min(checked).item<std::int64_t>(), high = max(checked).item<std::int64_t>();
+    EMBER_CHECK(low >= 0 && high < classes, op, ": label ", low < 0 ? low : high, " is out of range for ", classes,
+                " classes (logits ", describe(logits), ")");
+  }
+  const Tensor rows = logits.contiguous();
+  const Tensor label_values = labels.contiguous();
+  const kernels::CrossEntropyProblem problem{rows.size(0), classes, label_values.data<std::int64_t>(),
+                                             class_weight.defined() ? class_weight.data_ptr() : nullptr,
+                                             ignore_index, label_smoothing};
+  Tensor losses = empty({rows.size(0)}, {.dtype = logits.dtype(), .device = device});
+  Tensor log_sum_exp = empty({rows.size(0)},
+                             {.dtype = logits.dtype() == DType::f64 ? DType::f64 : DType::f32, .device = device});
+  EMBER_KERNEL(op, device, cross_entropy, logits.dtype(), problem, rows.data_ptr(), losses.data_ptr(),
+               log_sum_exp.data_ptr());
+  if (detail::needs_grad(logits)) {
+    // The saved tensors keep the buffers `problem` points into alive.
+    record_op(op, losses, {logits},
+              [op, problem, saved_rows = SavedTensor(rows), label_values, class_weight, log_sum_exp](
+                  const Tensor& grad, const Node&) {
+                const Tensor& rows = saved_rows.get();
+                const Tensor dy = grad.contiguous();
+                Tensor grad_logits = empty_like(rows);
+                EMBER_KERNEL(op, rows.device(), cross_entropy_backward, rows.dtype(), problem, dy.data_ptr(),
+                             rows.data_ptr(), log_sum_exp.data_ptr(), grad_logits.data_ptr());
+                return Grads{grad_logits};
+              });
+  }
+  return losses;
+}
+
 }  // namespace ember

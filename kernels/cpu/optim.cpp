@@ -42,6 +42,31 @@ void adam_step(DType dtype, std::int64_t n, void* param, const void* grad, void*
   });
 }
 
+void sgd_step(DType dtype, std::int64_t n, void* param, const void* grad, void* momentum_buffer,
+              const SgdHyper& hyper) {
+  EMBER_CHECK(dtype == DType::f32 || dtype == DType::f64, "sgd: parameters must be f32 or f64 (master weights), got ",
+              dtype);
+  dispatch_floating(dtype, "sgd", [&]<class T>() {
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+      T* p = static_cast<T*>(param);
+      const T* g = static_cast<const T*>(grad);
+      T* buf = static_cast<T*>(momentum_buffer);
+      const T lr = static_cast<T>(hyper.lr), wd = static_cast<T>(hyper.weight_decay);
+      const T momentum = static_cast<T>(hyper.momentum), keep = static_cast<T>(1.0 - hyper.dampening);
+      parallel_for(n, 4, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t i = begin; i < end; ++i) {
+          T gi = g[i] + wd * p[i];
+          if (hyper.momentum != 0) {
+            buf[i] = hyper.first_step ? gi : momentum * buf[i] + keep * gi;
+            gi = hyper.nesterov ? gi + momentum * buf[i] : buf[i];
+          }
+          p[i] -= lr * gi;
+        }
+      });
+    }
+  });
+}
+
 bool unscale_and_check_finite(DType dtype, std::int64_t n, void* data, float inv_scale) {
   EMBER_CHECK(dtype == DType::f32 || dtype == DType::f64, "GradScaler.unscale_: gradients must be f32 or f64 "
               "(the master weights' dtype), got ", dtype);

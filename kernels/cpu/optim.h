@@ -19,6 +19,21 @@ struct AdamHyper {
 void adam_step(DType dtype, std::int64_t n, void* param, const void* grad, void* exp_avg, void* exp_avg_sq,
                const AdamHyper& hyper);
 
+struct SgdHyper {
+  double lr, momentum, dampening, weight_decay;
+  bool nesterov;
+  bool first_step;  // the momentum buffer is uninitialized and takes the gradient
+};
+
+// PyTorch's SGD update of n contiguous elements (f32 or f64); momentum_buffer is unused (may be
+// null) without momentum:
+//   g += wd * p
+//   buf = g (first step) or buf = momentum * buf + (1 - dampening) * g
+//   g = g + momentum * buf (nesterov) or g = buf
+//   p -= lr * g
+void sgd_step(DType dtype, std::int64_t n, void* param, const void* grad, void* momentum_buffer,
+              const SgdHyper& hyper);
+
 // The GradScaler's unscale of one gradient: x *= inv_scale over n contiguous f32/f64 elements.
 // Returns whether any element was inf or NaN.
 bool unscale_and_check_finite(DType dtype, std::int64_t n, void* data, float inv_scale);

@@ -1,47 +1,8 @@
 #include "kernels/cpu/resample.h"
 
-#include <algorithm>
-#include <cmath>
-
 #include "kernels/cpu/parallel.h"
 
 namespace ember::kernels::cpu {
-
-AxisTaps adaptive_average_taps(std::int64_t in, std::int64_t out) {
-  AxisTaps taps;
-  for (std::int64_t o = 0; o < out; ++o) {
-    const std::int64_t begin = o * in / out;
-    const std::int64_t end = ((o + 1) * in + out - 1) / out;
-    for (std::int64_t i = begin; i < end; ++i) taps.add(i, 1.0 / static_cast<double>(end - begin));
-    taps.end_output();
-  }
-  return taps;
-}
-
-AxisTaps nearest_taps(std::int64_t in, std::int64_t out, double scale) {
-  AxisTaps taps;
-  for (std::int64_t o = 0; o < out; ++o) {
-    taps.add(std::min(static_cast<std::int64_t>(std::floor(static_cast<double>(o) * scale)), in - 1), 1.0);
-    taps.end_output();
-  }
-  return taps;
-}
-
-AxisTaps linear_taps(std::int64_t in, std::int64_t out, double scale, bool align_corners) {
-  AxisTaps taps;
-  for (std::int64_t o = 0; o < out; ++o) {
-    const double position = static_cast<double>(o);
-    const double source =
-        align_corners ? position * scale : std::max((position + 0.5) * scale - 0.5, 0.0);
-    const std::int64_t low = std::min(static_cast<std::int64_t>(source), in - 1);
-    const std::int64_t high = std::min(low + 1, in - 1);
-    const double fraction = source - static_cast<double>(low);
-    taps.add(low, 1.0 - fraction);
-    taps.add(high, fraction);
-    taps.end_output();
-  }
-  return taps;
-}
 
 namespace {
 

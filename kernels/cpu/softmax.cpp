@@ -33,4 +33,79 @@ void softmax(DType dtype, std::int64_t rows, std::int64_t cols, const void* in, 
   });
 }
 
+namespace {
+
+template <class T, class C>
+C class_weight(const CrossEntropyProblem& problem, std::int64_t c) {
+  return problem.class_weight == nullptr ? C(1) : static_cast<C>(static_cast<const T*>(problem.class_weight)[c]);
+}
+
+}  // namespace
+
+void cross_entropy(DType dtype, const CrossEntropyProblem& problem, const void* logits, void* losses,
+                   void* log_sum_exp) {
+  dispatch_floating(dtype, "cross_entropy", [&]<class T>() {
+    using C = compute_t<T>;
+    const std::int64_t cols = problem.cols;
+    const auto smoothing = static_cast<C>(problem.label_smoothing);
+    parallel_for(problem.rows, cols, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t r = begin; r < end; ++r) {
+        const T* row = static_cast<const T*>(logits) + r * cols;
+        C max = -std::numeric_limits<C>::infinity();
+        for (std::int64_t c = 0; c < cols; ++c) max = std::max(max, static_cast<C>(row[c]));
+        if (std::isinf(max) && max < 0) max = 0;
+        C total = 0;
+        for (std::int64_t c = 0; c < cols; ++c) total += std::exp(static_cast<C>(row[c]) - max);
+        const C lse = max + std::log(total);
+        static_cast<C*>(log_sum_exp)[r] = lse;
+        const std::int64_t label = problem.labels[r];
+        C loss = 0;
+        if (label != problem.ignore_index) {
+          loss = (C(1) - smoothing) * class_weight<T, C>(problem, label) * (lse - static_cast<C>(row[label]));
+          if (smoothing > 0) {
+            C uniform = 0;
+            for (std::int64_t c = 0; c < cols; ++c) uniform += class_weight<T, C>(problem, c) * (lse - static_cast<C>(row[c]));
+            loss += smoothing / static_cast<C>(cols) * uniform;
+          }
+        }
+        static_cast<T*>(losses)[r] = static_cast<T>(loss);
+      }
+    });
+  });
+}
+
+void cross_entropy_backward(DType dtype, const CrossEntropyProblem& problem, const void* grad_losses,
+                            const void* logits, const void* log_sum_exp, void* grad_logits) {
+  dispatch_floating(dtype, "cross_entropy_backward", [&]<class T>() {
+    using C = compute_t<T>;
+    const std::int64_t cols = problem.cols;
+    const auto smoothing = static_cast<C>(problem.label_smoothing);
+    C weight_total = static_cast<C>(cols);
+    if (problem.class_weight != nullptr) {
+      weight_total = 0;
+      for (std::int64_t c = 0; c < cols; ++c) weight_total += class_weight<T, C>(problem, c);
+    }
+    parallel_for(problem.rows, cols, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t r = begin; r < end; ++r) {
+        const T* row = static_cast<const T*>(logits) + r * cols;
+        T* grad = static_cast<T*>(grad_logits) + r * cols;
+        const std::int64_t label = problem.labels[r];
+        if (label == problem.ignore_index) {
+          for (std::int64_t c = 0; c < cols; ++c) grad[c] = static_cast<T>(C(0));
+          continue;
+        }
+        const C g = static_cast<C>(static_cast<const T*>(grad_losses)[r]);
+        const C lse = static_cast<const C*>(log_sum_exp)[r];
+        const C picked = (C(1) - smoothing) * class_weight<T, C>(problem, label);
+        const C spread = smoothing / static_cast<C>(cols);
+        for (std::int64_t c = 0; c < cols; ++c) {
+          const C p = std::exp(static_cast<C>(row[c]) - lse);
+          const C d = picked * (p - (c == label ? C(1) : C(0))) + spread * (weight_total * p - class_weight<T, C>(problem, c));
+          grad[c] = static_cast<T>(g * d);
+        }
+      }
+    });
+  });
+}
+
 }  // namespace ember::kernels::cpu

@@ -5,6 +5,12 @@
 
 namespace ember::kernels::cuda {
 
+// The combine of sums.
+struct Plus {
+  template <class T>
+  __device__ T operator()(T a, T b) const { return a + b; }
+};
+
 // `combine` is associative (max, +). blockDim.x must be a multiple of 32, at most 1024.
 template <class T, class Combine>
 __device__ inline T block_reduce(T value, Combine combine) {

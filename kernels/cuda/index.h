@@ -2,11 +2,12 @@
 // Index kernels on the GPU, with the CPU kernels' contract (kernels/cpu/index.h): contiguous
 // buffers seen as [outer, n, inner]; index values already range-checked by the op layer.
 //
-// The two accumulating kernels (index_add, scatter_add) give each output element to one thread,
-// which walks the sources in order and adds those that land on it: no atomics, so the sums are
-// the same on every run, at the cost of reading the whole index per output row. Fine for the
-// losses' gathers (a handful of classes); an embedding with a large vocabulary wants a sorted
-// index instead (not written yet).
+// The accumulating kernels use no atomics, so their sums are the same on every run and equal to
+// the CPU's. index_add (the backward of index_select, so of Embedding) sorts the index with
+// CUB's radix sort, then one thread per (output row, column) adds that row's sources in order:
+// O(count x inner) work however large the table. scatter_add gives each output element to one
+// thread, which walks its column of the index and adds the sources that land on it (fine for
+// the handful of classes of the losses' gathers).
 #include <cstdint>
 
 #include "core/scalar_type.h"

@@ -32,6 +32,11 @@ inline unsigned grid_for(std::int64_t work) {
   return static_cast<unsigned>(blocks < 1 ? 1 : (blocks < cap ? blocks : cap));
 }
 
+// for (index = this thread's first item; index < total; index += all threads of the grid)
+#define EMBER_GRID_STRIDE_LOOP(index, total)                                                      \
+  for (std::int64_t index = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; \
+       index < (total); index += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
+
 // The inputs' base pointers, by value in the kernel's parameters.
 template <std::size_t M>
 struct InputPointers {

@@ -41,6 +41,31 @@ __global__ void adam_kernel(TensorChunks<4> chunks, AdamConstants<T> k) {
 }
 
 template <class T>
+struct SgdConstants {
+  T lr, weight_decay, momentum, keep;
+  bool use_momentum, nesterov, first_step;
+};
+
+template <class T>
+__global__ void sgd_kernel(TensorChunks<3> chunks, SgdConstants<T> k) {
+  const int tensor = chunks.block_tensor[blockIdx.x];
+  const std::int64_t begin = chunks.block_chunk[blockIdx.x] * kChunk;
+  const std::int64_t end = min(begin + kChunk, chunks.sizes[tensor]);
+  T* p = static_cast<T*>(chunks.pointers[0][tensor]);
+  const T* g = static_cast<const T*>(chunks.pointers[1][tensor]);
+  T* buf = static_cast<T*>(chunks.pointers[2][tensor]);
+  for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
+    T gi = g[i] + k.weight_decay * p[i];
+    if (k.use_momentum) {
+      const T bi = k.first_step ? gi : k.momentum * buf[i] + k.keep * gi;
+      buf[i] = bi;
+      gi = k.nesterov ? gi + k.momentum * bi : bi;
+    }
+    p[i] -= k.lr * gi;
+  }
+}
+
+template <class T>
 __global__ void unscale_kernel(TensorChunks<1> chunks, T inv_scale, int* found_inf) {
   const int tensor = chunks.block_tensor[blockIdx.x];
   const std::int64_t begin = chunks.block_chunk[blockIdx.x] * kChunk;
@@ -81,6 +106,30 @@ void adam_step(DType dtype, const std::vector<AdamTensors>& tensors, const cpu::
                              hyper.decoupled_weight_decay};
     multi_tensor_apply<4>(pointers, sizes, [&](const TensorChunks<4>& chunks, int blocks) {
       adam_kernel<T><<<blocks, kMultiTensorThreads, 0, current_stream()>>>(chunks, k);
+    });
+  };
+  if (dtype == DType::f32) {
+    run.template operator()<float>();
+  } else {
+    run.template operator()<double>();
+  }
+}
+
+void sgd_step(DType dtype, const std::vector<SgdTensors>& tensors, const cpu::SgdHyper& hyper) {
+  check_master_dtype(dtype, "sgd");
+  std::vector<std::array<void*, 3>> pointers;
+  std::vector<std::int64_t> sizes;
+  for (const SgdTensors& t : tensors) {
+    pointers.push_back({t.param, const_cast<void*>(t.grad), t.momentum_buffer});
+    sizes.push_back(t.n);
+  }
+  auto run = [&]<class T>() {
+    const SgdConstants<T> k{static_cast<T>(hyper.lr),       static_cast<T>(hyper.weight_decay),
+                            static_cast<T>(hyper.momentum), static_cast<T>(1.0 - hyper.dampening),
+                            hyper.momentum != 0,            hyper.nesterov,
+                            hyper.first_step};
+    multi_tensor_apply<3>(pointers, sizes, [&](const TensorChunks<3>& chunks, int blocks) {
+      sgd_kernel<T><<<blocks, kMultiTensorThreads, 0, current_stream()>>>(chunks, k);
     });
   };
   if (dtype == DType::f32) {

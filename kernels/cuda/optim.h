@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "core/scalar_type.h"
-#include "kernels/cpu/optim.h"  // AdamHyper: the same hyperparameters on both devices
+#include "kernels/cpu/optim.h"  // AdamHyper, SgdHyper: the same hyperparameters on both devices
 
 namespace ember::kernels::cuda {
 
@@ -21,6 +21,17 @@ struct AdamTensors {
 // The Adam / AdamW update of kernels/cpu/optim.h on every tensor of the list. All tensors share
 // `hyper` (one parameter group, one step count).
 void adam_step(DType dtype, const std::vector<AdamTensors>& tensors, const cpu::AdamHyper& hyper);
+
+// One parameter's buffers for SGD (momentum_buffer null without momentum).
+struct SgdTensors {
+  void* param;
+  const void* grad;
+  void* momentum_buffer;
+  std::int64_t n;
+};
+
+// The SGD update of kernels/cpu/optim.h on every tensor of the list, with shared `hyper`.
+void sgd_step(DType dtype, const std::vector<SgdTensors>& tensors, const cpu::SgdHyper& hyper);
 
 // The GradScaler's unscale of every gradient (x *= inv_scale, f32 or f64, contiguous); returns
 // whether any element was inf or NaN. Waits for the device to read the answer.

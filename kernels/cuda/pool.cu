@@ -6,10 +6,6 @@ namespace ember::kernels::cuda {
 
 namespace {
 
-#define EMBER_GRID_STRIDE_LOOP(index, total)                                                      \
-  for (std::int64_t index = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; \
-       index < (total); index += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
-
 // The output rows (or columns) whose windows cover input position `at`: [first, last].
 __device__ inline void covering(std::int64_t at, std::int64_t pad, std::int64_t kernel, std::int64_t stride,
                                 std::int64_t outputs, std::int64_t& first, std::int64_t& last) {

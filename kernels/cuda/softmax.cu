@@ -11,10 +11,6 @@ struct Max {
   template <class C>
   __device__ C operator()(C a, C b) const { return a > b || isnan(a) ? a : b; }
 };
-struct Sum {
-  template <class C>
-  __device__ C operator()(C a, C b) const { return a + b; }
-};
 
 template <class T, bool log>
 __global__ void softmax_kernel(std::int64_t cols, const T* in, T* out) {
@@ -24,9 +20,10 @@ __global__ void softmax_kernel(std::int64_t cols, const T* in, T* out) {
   C max = -INFINITY;
   for (std::int64_t j = threadIdx.x; j < cols; j += blockDim.x) max = Max{}(max, static_cast<C>(row[j]));
   max = block_reduce(max, Max{});
+  if (isinf(max) && max < 0) max = 0;  // an all -inf row: keep exp(-inf - 0) = 0, as the CPU does
   C total = 0;
   for (std::int64_t j = threadIdx.x; j < cols; j += blockDim.x) total += exp(static_cast<C>(row[j]) - max);
-  total = block_reduce(total, Sum{});
+  total = block_reduce(total, Plus{});
   if constexpr (log) {
     const C log_total = ::log(total);
     for (std::int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
@@ -40,12 +37,90 @@ __global__ void softmax_kernel(std::int64_t cols, const T* in, T* out) {
   }
 }
 
+template <class T>
+__device__ inline compute_t<T> weight_of(const CrossEntropyProblem& problem, std::int64_t c) {
+  using C = compute_t<T>;
+  return problem.class_weight == nullptr ? C(1) : static_cast<C>(static_cast<const T*>(problem.class_weight)[c]);
+}
+
+// The row's log-sum-exp, in every thread of the block.
+template <class T>
+__device__ inline compute_t<T> row_log_sum_exp(const T* row, std::int64_t cols) {
+  using C = compute_t<T>;
+  C max = -INFINITY;
+  for (std::int64_t j = threadIdx.x; j < cols; j += blockDim.x) max = Max{}(max, static_cast<C>(row[j]));
+  max = block_reduce(max, Max{});
+  if (isinf(max) && max < 0) max = 0;
+  C total = 0;
+  for (std::int64_t j = threadIdx.x; j < cols; j += blockDim.x) total += exp(static_cast<C>(row[j]) - max);
+  return max + ::log(block_reduce(total, Plus{}));
+}
+
+template <class T>
+__global__ void cross_entropy_kernel(CrossEntropyProblem problem, const T* logits, T* losses,
+                                     compute_t<T>* log_sum_exp) {
+  using C = compute_t<T>;
+  const std::int64_t r = blockIdx.x, cols = problem.cols;
+  const T* row = logits + r * cols;
+  const C lse = row_log_sum_exp(row, cols);
+  const std::int64_t label = problem.labels[r];
+  const auto smoothing = static_cast<C>(problem.label_smoothing);
+  C uniform = 0;
+  if (smoothing > 0 && label != problem.ignore_index) {
+    for (std::int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+      uniform += weight_of<T>(problem, j) * (lse - static_cast<C>(row[j]));
+    }
+    uniform = block_reduce(uniform, Plus{});
+  }
+  if (threadIdx.x != 0) return;
+  log_sum_exp[r] = lse;
+  C loss = 0;
+  if (label != problem.ignore_index) {
+    loss = (C(1) - smoothing) * weight_of<T>(problem, label) * (lse - static_cast<C>(row[label])) +
+           smoothing / static_cast<C>(cols) * uniform;
+  }
+  losses[r] = static_cast<T>(loss);
+}
+
+template <class T>
+__global__ void cross_entropy_backward_kernel(CrossEntropyProblem problem, const T* grad_losses, const T* logits,
+                                              const compute_t<T>* log_sum_exp, T* grad_logits) {
+  using C = compute_t<T>;
+  const std::int64_t r = blockIdx.x, cols = problem.cols;
+  const T* row = logits + r * cols;
+  T* grad = grad_logits + r * cols;
+  const std::int64_t label = problem.labels[r];
+  if (label == problem.ignore_index) {
+    for (std::int64_t j = threadIdx.x; j < cols; j += blockDim.x) grad[j] = static_cast<T>(C(0));
+    return;
+  }
+  const auto smoothing = static_cast<C>(problem.label_smoothing);
+  C weight_total = static_cast<C>(cols);
+  if (problem.class_weight != nullptr && smoothing > 0) {
+    // Each row block adds the class weights itself; only with weights and smoothing together.
+    weight_total = 0;
+    for (std::int64_t j = threadIdx.x; j < cols; j += blockDim.x) weight_total += weight_of<T>(problem, j);
+    weight_total = block_reduce(weight_total, Plus{});
+  }
+  const C g = static_cast<C>(grad_losses[r]), lse = log_sum_exp[r];
+  const C picked = (C(1) - smoothing) * weight_of<T>(problem, label), spread = smoothing / static_cast<C>(cols);
+  for (std::int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+    const C p = exp(static_cast<C>(row[j]) - lse);
+    const C d = picked * (p - (j == label ? C(1) : C(0))) + spread * (weight_total * p - weight_of<T>(problem, j));
+    grad[j] = static_cast<T>(g * d);
+  }
+}
+
+// Enough threads to cover a short row in one pass; 1024 for long rows.
+unsigned threads_for_row(std::int64_t cols) {
+  return cols >= 1024 ? 1024u : static_cast<unsigned>((cols + 31) / 32 * 32);
+}
+
 }  // namespace
 
 void softmax(DType dtype, std::int64_t rows, std::int64_t cols, const void* in, void* out, bool log) {
   if (rows == 0 || cols == 0) return;
-  // Enough threads to cover a short row in one pass; 1024 for long rows.
-  const unsigned threads = cols >= 1024 ? 1024u : static_cast<unsigned>((cols + 31) / 32 * 32);
+  const unsigned threads = threads_for_row(cols);
   dispatch_floating(dtype, "softmax", [&]<class T>() {
     const auto blocks = static_cast<unsigned>(rows);
     if (log) {
@@ -55,6 +130,30 @@ void softmax(DType dtype, std::int64_t rows, std::int64_t cols, const void* in, 
       softmax_kernel<T, false><<<blocks, threads, 0, current_stream()>>>(cols, static_cast<const T*>(in),
                                                                          static_cast<T*>(out));
     }
+  });
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+void cross_entropy(DType dtype, const CrossEntropyProblem& problem, const void* logits, void* losses,
+                   void* log_sum_exp) {
+  if (problem.rows == 0) return;
+  dispatch_floating(dtype, "cross_entropy", [&]<class T>() {
+    cross_entropy_kernel<T><<<static_cast<unsigned>(problem.rows), threads_for_row(problem.cols), 0,
+                              current_stream()>>>(problem, static_cast<const T*>(logits), static_cast<T*>(losses),
+                                                  static_cast<compute_t<T>*>(log_sum_exp));
+  });
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+void cross_entropy_backward(DType dtype, const CrossEntropyProblem& problem, const void* grad_losses,
+                            const void* logits, const void* log_sum_exp, void* grad_logits) {
+  if (problem.rows == 0) return;
+  dispatch_floating(dtype, "cross_entropy_backward", [&]<class T>() {
+    cross_entropy_backward_kernel<T><<<static_cast<unsigned>(problem.rows), threads_for_row(problem.cols), 0,
+                                       current_stream()>>>(problem, static_cast<const T*>(grad_losses),
+                                                           static_cast<const T*>(logits),
+                                                           static_cast<const compute_t<T>*>(log_sum_exp),
+                                                           static_cast<T*>(grad_logits));
   });
   EMBER_CUDA_CHECK_LAUNCH();
 }

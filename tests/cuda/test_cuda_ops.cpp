@@ -4,6 +4,7 @@
 
 #include "cuda_helpers.h"
 #include "data/data_loader.h"
+#include "kernels/cuda/tiled_gemm.h"
 #include "nn/models.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
@@ -203,6 +204,138 @@ TEST_CASE("CUDA max and average pooling match the CPU with gradients") {
     const Pool2dParams overlapping{.kernel = {3, 3}, .stride = {2, 1}, .padding = {1, 1}};
     check_against_cpu({x}, [&](const auto& in) { return max_pool2d(in[0], overlapping); }, tolerance_for(dtype));
     check_against_cpu({x}, [&](const auto& in) { return avg_pool2d(in[0], overlapping); }, tolerance_for(dtype));
+  }
+}
+
+TEST_CASE("CUDA adaptive pooling and interpolation match the CPU with gradients") {
+  if (skip_without_gpu()) return;
+  for (DType dtype : kFloating) {
+    INFO("dtype " << dtype);
+    const Tensor x = random_cpu({2, 3, 13, 10}, dtype, 61);
+    // Uneven windows (13 -> 4 rows overlap), and upsampling where several outputs read one input.
+    check_against_cpu({x}, [](const auto& in) { return adaptive_avg_pool2d(in[0], {4, 3}); }, tolerance_for(dtype));
+    check_against_cpu({x}, [](const auto& in) { return interpolate(in[0], {.size = {20, 7}}); }, tolerance_for(dtype));
+    for (bool align_corners : {false, true}) {
+      const InterpolateOptions bilinear{
+          .scale_factor = {1.5, 2.0}, .mode = InterpolateMode::bilinear, .align_corners = align_corners};
+      check_against_cpu({x}, [&](const auto& in) { return interpolate(in[0], bilinear); }, tolerance_for(dtype));
+    }
+  }
+}
+
+TEST_CASE("CUDA cat and stack match the CPU with gradients") {
+  if (skip_without_gpu()) return;
+  for (DType dtype : kFloating) {
+    INFO("dtype " << dtype);
+    const Tensor a = random_cpu({4, 3, 5}, dtype, 62), b = random_cpu({4, 7, 5}, dtype, 63);
+    const Tensor c = random_cpu({4, 5, 2}, dtype, 64);  // used transposed: a strided piece
+    check_against_cpu({a, b, c}, [](const auto& in) { return cat({in[0], in[1], in[2].transpose(1, 2)}, 1); },
+                      tolerance_for(dtype));
+    check_against_cpu({a, a}, [](const auto& in) { return stack({in[0], mul(in[1], 2.0)}, 2); }, tolerance_for(dtype));
+  }
+}
+
+TEST_CASE("the fused CUDA layer_norm and batch_norm match the CPU with parameter gradients") {
+  if (skip_without_gpu()) return;
+  for (DType dtype : kFloating) {
+    INFO("dtype " << dtype);
+    // 300 rows: the weight gradient's column sums span two row chunks.
+    for (const auto& [rows, cols] : {std::pair<std::int64_t, std::int64_t>{300, 1000}, {3, 7}}) {
+      const Tensor x = random_cpu({rows, cols}, dtype, 65), w = random_cpu({cols}, dtype, 66), b = random_cpu({cols}, dtype, 67);
+      check_against_cpu({x, w, b}, [&](const auto& in) { return layer_norm(in[0], {cols}, in[1], in[2]); },
+                        tolerance_for(dtype));
+    }
+    const Tensor image = random_cpu({16, 5, 7, 3}, dtype, 68), w = random_cpu({5}, dtype, 69), b = random_cpu({5}, dtype, 70);
+    check_against_cpu({image, w, b}, [](const auto& in) { return batch_norm(in[0], {}, {}, in[1], in[2], true); },
+                      tolerance_for(dtype));
+    const Tensor running_mean = random_cpu({5}, DType::f32, 71), running_var = random_cpu({5}, DType::f32, 72, 0.5, 2);
+    check_against_cpu({image, w, b, running_mean, running_var}, [](const auto& in) {
+      return batch_norm(in[0], in[3].detach(), in[4].detach(), in[1], in[2], false);
+    }, tolerance_for(dtype));
+  }
+  // The running statistics move the same way on both devices.
+  const Tensor x = random_cpu({32, 4, 6, 6}, DType::f32, 73);
+  Tensor cpu_mean = zeros({4}), cpu_var = ones({4});
+  Tensor gpu_mean = zeros({4}, {.device = gpu}), gpu_var = ones({4}, {.device = gpu});
+  batch_norm(x, cpu_mean, cpu_var, {}, {}, true);
+  batch_norm(x.to(gpu), gpu_mean, gpu_var, {}, {}, true);
+  CHECK(max_relative_error(gpu_mean, cpu_mean) <= 1e-5);
+  CHECK(max_relative_error(gpu_var, cpu_var) <= 1e-5);
+}
+
+TEST_CASE("the fused CUDA softmax cross-entropy matches the CPU with weights smoothing and ignored rows") {
+  if (skip_without_gpu()) return;
+  for (DType dtype : kFloating) {
+    INFO("dtype " << dtype);
+    for (std::int64_t classes : {10, 5000}) {
+      const Tensor logits = random_cpu({64, classes}, dtype, 74);
+      Tensor labels = to(mul(random_cpu({64}, DType::f32, 75, 0, 1), static_cast<double>(classes)), DType::i64);
+      labels.select(0, 5).fill_(-100);
+      const Tensor weight = random_cpu({classes}, dtype, 76, 0.5, 1.5);
+      check_against_cpu({logits, labels}, [](const auto& in) { return softmax_cross_entropy(in[0], in[1]); },
+                        tolerance_for(dtype));
+      check_against_cpu({logits, labels}, [&](const auto& in) {
+        return softmax_cross_entropy(in[0], in[1], weight.to(in[0].device()), -100, 0.1);
+      }, tolerance_for(dtype));
+    }
+  }
+}
+
+TEST_CASE("the CUDA index_add behind the Embedding backward sorts its index and matches the CPU") {
+  if (skip_without_gpu()) return;
+  for (DType dtype : kFloating) {
+    INFO("dtype " << dtype);
+    // 5000 lookups into a 1000-row table: every row is hit several times, some not at all.
+    const Tensor table = random_cpu({1000, 64}, dtype, 77);
+    const Tensor tokens = to(mul(random_cpu({5000}, DType::f32, 78, 0, 1), 1000.0), DType::i64);
+    check_against_cpu({table, tokens}, [](const auto& in) { return index_select(in[0], 0, in[1]); },
+                      tolerance_for(dtype));
+    // A middle dim: index_add over [outer, n, inner] with outer > 1.
+    const Tensor wide = random_cpu({3, 50, 4}, dtype, 79);
+    const Tensor picks = to(mul(random_cpu({200}, DType::f32, 80, 0, 1), 50.0), DType::i64);
+    check_against_cpu({wide, picks}, [](const auto& in) { return index_select(in[0], 1, in[1]); },
+                      tolerance_for(dtype));
+  }
+}
+
+TEST_CASE("the fused CUDA SGD step matches the CPU kernel with momentum nesterov and weight decay") {
+  if (skip_without_gpu()) return;
+  for (const optim::SGDOptions& options :
+       {optim::SGDOptions{.lr = 0.1}, optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.2, .weight_decay = 0.01},
+        optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true}}) {
+    auto run = [&](Device device) {
+      std::vector<Tensor> params;
+      for (std::int64_t i = 0; i < 30; ++i) {
+        params.push_back(random_cpu({1 + i * 997}, DType::f32, 120 + i).to(device).set_requires_grad(true));
+      }
+      optim::SGD sgd(params, options);
+      for (int step = 0; step < 3; ++step) {
+        for (std::size_t i = 0; i < params.size(); ++i) {
+          params[i].set_grad(random_cpu(params[i].sizes(), DType::f32, 300 * step + i).to(device));
+        }
+        sgd.step();
+      }
+      return params;
+    };
+    const auto cpu_params = run(Device::cpu()), gpu_params = run(gpu);
+    for (std::size_t i = 0; i < cpu_params.size(); ++i) CHECK(max_relative_error(gpu_params[i], cpu_params[i]) <= 1e-5);
+  }
+}
+
+TEST_CASE("the hand-written tiled GEMM matches cuBLASLt on aligned and ragged shapes") {
+  if (skip_without_gpu()) return;
+  for (DType dtype : {DType::f16, DType::bf16}) {
+    // Exactly one tile; aligned multi-tile; ragged sizes that take the element-wise loads.
+    for (const auto& [m, n, k] : {std::tuple<std::int64_t, std::int64_t, std::int64_t>{128, 128, 32},
+                                  {256, 264, 96}, {200, 130, 70}, {1, 9, 3}}) {
+      INFO("dtype " << dtype << ", " << m << " x " << n << " x " << k);
+      const Tensor a = random_cpu({m, k}, dtype, 81).to(gpu), b = random_cpu({k, n}, dtype, 82).to(gpu);
+      const Tensor expected = matmul(a, b);
+      Tensor c = empty({m, n}, {.dtype = dtype, .device = gpu});
+      kernels::cuda::tiled_gemm(dtype, m, n, k, a.data_ptr(), b.data_ptr(), c.data_ptr());
+      // Both accumulate in f32; they differ by the order of the sums and one rounding to dtype.
+      CHECK(max_relative_error(c, expected.to(Device::cpu())) <= 2e-2);
+    }
   }
 }
 

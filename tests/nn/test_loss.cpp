@@ -108,7 +108,9 @@ TEST_CASE("gradcheck: every loss") {
 
 TEST_CASE("loss errors") {
   CHECK(contains(error_of([] { cross_entropy(zeros({2, 3}), from_vector<std::int64_t>({0, 3})); }),
-                 "cross_entropy: target class 3 is out of range for 3 classes"));
+                 "softmax_cross_entropy: label 3 is out of range for 3 classes"));
+  CHECK(contains(error_of([] { nll_loss(zeros({2, 3}), from_vector<std::int64_t>({-1, 0})); }),
+                 "gather: index -1 is out of range for dim 1 of size 3"));
   CHECK(contains(error_of([] { cross_entropy(zeros({2, 3}), from_vector<std::int64_t>({0})); }),
                  "target must be an i64 tensor of shape [2]"));
   CHECK(contains(error_of([] { cross_entropy(zeros({2, 3}), zeros({2})); }), "got [2] f32 cpu"));
