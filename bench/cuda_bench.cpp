@@ -1,9 +1,10 @@
 // GPU kernels against the hardware limit, in one run: bandwidth-bound kernels in GB/s beside
 // the device's own copy bandwidth (cudaMemcpy device to device), and GEMM TFLOP/s through
-// cuBLASLt for f16, bf16, f32 and TF32. Prints one table; tools/gpu_check.sh puts PyTorch's
-// GEMM figures from the same machine beside it (bench/peers/torch_cuda_peer.py).
+// cuBLASLt for f16, bf16, f32 and TF32 beside the hand-written tiled tensor-core GEMM
+// (kernels/cuda/tiled_gemm.h) for f16 and bf16. tools/gpu_check.sh puts PyTorch's figures from
+// the same machine beside these (bench/peers/torch_cuda_peer.py).
 //
-// usage: cuda_bench [--elements N] [--gemm N]
+// usage: cuda_bench [--elements N] [--gemm N] [--gemm-kernel cublaslt|tiled|both]
 #include <cuda_runtime_api.h>
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include "core/cuda.h"
 #include "core/ember.h"
 #include "kernels/cuda/gemm.h"
+#include "kernels/cuda/tiled_gemm.h"
 #include "optim/adam.h"
 
 using namespace ember;
@@ -42,9 +44,15 @@ void bandwidth_row(const char* name, double bytes, double seconds, double copy_g
 int main(int argc, char** argv) {
   std::int64_t n = std::int64_t{1} << 26;  // 64M floats, 256 MiB per tensor: far beyond L2
   std::int64_t g = 8192;
+  std::string gemm_kernel = "both";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--elements") == 0) n = std::stoll(argv[i + 1]);
     if (std::strcmp(argv[i], "--gemm") == 0) g = std::stoll(argv[i + 1]);
+    if (std::strcmp(argv[i], "--gemm-kernel") == 0) gemm_kernel = argv[i + 1];
+  }
+  if (gemm_kernel != "cublaslt" && gemm_kernel != "tiled" && gemm_kernel != "both") {
+    std::fprintf(stderr, "cuda_bench: --gemm-kernel must be cublaslt, tiled or both, got %s\n", gemm_kernel.c_str());
+    return 2;
   }
   if (!cuda::is_available()) {
     std::printf("cuda_bench: no CUDA device on this machine; nothing measured\n");
@@ -72,6 +80,17 @@ int main(int argc, char** argv) {
   const Tensor rows = a.reshape({n / 4096, 4096});
   bandwidth_row("softmax rows of 4096", 2 * bytes, seconds_per_call([&] { out = softmax(rows, 1); }, repeats),
                 copy_gbs);
+  {
+    const Tensor weight = ones({4096}, {.device = gpu}), bias = zeros({4096}, {.device = gpu});
+    bandwidth_row("layer_norm rows of 4096", 2 * bytes,
+                  seconds_per_call([&] { out = layer_norm(rows, {4096}, weight, bias); }, repeats), copy_gbs);
+  }
+  {
+    // Reads every logit once; the per-row losses are negligible traffic.
+    const Tensor labels = zeros({n / 4096}, {.dtype = DType::i64, .device = gpu});
+    bandwidth_row("cross-entropy rows of 4096", bytes,
+                  seconds_per_call([&] { softmax_cross_entropy(rows, labels); }, repeats), copy_gbs);
+  }
   bandwidth_row("sum (to one value)", bytes, seconds_per_call([&] { sum(a); }, repeats), copy_gbs);
   {
     // Adam reads param, grad, both moments and writes param and both moments: 7 passes.
@@ -80,18 +99,28 @@ int main(int argc, char** argv) {
     optim::Adam adam({param});
     bandwidth_row("Adam step (fused)", 7 * bytes, seconds_per_call([&] { adam.step(); }, repeats), copy_gbs);
   }
-  std::printf("\nLayerNorm has no fused CUDA kernel yet (it is composed of reductions and elementwise ops).\n");
 
-  std::printf("\nGEMM %lld^3 through cuBLASLt (TFLOP/s)\n\n", static_cast<long long>(g));
-  std::printf("| %-6s | %12s |\n", "dtype", "ember TFLOP/s");
-  std::printf("|--------|---------------|\n");
+  std::printf("\nGEMM %lld^3 (TFLOP/s): cuBLASLt, and the hand-written tiled kernel with its share of cuBLASLt\n\n",
+              static_cast<long long>(g));
+  std::printf("| %-6s | %14s | %14s | %6s |\n", "dtype", "cuBLASLt", "tiled (ours)", "share");
+  std::printf("|--------|----------------|----------------|--------|\n");
   const double flops = 2.0 * static_cast<double>(g) * static_cast<double>(g) * static_cast<double>(g);
+  const bool run_cublaslt = gemm_kernel != "tiled", run_tiled = gemm_kernel != "cublaslt";
   for (const auto& [label, dtype, tf32] : {std::tuple{"f16", DType::f16, false}, std::tuple{"bf16", DType::bf16, false},
                                            std::tuple{"f32", DType::f32, false}, std::tuple{"tf32", DType::f32, true}}) {
     kernels::cuda::set_allow_tf32(tf32);
     const Tensor x = randn({g, g}, {.device = gpu}).to(dtype), y = randn({g, g}, {.device = gpu}).to(dtype);
-    const double seconds = seconds_per_call([&] { matmul(x, y); }, 10);
-    std::printf("| %-6s | %13.1f |\n", label, flops / seconds / 1e12);
+    const double library = run_cublaslt ? flops / seconds_per_call([&] { matmul(x, y); }, 10) / 1e12 : 0.0;
+    double tiled = 0.0;
+    if (run_tiled && dtype != DType::f32) {
+      Tensor z = empty({g, g}, {.dtype = dtype, .device = gpu});
+      tiled = flops /
+              seconds_per_call([&] { kernels::cuda::tiled_gemm(dtype, g, g, g, x.data_ptr(), y.data_ptr(), z.data_ptr()); },
+                               10) /
+              1e12;
+    }
+    const std::string share = library > 0 && tiled > 0 ? std::to_string(static_cast<int>(100 * tiled / library)) + "%" : "-";
+    std::printf("| %-6s | %14.1f | %14.1f | %6s |\n", label, library, tiled, share.c_str());
   }
   kernels::cuda::set_allow_tf32(false);
   const cuda::MemoryStats stats = cuda::memory_stats(0);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check in one call, for the lent GPU machine (or any machine with nvcc and a GPU):
-# build with CUDA, run the GPU test suite and the CPU suite, run the GPU benches with PyTorch's
-# figures beside them, train the Fashion-MNIST CNN on the GPU in f32 and in 16-mixed, and print
+# build with CUDA, run the GPU test suite and the CPU suite, run the GPU benches (kernels, GEMM,
+# MLP and CNN training steps) with PyTorch's figures beside them, train the Fashion-MNIST CNN on the GPU in f32 and in 16-mixed, and print
 # one summary at the end. Logs go to $OUT (default build-gpu/report).
 #
 # On the device tool (no package archive there): first, here, `bash tools/gpu_deps.sh`; then
@@ -51,10 +51,12 @@ grep -E "\(Failed\)|\(Skipped\)|\(Timeout\)" "$OUT/gpu_tests.log" | sed 's/^/   
 log "CPU tests: $(grep -E 'tests passed|tests failed' "$OUT/cpu_tests.log" | tail -1)"
 
 ./build-gpu/bench/cuda_bench > "$OUT/cuda_bench.txt" 2>&1 || status=1
+./build-gpu/bench/cuda_train_step > "$OUT/cuda_train_step.txt" 2>&1 || status=1
 if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
   python3 bench/peers/torch_cuda_peer.py > "$OUT/torch_peer.txt" 2>&1 || status=1
+  python3 bench/peers/torch_cuda_train_step.py > "$OUT/torch_train_step.txt" 2>&1 || status=1
 else
-  echo "peer not installed (python3 with CUDA PyTorch)" > "$OUT/torch_peer.txt"
+  echo "peer not installed (python3 with CUDA PyTorch)" | tee "$OUT/torch_peer.txt" > "$OUT/torch_train_step.txt"
 fi
 
 # The main job on the GPU, f32 and 16-mixed (the issue: the same test accuracy within 0.5 points).
@@ -73,4 +75,6 @@ echo "================ ember on $(cut -d, -f1 "$OUT/gpu.txt") ================"
 cat "$OUT/summary.txt"
 cat "$OUT/cuda_bench.txt"
 cat "$OUT/torch_peer.txt"
+cat "$OUT/cuda_train_step.txt"
+cat "$OUT/torch_train_step.txt"
 exit $status

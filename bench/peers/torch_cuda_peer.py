@@ -33,6 +33,9 @@ def main():
     param = torch.randn(n, device="cuda", requires_grad=True)
     param.grad = b
     adam = torch.optim.Adam([param], fused=True)
+    weight = torch.ones(4096, device="cuda")
+    bias = torch.zeros(4096, device="cuda")
+    labels = torch.zeros(n // 4096, dtype=torch.long, device="cuda")
     print(f"\nPyTorch {torch.__version__}, same kernels (GB/s of memory traffic)\n")
     print("| kernel                       | torch GB/s |")
     print("|------------------------------|------------|")
@@ -42,6 +45,10 @@ def main():
         ("relu", 2 * nbytes, lambda: torch.relu(a)),
         ("cast f32 -> bf16", 1.5 * nbytes, lambda: a.to(torch.bfloat16)),
         ("softmax rows of 4096", 2 * nbytes, lambda: torch.softmax(rows, 1)),
+        ("layer_norm rows of 4096", 2 * nbytes,
+         lambda: torch.nn.functional.layer_norm(rows, (4096,), weight, bias)),
+        ("cross-entropy rows of 4096", nbytes,
+         lambda: torch.nn.functional.cross_entropy(rows, labels, reduction="none")),
         ("sum (to one value)", nbytes, lambda: a.sum()),
         ("Adam step (fused)", 7 * nbytes, adam.step),
     ]:
