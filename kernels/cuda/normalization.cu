@@ -152,6 +152,7 @@ struct ChannelSplit {
 };
 
 ChannelSplit split_channels(std::int64_t batch, std::int64_t channels) {
+  if (batch == 0) return {1, 1};  // one empty chunk: the sums are 0
   const std::int64_t wanted = std::clamp<std::int64_t>(4 * multiprocessor_count() / std::max<std::int64_t>(channels, 1),
                                                        1, std::min<std::int64_t>(batch, 65535));
   const std::int64_t per_chunk = (batch + wanted - 1) / wanted;
@@ -288,7 +289,13 @@ void layer_norm(DType dtype, std::int64_t rows, std::int64_t cols, const void* x
 void layer_norm_backward(DType dtype, std::int64_t rows, std::int64_t cols, const void* grad_y, const void* x,
                          const void* mean, const void* rstd, const void* weight, void* grad_x, void* grad_weight,
                          void* grad_bias) {
-  if (rows == 0 || cols == 0) return;
+  if (cols == 0) return;
+  if (rows == 0) {  // no rows: the parameter gradients are sums of nothing
+    const std::size_t bytes = static_cast<std::size_t>(cols) * size_of(dtype);
+    if (grad_weight != nullptr) EMBER_CUDA_CHECK(cudaMemsetAsync(grad_weight, 0, bytes, current_stream()));
+    if (grad_bias != nullptr) EMBER_CUDA_CHECK(cudaMemsetAsync(grad_bias, 0, bytes, current_stream()));
+    return;
+  }
   dispatch_floating(dtype, "layer_norm_backward", [&]<class T>() {
     using C = compute_t<T>;
     const auto* dy = static_cast<const T*>(grad_y);
