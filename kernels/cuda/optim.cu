@@ -84,6 +84,16 @@ void check_master_dtype(DType dtype, const char* op) {
   EMBER_CHECK(dtype == DType::f32 || dtype == DType::f64, op, ": expected f32 or f64 (master weights), got ", dtype);
 }
 
+// run.template operator()<T>() with T the element type of the (checked) master dtype.
+template <class Run>
+void with_master_type(DType dtype, Run& run) {
+  if (dtype == DType::f32) {
+    run.template operator()<float>();
+  } else {
+    run.template operator()<double>();
+  }
+}
+
 }  // namespace
 
 void adam_step(DType dtype, const std::vector<AdamTensors>& tensors, const cpu::AdamHyper& hyper) {
@@ -108,11 +118,7 @@ void adam_step(DType dtype, const std::vector<AdamTensors>& tensors, const cpu::
       adam_kernel<T><<<blocks, kMultiTensorThreads, 0, current_stream()>>>(chunks, k);
     });
   };
-  if (dtype == DType::f32) {
-    run.template operator()<float>();
-  } else {
-    run.template operator()<double>();
-  }
+  with_master_type(dtype, run);
 }
 
 void sgd_step(DType dtype, const std::vector<SgdTensors>& tensors, const cpu::SgdHyper& hyper) {
@@ -132,11 +138,7 @@ void sgd_step(DType dtype, const std::vector<SgdTensors>& tensors, const cpu::Sg
       sgd_kernel<T><<<blocks, kMultiTensorThreads, 0, current_stream()>>>(chunks, k);
     });
   };
-  if (dtype == DType::f32) {
-    run.template operator()<float>();
-  } else {
-    run.template operator()<double>();
-  }
+  with_master_type(dtype, run);
 }
 
 bool unscale_and_check_finite(DType dtype, const std::vector<void*>& grads, const std::vector<std::int64_t>& sizes,
@@ -153,11 +155,7 @@ bool unscale_and_check_finite(DType dtype, const std::vector<void*>& grads, cons
       unscale_kernel<T><<<blocks, kMultiTensorThreads, 0, stream>>>(chunks, static_cast<T>(inv_scale), found_inf);
     });
   };
-  if (dtype == DType::f32) {
-    run.template operator()<float>();
-  } else {
-    run.template operator()<double>();
-  }
+  with_master_type(dtype, run);
   int found = 0;
   EMBER_CUDA_CHECK(cudaMemcpyAsync(&found, found_inf, sizeof(int), cudaMemcpyDeviceToHost, stream));
   EMBER_CUDA_CHECK(cudaFreeAsync(found_inf, stream));
