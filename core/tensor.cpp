@@ -1,5 +1,7 @@
 #include "core/tensor.h"
 
+#include <atomic>
+
 #include "core/autograd/engine.h"
 #include "core/autograd/grad_mode.h"
 #include "core/autograd/node.h"
@@ -145,10 +147,19 @@ Tensor Tensor::detach() const {
   return alias;
 }
 
-void Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const {
+std::uint64_t Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const {
   EMBER_CHECK(is_leaf() && requires_grad(), "register_post_accumulate_grad_hook: only leaf tensors that "
               "require grad have an accumulated gradient, got ", describe(*this));
-  impl_->autograd_meta().post_accumulate_hooks.push_back(std::move(hook));
+  static std::atomic<std::uint64_t> next_handle{1};
+  const std::uint64_t handle = next_handle++;
+  impl_->autograd_meta().post_accumulate_hooks.emplace_back(handle, std::move(hook));
+  return handle;
+}
+
+void Tensor::remove_post_accumulate_grad_hook(std::uint64_t handle) const {
+  if (!impl_ || !impl_->autograd) return;
+  auto& hooks = impl_->autograd->post_accumulate_hooks;
+  std::erase_if(hooks, [handle](const auto& entry) { return entry.first == handle; });
 }
 
 // --- methods that forward to the op layer ---

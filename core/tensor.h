@@ -70,8 +70,10 @@ class Tensor {
   void backward(const Tensor& grad = {}, bool retain_graph = false) const;
   // A tensor sharing this one's data (and version counter) with no autograd history.
   Tensor detach() const;
-  // Calls `hook(leaf)` each time this leaf's .grad is final for a backward pass.
-  void register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const;
+  // Calls `hook(leaf)` each time this leaf's .grad is final for a backward pass. Returns the
+  // handle remove_post_accumulate_grad_hook takes (DDP removes its hooks when destroyed).
+  std::uint64_t register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const;
+  void remove_post_accumulate_grad_hook(std::uint64_t handle) const;
 
   // --- conversions and copies ---
   Tensor to(DType dtype) const;

@@ -22,7 +22,8 @@ struct AutogradMeta {
   std::shared_ptr<Node> grad_fn;       // the node that produced this tensor (non-leaves)
   std::uint32_t output_nr = 0;         // which output of grad_fn this tensor is
   std::weak_ptr<Node> grad_accumulator;  // a leaf's AccumulateGrad node, made on first use
-  std::vector<std::function<void(const Tensor&)>> post_accumulate_hooks;
+  // Hooks run once the leaf's gradient is final, each with the handle that removes it.
+  std::vector<std::pair<std::uint64_t, std::function<void(const Tensor&)>>> post_accumulate_hooks;
 };
 
 struct TensorImpl {

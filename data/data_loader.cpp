@@ -31,14 +31,23 @@ Generator example_generator(std::uint64_t seed, std::int64_t epoch, std::int64_t
   return generator;
 }
 
+namespace {
+
+// The loader's index order: its own sampler, or the one `shuffle` names.
+std::shared_ptr<const Sampler> sampler_of(const DataLoaderOptions& options) {
+  if (options.sampler) return options.sampler;
+  if (options.shuffle) return std::make_shared<RandomSampler>(options.seed);
+  return std::make_shared<SequentialSampler>();
+}
+
+}  // namespace
+
 // One epoch in flight: its batches' indices, the workers, and the batches they finished.
 class DataLoader::Pass {
  public:
   Pass(const Dataset& dataset, const DataLoaderOptions& options, std::int64_t epoch)
       : dataset_(dataset), options_(options), epoch_(epoch), pin_(options.pin_memory ? pin_memory_hook() : nullptr) {
-    const std::unique_ptr<Sampler> sampler = options.shuffle ? std::unique_ptr<Sampler>(new RandomSampler(options.seed))
-                                                             : std::unique_ptr<Sampler>(new SequentialSampler());
-    const std::vector<std::int64_t> order = sampler->indices(dataset.size(), epoch);
+    const std::vector<std::int64_t> order = sampler_of(options)->indices(dataset.size(), epoch);
     for (std::size_t first = 0; first < order.size(); first += static_cast<std::size_t>(options.batch_size)) {
       const std::size_t last = std::min(order.size(), first + static_cast<std::size_t>(options.batch_size));
       if (options.drop_last && last - first < static_cast<std::size_t>(options.batch_size)) break;
@@ -150,8 +159,13 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
 
 DataLoader::~DataLoader() = default;
 
+void DataLoader::set_sampler(std::shared_ptr<const Sampler> sampler) {
+  EMBER_CHECK(sampler != nullptr, "DataLoader::set_sampler: got no sampler");
+  options_.sampler = std::move(sampler);
+}
+
 std::int64_t DataLoader::size() const {
-  const std::int64_t n = dataset_->size();
+  const std::int64_t n = sampler_of(options_)->length(dataset_->size());
   return options_.drop_last ? n / options_.batch_size : (n + options_.batch_size - 1) / options_.batch_size;
 }
 

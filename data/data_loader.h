@@ -12,6 +12,7 @@
 
 #include "data/collate.h"
 #include "data/dataset.h"
+#include "data/sampler.h"
 
 namespace ember::data {
 
@@ -24,6 +25,8 @@ struct DataLoaderOptions {
   std::uint64_t seed = 0;    // for shuffling and per-example randomness
   CollateFn collate = default_collate;
   bool pin_memory = false;   // page-locked batches, for fast copies to a GPU (data/pin_memory.h)
+  // The index order; null: RandomSampler(seed) with shuffle, else SequentialSampler.
+  std::shared_ptr<const Sampler> sampler = nullptr;
 };
 
 class DataLoader {
@@ -39,6 +42,9 @@ class DataLoader {
   std::int64_t epoch() const { return epoch_; }
   void set_epoch(std::int64_t epoch) { epoch_ = epoch; }
   const DataLoaderOptions& options() const { return options_; }
+  // Replaces the sampler from the next pass on (the Trainer shards a loader for data-parallel
+  // training this way, like Lightning's use_distributed_sampler).
+  void set_sampler(std::shared_ptr<const Sampler> sampler);
 
   class Pass;
   class Iterator {

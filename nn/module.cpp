@@ -55,6 +55,12 @@ std::vector<Tensor> Module::parameters(bool recurse) const {
   return out;
 }
 
+std::vector<Tensor> Module::buffers(bool recurse) const {
+  std::vector<Tensor> out;
+  for (auto& entry : named_buffers(recurse)) out.push_back(entry.second);
+  return out;
+}
+
 StateDict Module::named_buffers(bool recurse) const {
   StateDict out;
   collect(out, "", false, true, recurse);

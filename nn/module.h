@@ -29,6 +29,7 @@ class Module {
   StateDict named_parameters(bool recurse = true) const;
   std::vector<Tensor> parameters(bool recurse = true) const;
   StateDict named_buffers(bool recurse = true) const;
+  std::vector<Tensor> buffers(bool recurse = true) const;
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
 
   // Training mode (the default) vs evaluation mode; applies to every submodule.

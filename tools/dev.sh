@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ccache libeigen3-dev doctest-dev zlib1g-dev nlohmann-json3-dev
-          libbenchmark-dev dataset-fashion-mnist)
+          libbenchmark-dev libgloo-dev dataset-fashion-mnist)
 
 install_missing() {
   local missing=()

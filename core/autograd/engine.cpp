@@ -1,6 +1,7 @@
 #include "core/autograd/engine.h"
 
 #include <queue>
+#include <utility>
 #include <unordered_map>
 
 #include "core/autocast.h"
@@ -46,6 +47,27 @@ std::unordered_map<Node*, int> count_dependencies(const std::vector<std::shared_
   return dependencies;
 }
 
+// The callbacks queued by the backward pass running on this thread, or null outside one.
+thread_local std::vector<std::function<void()>>* queued_callbacks = nullptr;
+
+// Installs a callback list for one backward pass and restores the enclosing one afterwards
+// (backward may run inside a hook of another backward).
+class CallbackScope {
+ public:
+  CallbackScope() : outer_(std::exchange(queued_callbacks, &callbacks_)) {}
+  ~CallbackScope() { queued_callbacks = outer_; }
+  CallbackScope(const CallbackScope&) = delete;
+  CallbackScope& operator=(const CallbackScope&) = delete;
+  // Runs the callbacks in the order queued; a callback may queue more.
+  void run() {
+    for (std::size_t i = 0; i < callbacks_.size(); ++i) callbacks_[i]();
+  }
+
+ private:
+  std::vector<std::function<void()>> callbacks_;
+  std::vector<std::function<void()>>* outer_;
+};
+
 void accumulate_into(std::vector<Tensor>& buffer, std::uint32_t slot, const Tensor& grad) {
   if (!grad.defined()) return;
   buffer[slot] = buffer[slot].defined() ? add(buffer[slot], grad) : grad;
@@ -53,9 +75,15 @@ void accumulate_into(std::vector<Tensor>& buffer, std::uint32_t slot, const Tens
 
 }  // namespace
 
+void queue_backward_callback(std::function<void()> callback) {
+  EMBER_CHECK(queued_callbacks != nullptr, "queue_backward_callback: no backward pass is running on this thread");
+  queued_callbacks->push_back(std::move(callback));
+}
+
 void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph) {
   EMBER_CHECK(roots.size() == grads.size(), "backward: got ", roots.size(), " roots but ", grads.size(),
               " gradients");
+  CallbackScope callbacks;
   NoGradGuard no_grad;  // gradients are computed, not recorded
   // Each gradient op runs in the dtype its forward op ran in, whatever scope backward is called from.
   AutocastGuard no_autocast(autocast_dtype(), /*enabled=*/false);
@@ -114,6 +142,7 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
       if (--dependencies[edge.fn.get()] == 0) ready.push(edge.fn);
     }
   }
+  callbacks.run();
 }
 
 }  // namespace ember

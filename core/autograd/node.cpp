@@ -51,7 +51,7 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grad_outputs) {
   } else {
     meta.grad.add_(incoming);
   }
-  for (const auto& hook : meta.post_accumulate_hooks) hook(leaf_);
+  for (const auto& [handle, hook] : meta.post_accumulate_hooks) hook(leaf_);
   return {};
 }
 

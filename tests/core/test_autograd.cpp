@@ -101,6 +101,36 @@ TEST_CASE("post-accumulate hooks fire once per backward with the final gradient"
   CHECK(seen[0] == 5);
 }
 
+TEST_CASE("a removed post-accumulate hook no longer fires") {
+  Tensor x = from_vector<double>({1}, {}, true);
+  int calls = 0;
+  const std::uint64_t handle = x.register_post_accumulate_grad_hook([&](const Tensor&) { ++calls; });
+  sum(x * 2.0).backward();
+  x.remove_post_accumulate_grad_hook(handle);
+  sum(x * 2.0).backward();
+  CHECK(calls == 1);  // the first backward only
+}
+
+TEST_CASE("a queued backward callback runs once, after every leaf gradient is final") {
+  Tensor a = from_vector<double>({1}, {}, true);
+  Tensor b = from_vector<double>({2}, {}, true);
+  std::vector<std::string> order;
+  a.register_post_accumulate_grad_hook([&](const Tensor&) {
+    order.push_back("a");
+    queue_backward_callback([&] {
+      // By now both leaves hold their final gradients: d(3ab)/da = 3b = 6, d/db = 3a = 3.
+      order.push_back("callback");
+      CHECK(a.grad().at<double>({0}) == 6);
+      CHECK(b.grad().at<double>({0}) == 3);
+    });
+  });
+  b.register_post_accumulate_grad_hook([&](const Tensor&) { order.push_back("b"); });
+  sum(a * b * 3.0).backward();
+  REQUIRE(order.size() == 3);
+  CHECK(order.back() == "callback");
+  CHECK(contains(error_of([] { queue_backward_callback([] {}); }), "no backward pass is running"));
+}
+
 TEST_CASE("engine runs a long chain and a non-scalar root with an explicit gradient") {
   Tensor x = from_vector<double>({1, 2}, {}, true);
   Tensor y = x;

@@ -1,0 +1,27 @@
+#pragma once
+// Where this process sits in a distributed run, as the launcher (ember-run, torchrun, Slurm or
+// mpirun with the same variables exported) describes it in the environment:
+//   RANK, WORLD_SIZE          this process's rank and the number of processes in the run
+//   LOCAL_RANK, LOCAL_WORLD_SIZE   the same on this machine (picks the GPU: cuda:LOCAL_RANK)
+//   EMBER_STORE               the rendezvous store URL (distributed/store.h)
+#include <string>
+
+namespace ember::distributed {
+
+struct WorldInfo {
+  int rank = 0;
+  int world_size = 1;
+  int local_rank = 0;
+  int local_world_size = 1;
+  std::string store_url;  // empty when not launched
+  // Whether a launcher set the variables; without one, a run is a single process.
+  bool launched = false;
+
+  int num_nodes() const { return world_size / local_world_size; }
+};
+
+// Reads the variables above. None set: one process (launched = false). Some set but not all,
+// or inconsistent values: an ember::Error naming the variable.
+WorldInfo read_world_from_environment();
+
+}  // namespace ember::distributed

@@ -1,0 +1,219 @@
+#include "distributed/gloo_process_group.h"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include <gloo/allgatherv.h>
+#include <gloo/allreduce.h>
+#include <gloo/barrier.h>
+#include <gloo/broadcast.h>
+#include <gloo/common/error.h>
+#include <gloo/reduce_scatter.h>
+#include <gloo/rendezvous/context.h>
+#include <gloo/transport/tcp/device.h>
+
+#include "core/dtype.h"
+#include "core/ops/copy.h"
+#include "core/ops/elementwise.h"
+
+namespace ember::distributed {
+
+namespace {
+
+// The element-wise combine steps Gloo's algorithms call (the algorithms themselves are Gloo's).
+// 16-bit floats combine in f32 and round once.
+template <class T>
+T combine(T a, T b, ReduceOp op) {
+  using Compute = compute_t<T>;
+  const Compute x = static_cast<Compute>(a);
+  const Compute y = static_cast<Compute>(b);
+  return static_cast<T>(op == ReduceOp::max ? (x < y ? y : x) : x + y);
+}
+
+template <class T, ReduceOp op>
+void combine_into(void* out, const void* a, const void* b, std::size_t n) {
+  T* o = static_cast<T*>(out);
+  const T* x = static_cast<const T*>(a);
+  const T* y = static_cast<const T*>(b);
+  for (std::size_t i = 0; i < n; ++i) o[i] = combine(x[i], y[i], op);
+}
+
+template <class T, ReduceOp op>
+void combine_in_place(T* x, const T* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) x[i] = combine(x[i], y[i], op);
+}
+
+// What Gloo combines with: avg is a sum divided by the world size afterwards, and bool tensors
+// travel as bytes combined with max, which is "or" for sum and max alike.
+ReduceOp combined_with(ReduceOp op, DType dtype) {
+  return op == ReduceOp::max || dtype == DType::b8 ? ReduceOp::max : ReduceOp::sum;
+}
+DType carried_as(DType dtype) { return dtype == DType::b8 ? DType::u8 : dtype; }
+
+void divide_if_average(const Tensor& tensor, ReduceOp op, int size) {
+  if (op == ReduceOp::avg) copy_(tensor, div(tensor, static_cast<double>(size)));
+}
+
+// Gloo's halving-doubling reduce-scatter of `data` (the sum of `pieces` elements): this rank's
+// piece ends up at the front.
+template <class T>
+void reduce_scatter_in_place(const std::shared_ptr<gloo::Context>& context, T* data, const std::vector<int>& pieces,
+                             bool is_max) {
+  const gloo::ReductionFunction<T> reduction(
+      is_max ? gloo::MAX : gloo::SUM, is_max ? &combine_in_place<T, ReduceOp::max> : &combine_in_place<T, ReduceOp::sum>);
+  const int count = std::accumulate(pieces.begin(), pieces.end(), 0);
+  gloo::ReduceScatterHalvingDoubling<T> algorithm(context, std::vector<T*>{data}, count, pieces, &reduction);
+  algorithm.run();
+}
+
+void* bytes_of(const Tensor& tensor) { return tensor.data_ptr(); }
+
+std::string local_hostname(const GlooOptions& options) {
+  if (!options.hostname.empty()) return options.hostname;
+  const char* local_world = std::getenv("LOCAL_WORLD_SIZE");
+  const char* world = std::getenv("WORLD_SIZE");
+  if (local_world != nullptr && world != nullptr && std::string(local_world) == world) return "127.0.0.1";
+  char name[256] = {};
+  EMBER_CHECK(gethostname(name, sizeof(name) - 1) == 0, "GlooProcessGroup: cannot read this machine's host name");
+  return name;
+}
+
+}  // namespace
+
+GlooProcessGroup::GlooProcessGroup(std::shared_ptr<Store> store, int rank, int size,
+                                   std::chrono::milliseconds timeout, const GlooOptions& options)
+    : ProcessGroup(rank, size, timeout), store_(std::move(store)) {
+  EMBER_CHECK(store_ != nullptr, "GlooProcessGroup: no store");
+  gloo::transport::tcp::attr address;
+  if (!options.interface_name.empty()) {
+    address.iface = options.interface_name;
+  } else {
+    address.hostname = local_hostname(options);
+  }
+  auto context = std::make_shared<gloo::rendezvous::Context>(rank, size);
+  context->setTimeout(timeout);
+  try {
+    std::shared_ptr<gloo::transport::Device> device = gloo::transport::tcp::CreateDevice(address);
+    context->connectFullMesh(*store_, device);
+  } catch (const gloo::Exception& error) {
+    fail("GlooProcessGroup: rank ", rank, " of ", size, " could not connect to the others through ", store_->url(),
+         " (timeout ", timeout.count(), " ms): ", error.what());
+  }
+  context_ = std::move(context);
+  thread_ = std::thread([this] { communication_loop(); });
+}
+
+GlooProcessGroup::~GlooProcessGroup() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  jobs_changed_.notify_all();
+  thread_.join();
+}
+
+std::shared_ptr<Work> GlooProcessGroup::enqueue(const char* op, std::function<void()> run) {
+  auto work = std::make_shared<Work>();
+  {
+    std::lock_guard lock(mutex_);
+    jobs_.push_back({describe_call(op), std::move(run), work});
+  }
+  jobs_changed_.notify_one();
+  return work;
+}
+
+void GlooProcessGroup::communication_loop() {
+  while (true) {
+    Job job;
+    {
+      std::unique_lock lock(mutex_);
+      jobs_changed_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping, with nothing left to run
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    try {
+      job.run();
+      job.work->finish();
+    } catch (const gloo::Exception& error) {
+      // A peer that died closes its sockets (IoException); one that stalls runs into the timeout.
+      job.work->finish(std::make_exception_ptr(
+          Error(job.call + ": failed after at most " + std::to_string(timeout().count()) +
+                " ms: " + error.what() + " (another rank died, stalled or called a different collective)")));
+    } catch (const std::exception& error) {
+      job.work->finish(std::make_exception_ptr(Error(job.call + ": " + error.what())));
+    }
+  }
+}
+
+std::shared_ptr<Work> GlooProcessGroup::run_all_reduce(const Tensor& tensor, ReduceOp op) {
+  return enqueue("all_reduce", [this, tensor, op] {
+    if (tensor.numel() == 0) return;
+    dispatch_all_types<HostHalfTypes>(carried_as(tensor.dtype()), "all_reduce", [&]<class T>() {
+      gloo::AllreduceOptions options(context_);
+      options.setOutput(static_cast<T*>(bytes_of(tensor)), static_cast<std::size_t>(tensor.numel()));
+      options.setReduceFunction(combined_with(op, tensor.dtype()) == ReduceOp::max ? &combine_into<T, ReduceOp::max>
+                                                                                   : &combine_into<T, ReduceOp::sum>);
+      options.setTimeout(timeout());
+      gloo::allreduce(options);
+    });
+    divide_if_average(tensor, op, size());
+  });
+}
+
+std::shared_ptr<Work> GlooProcessGroup::run_reduce_scatter(const Tensor& output, const Tensor& input, ReduceOp op,
+                                                           const std::vector<std::int64_t>& counts) {
+  return enqueue("reduce_scatter", [this, output, input, op, counts] {
+    // Gloo's halving-doubling reduce-scatter works in place and leaves this rank's piece at the
+    // front of the buffer, so it runs on a copy of the input.
+    const Tensor scratch = input.clone();
+    std::vector<int> pieces(counts.begin(), counts.end());
+    const bool is_max = combined_with(op, input.dtype()) == ReduceOp::max;
+    dispatch_all_types<HostHalfTypes>(carried_as(input.dtype()), "reduce_scatter", [&]<class T>() {
+      if constexpr (!std::is_same_v<T, bool>) {  // bool never comes: it travels as u8
+        reduce_scatter_in_place(context_, static_cast<T*>(bytes_of(scratch)), pieces, is_max);
+      }
+    });
+    std::memcpy(bytes_of(output), bytes_of(scratch), static_cast<std::size_t>(output.numel()) * size_of(output.dtype()));
+    divide_if_average(output, op, size());
+  });
+}
+
+std::shared_ptr<Work> GlooProcessGroup::run_all_gather(const Tensor& output, const Tensor& input,
+                                                       const std::vector<std::int64_t>& counts) {
+  return enqueue("all_gather", [this, output, input, counts] {
+    // Gathering only moves data, so it moves bytes whatever the dtype.
+    const std::size_t element_size = size_of(input.dtype());
+    std::vector<std::size_t> byte_counts;
+    for (const std::int64_t count : counts) byte_counts.push_back(static_cast<std::size_t>(count) * element_size);
+    gloo::AllgathervOptions options(context_);
+    // Gloo takes a mutable pointer to the input but only reads it.
+    options.setInput(static_cast<std::uint8_t*>(bytes_of(input)), byte_counts[static_cast<std::size_t>(rank())]);
+    options.setOutput(static_cast<std::uint8_t*>(bytes_of(output)), byte_counts);
+    options.setTimeout(timeout());
+    gloo::allgatherv(options);
+  });
+}
+
+std::shared_ptr<Work> GlooProcessGroup::run_broadcast(const Tensor& tensor, int root) {
+  return enqueue("broadcast", [this, tensor, root] {
+    if (tensor.numel() == 0) return;
+    gloo::BroadcastOptions options(context_);
+    options.setOutput(static_cast<std::uint8_t*>(bytes_of(tensor)),
+                      static_cast<std::size_t>(tensor.numel()) * size_of(tensor.dtype()));
+    options.setRoot(root);
+    options.setTimeout(timeout());
+    gloo::broadcast(options);
+  });
+}
+
+std::shared_ptr<Work> GlooProcessGroup::run_barrier() {
+  return enqueue("barrier", [this] {
+    gloo::BarrierOptions options(context_);
+    options.setTimeout(timeout());
+    gloo::barrier(options);
+  });
+}
+
+}  // namespace ember::distributed

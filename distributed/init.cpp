@@ -1,0 +1,50 @@
+#include "distributed/init.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+
+#include "distributed/environment.h"
+#include "distributed/gloo_process_group.h"
+
+namespace ember::distributed {
+
+namespace {
+
+// A group of one still needs a store to build its Gloo context: a private directory, removed
+// again once the context exists.
+class ScratchDirectory {
+ public:
+  ScratchDirectory() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "ember-store-XXXXXX").string();
+    EMBER_CHECK(mkdtemp(pattern.data()) != nullptr, "init_process_group: cannot create a directory under ",
+                std::filesystem::temp_directory_path().string());
+    path_ = pattern;
+  }
+  ~ScratchDirectory() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  ScratchDirectory(const ScratchDirectory&) = delete;
+  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
+  std::string url() const { return "file://" + path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+std::shared_ptr<ProcessGroup> init_process_group(const InitOptions& options) {
+  const WorldInfo world = read_world_from_environment();
+  EMBER_CHECK(options.backend == "gloo" || options.backend == "nccl", "init_process_group: unknown backend '",
+              options.backend, "' (expected \"gloo\" or \"nccl\")");
+  std::optional<ScratchDirectory> scratch;
+  std::string url = world.store_url;
+  if (url.empty()) url = scratch.emplace().url();
+  const std::shared_ptr<Store> store = Store::open(url, options.timeout);
+  EMBER_CHECK(options.backend == "gloo", "init_process_group: the nccl backend is not built into this ember");
+  return std::make_shared<GlooProcessGroup>(store, world.rank, world.world_size, options.timeout);
+}
+
+}  // namespace ember::distributed

@@ -1,0 +1,42 @@
+#pragma once
+// Store: the key-value table processes meet at before they can talk to each other (rendezvous).
+// Each rank publishes its address (Gloo) or the NCCL unique id under a key; the others wait for
+// the keys to appear. Two kinds, named by a URL:
+//   file:///path        a directory on one machine or on a file system all machines share
+//   redis://host:port   a redis-server every machine can reach (Debian's redis-server)
+// A directory store must be fresh for each run: keys left by an earlier run would be read as
+// this run's (ember-run makes a new one per launch).
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gloo/rendezvous/store.h>
+
+namespace ember::distributed {
+
+// Gloo's store interface, with every wait bounded by one timeout: a rank that never arrives
+// gives an ember::Error naming the missing keys, never a hang.
+class Store : public gloo::rendezvous::Store {
+ public:
+  // Opens the store `url` names; every wait gives up after `timeout`.
+  static std::shared_ptr<Store> open(const std::string& url, std::chrono::milliseconds timeout);
+
+  void set(const std::string& key, const std::vector<char>& value) override;
+  // Waits (up to the timeout) for `key`, then returns its value.
+  std::vector<char> get(const std::string& key) override;
+  void wait(const std::vector<std::string>& keys) override;
+  void wait(const std::vector<std::string>& keys, const std::chrono::milliseconds& timeout) override;
+
+  const std::string& url() const { return url_; }
+  std::chrono::milliseconds timeout() const { return timeout_; }
+
+ private:
+  Store(std::string url, std::unique_ptr<gloo::rendezvous::Store> backend, std::chrono::milliseconds timeout);
+
+  std::string url_;
+  std::unique_ptr<gloo::rendezvous::Store> backend_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace ember::distributed

@@ -1,0 +1,207 @@
+// ProcessGroup over Gloo: every collective against values worked out by hand, with 2 and 3
+// ranks, several dtypes and sizes (including sizes the world size does not divide); argument
+// errors; and failures: a rank that never joins, a rank that dies mid-run.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "core/ember.h"
+#include "distributed/gloo_process_group.h"
+#include "distributed/init.h"
+#include "ranks.h"
+
+using namespace ember;
+using namespace ember::distributed;
+using ember::testing::require;
+
+namespace {
+
+// values[i] as a tensor of `dtype` (every value used here is exact in every dtype).
+Tensor make(const std::vector<double>& values, DType dtype) {
+  Tensor out = zeros({static_cast<std::int64_t>(values.size())}, {.dtype = DType::f64});
+  std::copy(values.begin(), values.end(), out.data<double>());
+  return out.to(dtype);
+}
+
+void require_values(const Tensor& actual, const std::vector<double>& expected, const std::string& what) {
+  const std::vector<double> got = actual.to(DType::f64).to_vector<double>();
+  require(got.size() == expected.size(), what + ": got " + std::to_string(got.size()) + " values, expected " +
+                                             std::to_string(expected.size()));
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    require(got[i] == expected[i], what + ": element " + std::to_string(i) + " is " + std::to_string(got[i]) +
+                                       ", expected " + std::to_string(expected[i]));
+  }
+}
+
+std::vector<double> filled(std::size_t n, const std::function<double(std::size_t)>& value) {
+  std::vector<double> values(n);
+  for (std::size_t i = 0; i < n; ++i) values[i] = value(i);
+  return values;
+}
+
+}  // namespace
+
+RANK_SCENARIO(collectives_match_hand_computed_values) {
+  const int R = group->size();
+  const int me = group->rank();
+  const double rank_sum = R * (R + 1) / 2.0;  // sum over ranks of (rank + 1)
+  for (const DType dtype : {DType::f32, DType::f64, DType::f16, DType::bf16, DType::i32, DType::i64, DType::u8}) {
+    for (const std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{1000}, std::size_t{65537}}) {
+      const std::string where = std::string(name(dtype)) + " n=" + std::to_string(n);
+      // all_reduce sum: rank r holds (r + 1) * (i % 5 + 1); the sum is rank_sum * (i % 5 + 1).
+      Tensor t = make(filled(n, [&](std::size_t i) { return (me + 1) * double(i % 5 + 1); }), dtype);
+      group->all_reduce(t, ReduceOp::sum)->wait();
+      require_values(t, filled(n, [&](std::size_t i) { return rank_sum * double(i % 5 + 1); }), "all_reduce sum " + where);
+      // max: rank r holds (7r + i) % 11; the max is taken over the ranks directly.
+      t = make(filled(n, [&](std::size_t i) { return double((7 * me + i) % 11); }), dtype);
+      group->all_reduce(t, ReduceOp::max)->wait();
+      require_values(t, filled(n, [&](std::size_t i) {
+                       double best = 0;
+                       for (int r = 0; r < R; ++r) best = std::max(best, double((7 * r + i) % 11));
+                       return best;
+                     }), "all_reduce max " + where);
+      // avg (floating only): rank_sum / R * (i % 5 + 1) = (R + 1) / 2 * (i % 5 + 1), exact for R = 2, 3.
+      if (is_floating(dtype)) {
+        t = make(filled(n, [&](std::size_t i) { return (me + 1) * double(i % 5 + 1); }), dtype);
+        group->all_reduce(t, ReduceOp::avg)->wait();
+        require_values(t, filled(n, [&](std::size_t i) { return (R + 1) / 2.0 * double(i % 5 + 1); }),
+                       "all_reduce avg " + where);
+      }
+      // reduce_scatter with unequal pieces: counts[r] = n + r. Every rank holds (r + 1) * (j % 5 + 1)
+      // at position j of the whole; rank r receives the sums of its piece.
+      std::vector<std::int64_t> counts;
+      std::int64_t total = 0;
+      for (int r = 0; r < R; ++r) counts.push_back(static_cast<std::int64_t>(n) + r), total += counts.back();
+      std::int64_t start = 0;
+      for (int r = 0; r < me; ++r) start += counts[static_cast<std::size_t>(r)];
+      const Tensor whole = make(filled(static_cast<std::size_t>(total), [&](std::size_t j) {
+                                  return (me + 1) * double(j % 5 + 1);
+                                }), dtype);
+      Tensor piece = zeros({counts[static_cast<std::size_t>(me)]}, {.dtype = dtype});
+      group->reduce_scatter(piece, whole, ReduceOp::sum, counts)->wait();
+      require_values(piece, filled(static_cast<std::size_t>(counts[static_cast<std::size_t>(me)]), [&](std::size_t i) {
+                       return rank_sum * double((start + static_cast<std::int64_t>(i)) % 5 + 1);
+                     }), "reduce_scatter " + where);
+      // all_gather with the same unequal pieces: rank r contributes (r * 3 + j) % 13 for j < n + r.
+      const Tensor mine = make(filled(static_cast<std::size_t>(counts[static_cast<std::size_t>(me)]),
+                                      [&](std::size_t j) { return double((me * 3 + j) % 13); }), dtype);
+      Tensor gathered = zeros({total}, {.dtype = dtype});
+      group->all_gather(gathered, mine, counts)->wait();
+      std::vector<double> expected;
+      for (int r = 0; r < R; ++r) {
+        for (std::int64_t j = 0; j < counts[static_cast<std::size_t>(r)]; ++j) expected.push_back(double((r * 3 + j) % 13));
+      }
+      require_values(gathered, expected, "all_gather " + where);
+      // broadcast from the last rank: everyone ends with its values, (R - 1) * 10 + i % 7.
+      t = make(filled(n, [&](std::size_t i) { return double(me * 10 + i % 7); }), dtype);
+      group->broadcast(t, R - 1)->wait();
+      require_values(t, filled(n, [&](std::size_t i) { return double((R - 1) * 10 + i % 7); }), "broadcast " + where);
+    }
+  }
+  // Equal pieces (no counts): R * 4 elements, rank r receives elements 4r .. 4r + 3 summed.
+  const Tensor whole = make(filled(static_cast<std::size_t>(4 * R), [&](std::size_t j) { return double(j); }), DType::f32);
+  Tensor piece = zeros({4});
+  group->reduce_scatter(piece, whole, ReduceOp::avg)->wait();
+  require_values(piece, filled(4, [&](std::size_t i) { return double(4 * me + static_cast<int>(i)); }),
+                 "reduce_scatter avg, equal pieces");
+  // bool: "or" across ranks; rank r sets element r.
+  Tensor flags = make(filled(4, [&](std::size_t i) { return i == static_cast<std::size_t>(me) ? 1.0 : 0.0; }), DType::b8);
+  group->all_reduce(flags, ReduceOp::sum)->wait();
+  require_values(flags, filled(4, [&](std::size_t i) { return i < static_cast<std::size_t>(R) ? 1.0 : 0.0; }),
+                 "all_reduce of bool");
+  // Work handles: several collectives in flight at once finish in order with the right values.
+  std::vector<Tensor> tensors;
+  std::vector<std::shared_ptr<Work>> works;
+  for (int k = 0; k < 8; ++k) {
+    tensors.push_back(full({3}, double(k + me)));
+    works.push_back(group->all_reduce(tensors.back(), ReduceOp::sum));
+  }
+  for (int k = 0; k < 8; ++k) {
+    works[static_cast<std::size_t>(k)]->wait();
+    require(works[static_cast<std::size_t>(k)]->is_completed(), "a waited work reports completion");
+    require_values(tensors[static_cast<std::size_t>(k)], std::vector<double>(3, k * R + R * (R - 1) / 2.0),
+                   "in-flight all_reduce " + std::to_string(k));
+  }
+  group->barrier()->wait();
+}
+
+TEST_CASE("collectives on 2 and 3 Gloo ranks match values computed by hand") {
+  for (const int ranks : {2, 3}) {
+    const auto run = ember::testing::run_ranks("collectives_match_hand_computed_values", ranks);
+    INFO(run.report());
+    CHECK(run.succeeded());
+  }
+}
+
+TEST_CASE("a group of one needs no launcher, and bad arguments name the collective") {
+  const auto group = init_process_group();  // no RANK / WORLD_SIZE here: a world of one
+  REQUIRE(group->size() == 1);
+  Tensor t = full({4}, 2.0);
+  group->all_reduce(t, ReduceOp::avg)->wait();
+  CHECK(t.to_vector<float>() == std::vector<float>(4, 2.0f));  // the average over one rank
+  auto error_of = [](auto&& call) -> std::string {
+    try {
+      call();
+    } catch (const Error& error) {
+      return error.what();
+    }
+    return "";
+  };
+  const auto contains = [](const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; };
+  const Tensor matrix = zeros({3, 4});
+  CHECK(contains(error_of([&] { group->all_reduce(matrix.t()); }), "all_reduce (gloo, rank 0 of 1): the tensor"));
+  CHECK(contains(error_of([&] { group->all_reduce(matrix.t()); }), "must be contiguous"));
+  CHECK(contains(error_of([&] { group->all_reduce(zeros({2}, {.dtype = DType::i64}), ReduceOp::avg); }),
+                 "avg needs a floating tensor"));
+  CHECK(contains(error_of([&] { group->reduce_scatter(zeros({2}), zeros({4}, {.dtype = DType::f64})); }),
+                 "must share dtype and device"));
+  CHECK(contains(error_of([&] { group->reduce_scatter(zeros({2}), zeros({4})); }), "must have counts[0] = 4 elements"));
+  CHECK(contains(error_of([&] { group->all_gather(zeros({5}), zeros({5}), {4}); }), "counts add up to 4 elements"));
+  CHECK(contains(error_of([&] { group->broadcast(t, 1); }), "root 1 is not a rank"));
+  CHECK(contains(error_of([&] { group->all_reduce(Tensor()); }), "undefined"));
+}
+
+TEST_CASE("a rank that never joins gives the others a clear error within the timeout") {
+  std::string directory = (std::filesystem::temp_directory_path() / "ember-never-XXXXXX").string();
+  REQUIRE(mkdtemp(directory.data()) != nullptr);
+  const auto store = Store::open("file://" + directory, std::chrono::milliseconds(1500));
+  const auto start = std::chrono::steady_clock::now();
+  std::string message;
+  try {
+    GlooProcessGroup group(store, 0, 2, std::chrono::milliseconds(1500));  // rank 1 never comes
+  } catch (const Error& error) {
+    message = error.what();
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::filesystem::remove_all(directory);
+  INFO(message);
+  CHECK(message.find("a rank did not start, or died before joining") != std::string::npos);
+  CHECK(seconds < 10);  // the 1.5 s timeout, not a hang
+}
+
+RANK_SCENARIO(last_rank_dies_mid_run) {
+  // A training-like loop of all-reduces; the last rank dies abruptly at the 5th.
+  for (int step = 0; step < 200; ++step) {
+    if (step == 5 && group->rank() == group->size() - 1) _exit(3);
+    Tensor gradient = full({1000}, 1.0);
+    group->all_reduce(gradient, ReduceOp::avg)->wait();
+  }
+}
+
+TEST_CASE("killing one rank mid-run makes the others fail with a clear error within the timeout") {
+  ember::testing::RanksOptions options;
+  options.group_timeout = std::chrono::milliseconds(5000);
+  options.stop_others_on_failure = false;  // the survivors must notice by themselves
+  for (const int ranks : {2, 3}) {
+    const auto run = ember::testing::run_ranks("last_rank_dies_mid_run", ranks, options);
+    INFO(run.report());
+    REQUIRE(run.result.exit_codes.size() == static_cast<std::size_t>(ranks));
+    CHECK(run.result.exit_codes.back() == 3);
+    for (int rank = 0; rank + 1 < ranks; ++rank) {
+      CHECK(run.result.exit_codes[static_cast<std::size_t>(rank)] == 1);  // the scenario's "error:" exit
+      const std::string expected = "all_reduce (gloo, rank " + std::to_string(rank) + " of " + std::to_string(ranks) + ")";
+      CHECK(run.output[static_cast<std::size_t>(rank)].find(expected) != std::string::npos);
+    }
+    CHECK(run.seconds < 5 + 10);  // within the 5 s timeout (plus start-up), never a hang
+  }
+}
