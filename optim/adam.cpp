@@ -23,6 +23,10 @@ Adam::Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions options
   EMBER_CHECK(options.eps >= 0, name, ": invalid eps ", options.eps);
 }
 
+std::unique_ptr<Optimizer> Adam::make_like(std::vector<ParamGroup> groups) const {
+  return std::unique_ptr<Optimizer>(new Adam(name().c_str(), std::move(groups), options_, decoupled_));
+}
+
 void Adam::step() {
   NoGradGuard no_grad;
   for (const ParamGroup& group : param_groups()) {
@@ -98,7 +102,10 @@ void Adam::load_param_state(const OptimizerState& in) {
 }
 
 AdamW::AdamW(std::vector<Tensor> params, AdamWOptions options)
-    : Adam("AdamW", std::vector<ParamGroup>{{std::move(params), options.lr, options.weight_decay}},
-           AdamOptions{options.lr, options.beta1, options.beta2, options.eps, options.weight_decay}, true) {}
+    : AdamW(std::vector<ParamGroup>{{std::move(params), options.lr, options.weight_decay}}, options) {}
+
+AdamW::AdamW(std::vector<ParamGroup> groups, AdamWOptions options)
+    : Adam("AdamW", std::move(groups), AdamOptions{options.lr, options.beta1, options.beta2, options.eps,
+                                                   options.weight_decay}, true) {}
 
 }  // namespace ember::optim

@@ -7,7 +7,8 @@
 
 namespace ember::optim {
 
-double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm) {
+double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm,
+                       const std::function<double(double)>& combine_squares) {
   EMBER_CHECK(max_norm > 0, "clip_grad_norm_: max_norm must be positive, got ", max_norm);
   NoGradGuard no_grad;
   double squares = 0;
@@ -17,6 +18,7 @@ double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm) {
     const Tensor g = grad.to(DType::f64);
     squares += sum(mul(g, g)).item<double>();
   }
+  if (combine_squares) squares = combine_squares(squares);
   const double norm = std::sqrt(squares);
   const double scale = max_norm / (norm + 1e-6);
   if (scale < 1) {

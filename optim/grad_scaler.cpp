@@ -59,7 +59,7 @@ void GradScaler::unscale_(Optimizer& optimizer) {
     EMBER_CUDA_DISPATCH("GradScaler.unscale_",
                         found |= kernels::cuda::unscale_and_check_finite(dtype, grads.first, grads.second, inv_scale));
   }
-  found_inf_ = found;
+  found_inf_ = optimizer.on_any_process(found);
   stage_ = Stage::unscaled;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Optimizer: owns parameter groups and per-parameter state; subclasses implement step().
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +34,15 @@ class Optimizer {
   virtual void step() = 0;
   // Resets gradients: to none (the default, like PyTorch 2) or to zeros.
   virtual void zero_grad(bool set_to_none = true);
+
+  // A new optimizer of this kind, with this one's hyper-parameters and no state, over `groups`
+  // (ZeRO gives each rank one over its share of the parameters this way).
+  virtual std::unique_ptr<Optimizer> make_like(std::vector<ParamGroup> groups) const = 0;
+
+  // Whether `local` holds on any process that shares this optimizer's work. A sharded optimizer
+  // (ZeRO stage 2: each process holds only its part of the gradients) asks them all, so the
+  // GradScaler skips a step on every process or on none. A plain optimizer answers `local`.
+  virtual bool on_any_process(bool local) { return local; }
 
   // "SGD", "Adam", "AdamW": how logs and messages name the optimizer.
   const std::string& name() const { return name_; }

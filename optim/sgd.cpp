@@ -19,6 +19,10 @@ SGD::SGD(std::vector<ParamGroup> groups, SGDOptions options) : Optimizer("SGD", 
               "SGD: nesterov momentum requires a momentum and zero dampening");
 }
 
+std::unique_ptr<Optimizer> SGD::make_like(std::vector<ParamGroup> groups) const {
+  return std::make_unique<SGD>(std::move(groups), options_);
+}
+
 void SGD::step() {
   NoGradGuard no_grad;
   for (const ParamGroup& group : param_groups()) {

@@ -25,6 +25,7 @@ class SGD : public Optimizer {
  public:
   SGD(std::vector<Tensor> params, SGDOptions options);
   SGD(std::vector<ParamGroup> groups, SGDOptions options);
+  std::unique_ptr<Optimizer> make_like(std::vector<ParamGroup> groups) const override;
   void step() override;
 
  protected:

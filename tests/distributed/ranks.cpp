@@ -53,6 +53,7 @@ RanksRun run_ranks(const char* scenario, int nproc, const RanksOptions& options)
   launch.environment = {{"EMBER_TEST_SCENARIO", scenario},
                         {"EMBER_TEST_DIR", run.directory},
                         {"EMBER_TEST_TIMEOUT_MS", std::to_string(options.group_timeout.count())}};
+  launch.environment.insert(options.environment.begin(), options.environment.end());
   launch.stop_others_on_failure = options.stop_others_on_failure;
   launch.time_limit = std::chrono::minutes(2);
   launch.on_line = [&](int rank, std::string_view line) {

@@ -5,6 +5,7 @@
 // ember::Error on a mismatch, which fails its rank) and writes values for the TEST_CASE to
 // compare into the run's directory.
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,7 @@ bool register_scenario(const char* name, Scenario scenario);
 struct RanksOptions {
   std::chrono::milliseconds group_timeout{20000};  // the process group's timeout in each rank
   bool stop_others_on_failure = true;
+  std::map<std::string, std::string> environment;  // extra variables for the ranks
 };
 
 struct RanksRun {
