@@ -51,7 +51,12 @@ void Trainer::save_checkpoint(const std::string& path, const TrainModule& module
   EMBER_CHECK(config_.optimizer != nullptr, "save_checkpoint: nothing to save before fit() configured the optimizer");
   NamedTensors tensors;
   for (const auto& [name, tensor] : module.state_dict()) tensors.emplace_back(kModel + name, tensor);
-  const optim::OptimizerState optimizer = config_.optimizer->state();
+  // A collective under ZeRO (each rank holds part of the state): every rank gets here.
+  const optim::OptimizerState optimizer = strategy_.stepping_optimizer(*config_.optimizer).state();
+  if (!strategy_.is_global_zero()) {
+    strategy_.barrier();  // until rank 0 has written it
+    return;
+  }
   for (const auto& [name, tensor] : optimizer.tensors) tensors.emplace_back(kOptimizer + name, tensor);
 
   std::map<std::string, std::string> metadata{{"format", kFormat},
@@ -73,6 +78,7 @@ void Trainer::save_checkpoint(const std::string& path, const TrainModule& module
     }
   }
   save_safetensors(path, tensors, metadata);
+  strategy_.barrier();
 }
 
 nn::StateDict checkpoint_weights(const std::string& path) {
@@ -98,7 +104,7 @@ void Trainer::load_checkpoint(const std::string& path, TrainModule& module) {
     }
   }
   module.load_state_dict(model);
-  config_.optimizer->load_state(optimizer);
+  strategy_.stepping_optimizer(*config_.optimizer).load_state(optimizer);
   if (config_.scheduler) {
     config_.scheduler->set_last_epoch(std::stoll(required(path, file.metadata, "scheduler.last_epoch")));
   }

@@ -50,7 +50,7 @@ void CSVLogger::on_fit_start(Trainer& trainer, TrainModule&) {
 
 void CSVLogger::on_train_epoch_end(Trainer& trainer, TrainModule&) {
   rows_.push_back({trainer.current_epoch(), trainer.global_step(), trainer.metrics()});
-  write();
+  if (trainer.is_global_zero()) write();  // the metrics are every rank's already
 }
 
 void CSVLogger::write() const {

@@ -1,10 +1,17 @@
 #include "trainer/log_directory.h"
 
+#include <algorithm>
 #include <filesystem>
+
+#include "distributed/environment.h"
 
 namespace ember::trainer {
 
 std::string version_directory(const std::string& root, int version) {
+  // In a distributed run only rank 0 writes logs, so only it creates directories (the other
+  // ranks' choice of version is never used).
+  const bool writes = distributed::read_world_from_environment().rank == 0;
+  if (!writes) return (std::filesystem::path(root) / ("version_" + std::to_string(std::max(version, 0)))).string();
   std::filesystem::create_directories(root);
   if (version < 0) {
     version = 0;

@@ -81,7 +81,8 @@ void ModelCheckpoint::on_train_epoch_end(Trainer& trainer, TrainModule& module) 
   std::stable_sort(kept_.begin(), kept_.end(), [&](const auto& a, const auto& b) { return better(a.first, b.first); });
   if (options_.save_top_k > 0 && static_cast<int>(kept_.size()) > options_.save_top_k) {
     // (A filename template without {epoch} may reuse a name: never delete the file just written.)
-    if (kept_.back().second != path) std::filesystem::remove(kept_.back().second);
+    // Every rank keeps the same list (metrics are reduced across ranks); rank 0 owns the files.
+    if (kept_.back().second != path && trainer.is_global_zero()) std::filesystem::remove(kept_.back().second);
     kept_.pop_back();
   }
   best_path_ = kept_.front().second;

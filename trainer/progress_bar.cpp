@@ -13,6 +13,7 @@ ProgressBar::ProgressBar(std::FILE* out) : out_(out), live_(::isatty(::fileno(ou
 
 void ProgressBar::on_train_batch_end(Trainer& trainer, TrainModule&, std::int64_t batch_index, std::int64_t batches,
                                      double loss) {
+  if (!trainer.is_global_zero()) return;  // one bar for the whole run
   using Clock = std::chrono::steady_clock;
   const auto now = Clock::now();
   if (batch_index == 0) epoch_start_ = now;
@@ -41,6 +42,7 @@ void ProgressBar::on_train_batch_end(Trainer& trainer, TrainModule&, std::int64_
 }
 
 void ProgressBar::on_train_epoch_end(Trainer& trainer, TrainModule&) {
+  if (!trainer.is_global_zero()) return;
   std::fprintf(out_, "%sEpoch %lld done:", live_ ? "\n" : "", static_cast<long long>(trainer.current_epoch()));
   for (const auto& [name, value] : trainer.metrics()) std::fprintf(out_, " %s=%.4f", name.c_str(), value);
   std::fprintf(out_, "\n");

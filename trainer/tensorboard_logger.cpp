@@ -38,10 +38,12 @@ void TensorBoardLogger::on_fit_start(Trainer&, TrainModule&) {
 }
 
 void TensorBoardLogger::on_validation_end(Trainer& trainer, TrainModule&) {
+  if (!trainer.is_global_zero()) return;  // the metrics are every rank's already
   append(trainer.global_step(), trainer.validation_metrics());
 }
 
 void TensorBoardLogger::on_train_epoch_end(Trainer& trainer, TrainModule&) {
+  if (!trainer.is_global_zero()) return;
   Metrics rest{{"epoch", static_cast<double>(trainer.current_epoch())}};
   for (const auto& [name, value] : trainer.metrics()) {
     if (trainer.validation_metrics().count(name) == 0) rest[name] = value;

@@ -18,16 +18,24 @@ std::int64_t batches_to_run(const data::DataLoader& loader, std::int64_t limit) 
   return limit < 0 ? loader.size() : std::min(limit, loader.size());
 }
 
-Device choose_device(const TrainerOptions& options) {
+Device choose_device(const TrainerOptions& options, const Strategy& strategy) {
   const std::string& accelerator = options.accelerator;
   EMBER_CHECK(accelerator == "cpu" || accelerator == "cuda" || accelerator == "gpu" || accelerator == "auto",
               "Trainer: accelerator '", accelerator, "' is not supported (expected \"cpu\", \"cuda\", \"gpu\" or \"auto\")");
-  EMBER_CHECK(options.devices == 1, "Trainer: devices = ", options.devices,
-              " needs a data-parallel strategy, which ember does not have yet; use devices = 1");
+  const distributed::WorldInfo& world = strategy.world();
+  if (!strategy.is_distributed()) {
+    EMBER_CHECK(options.devices == 1 && options.num_nodes == 1, "Trainer: devices = ", options.devices,
+                " and num_nodes = ", options.num_nodes, " need a distributed strategy (\"ddp\", \"zero1\", \"zero2\")");
+  } else {
+    EMBER_CHECK((options.devices == 1 || options.devices == world.local_world_size) &&
+                    (options.num_nodes == 1 || options.num_nodes == world.num_nodes()),
+                "Trainer: devices = ", options.devices, " and num_nodes = ", options.num_nodes, " do not match the ",
+                "launcher's ", world.local_world_size, " processes per machine on ", world.num_nodes(), " machines");
+  }
   if (accelerator == "cpu" || (accelerator == "auto" && !cuda::is_available())) return Device::cpu();
   EMBER_CHECK(cuda::is_available(), "Trainer: accelerator '", accelerator, "' asks for a GPU, but ",
               cuda::is_built() ? "no CUDA device is available on this machine" : "this build of ember has no CUDA");
-  return Device::cuda(0);
+  return Device::cuda(world.local_rank);
 }
 
 optim::GradScalerOptions scaler_options(const TrainerOptions& options) {
@@ -43,7 +51,8 @@ optim::GradScalerOptions scaler_options(const TrainerOptions& options) {
 
 Trainer::Trainer(TrainerOptions options)
     : options_(std::move(options)),
-      device_(choose_device(options_)),
+      strategy_(options_.strategy, options_.distributed_timeout),
+      device_(choose_device(options_, strategy_)),
       autocast_(options_.precision != "32"),
       autocast_dtype_(options_.precision == "bf16-mixed" ? DType::bf16 : DType::f16),
       scaler_(scaler_options(options_)) {
@@ -79,6 +88,7 @@ void Trainer::fit(TrainModule& module, data::DataLoader& train, data::DataLoader
   module.to(device_);  // before the optimizer exists, so its state is made on the device
   config_ = module.configure_optimizers();
   EMBER_CHECK(config_.optimizer != nullptr, module.type_name(), ": configure_optimizers returned no optimizer");
+  strategy_.setup(module, *config_.optimizer, device_, train, validation);
   if (!resume_from.empty()) load_checkpoint(resume_from, module);
   should_stop_ = false;
   for (const auto& callback : options_.callbacks) callback->on_fit_start(*this, module);
@@ -89,7 +99,7 @@ void Trainer::fit(TrainModule& module, data::DataLoader& train, data::DataLoader
     validation_metrics_.clear();
     for (const auto& callback : options_.callbacks) callback->on_train_epoch_start(*this, module);
     train_epoch(module, train, validation);
-    metrics_ = module.take_epoch_metrics();
+    metrics_ = strategy_.take_epoch_metrics(module);
     for (const auto& [name, value] : validation_metrics_) metrics_[name] = value;
     for (const auto& [name, value] : logged_metrics_) metrics_[name] = value;
     if (config_.scheduler && config_.interval == OptimizerConfig::Interval::epoch) config_.scheduler->step();
@@ -111,21 +121,26 @@ void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader, data::D
   const std::int64_t window = options_.accumulate_grad_batches;
   const bool report_loss = std::any_of(options_.callbacks.begin(), options_.callbacks.end(),
                                        [](const auto& callback) { return callback->wants_batch_loss(); });
+  optim::Optimizer& optimizer = strategy_.stepping_optimizer(*config_.optimizer);
   std::int64_t index = 0;
   for (const data::Batch& batch : loader) {
     if (index >= batches || (options_.max_steps >= 0 && global_step_ >= options_.max_steps)) break;
-    if (index % window == 0) config_.optimizer->zero_grad(/*set_to_none=*/true);            // 1
+    if (index % window == 0) optimizer.zero_grad(/*set_to_none=*/true);                     // 1
     const data::Batch inputs = on_device(batch);
+    strategy_.before_training_step();
     const Tensor loss = with_precision([&] { return module.training_step(inputs, index); });  // 2
     EMBER_CHECK(loss.defined() && loss.numel() == 1, module.type_name(),
                 ": training_step must return a one-element loss, got ", describe(loss));
     const double loss_value = report_loss ? loss.item<double>() : 0.0;
-    scaler_.scale(window == 1 ? loss : div(loss, static_cast<double>(window))).backward();  // 3
     const bool window_ends = (index + 1) % window == 0 || index + 1 == batches;
+    strategy_.backward(window_ends, [&] {                                                   // 3
+      scaler_.scale(window == 1 ? loss : div(loss, static_cast<double>(window))).backward();
+    });
     if (window_ends) {                                                                      // 4
-      scaler_.unscale_(*config_.optimizer);  // clipping sees the true gradients
+      strategy_.after_window_backward();
+      scaler_.unscale_(optimizer);  // clipping sees the true gradients
       clip_gradients(module);
-      const bool stepped = scaler_.step(*config_.optimizer);
+      const bool stepped = scaler_.step(optimizer);
       scaler_.update();
       ++global_step_;
       if (stepped && config_.scheduler && config_.interval == OptimizerConfig::Interval::step) {
@@ -176,10 +191,10 @@ void Trainer::step_plateau_scheduler() {
   config_.plateau->step(found->second);
 }
 
-void Trainer::clip_gradients(TrainModule& module) const {
+void Trainer::clip_gradients(TrainModule& module) {
   if (options_.gradient_clip_val == 0) return;
   if (options_.gradient_clip_algorithm == TrainerOptions::ClipAlgorithm::norm) {
-    optim::clip_grad_norm_(module.parameters(), options_.gradient_clip_val);
+    strategy_.clip_grad_norm_(module.parameters(), options_.gradient_clip_val);
   } else {
     optim::clip_grad_value_(module.parameters(), options_.gradient_clip_val);
   }
@@ -202,15 +217,17 @@ Metrics Trainer::evaluate(TrainModule& module, data::DataLoader& loader, std::in
     }
   }
   module.train(was_training);
-  return module.take_epoch_metrics();
+  return strategy_.take_epoch_metrics(module);
 }
 
 Metrics Trainer::validate(TrainModule& module, data::DataLoader& loader) {
+  strategy_.shard_for_evaluation(loader);
   return evaluate(module, loader, options_.limit_val_batches,
                   [&](const data::Batch& batch, std::int64_t index) { module.validation_step(batch, index); });
 }
 
 Metrics Trainer::test(TrainModule& module, data::DataLoader& loader) {
+  strategy_.shard_for_evaluation(loader);
   return evaluate(module, loader, -1, [&](const data::Batch& batch, std::int64_t index) { module.test_step(batch, index); });
 }
 

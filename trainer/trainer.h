@@ -7,6 +7,7 @@
 //      is inf/NaN), scaler update, LR scheduler step (interval "step", not after a skipped step)
 // The last, shorter window of an epoch still steps. Validation, test and predict run in eval
 // mode under NoGradGuard (and autocast, like training).
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "data/data_loader.h"
 #include "optim/grad_scaler.h"
 #include "trainer/callback.h"
+#include "trainer/strategy.h"
 #include "trainer/train_module.h"
 
 namespace ember::trainer {
@@ -47,10 +49,19 @@ struct TrainerOptions {
   // The GradScaler of "16-mixed" (ignored otherwise); PyTorch's defaults.
   optim::GradScalerOptions grad_scaler = {};
   // Where fit/validate/test/predict run: "cpu", "cuda" (or "gpu"), or "auto" (cuda when a GPU
-  // is available). The module and every batch are moved there. devices: how many (1 until
-  // data-parallel strategies exist).
+  // is available). The module and every batch are moved there; with a distributed strategy on
+  // CUDA, rank r of a machine uses cuda:LOCAL_RANK.
   std::string accelerator = "cpu";
+  // "single", "ddp", "zero1" or "zero2" (trainer/strategy.h). The processes come from the
+  // launcher: `ember-run --nproc N program ...` on one machine.
+  std::string strategy = "single";
+  // Processes per machine and machines: 1 and 1 for "single"; with a distributed strategy they
+  // are read from the launcher's environment (LOCAL_WORLD_SIZE, WORLD_SIZE / LOCAL_WORLD_SIZE),
+  // and a value set here must match it.
   std::int64_t devices = 1;
+  std::int64_t num_nodes = 1;
+  // How long a rank waits for the others (rendezvous and each collective) before failing.
+  std::chrono::milliseconds distributed_timeout = std::chrono::minutes(5);
 };
 
 class Trainer {
@@ -85,6 +96,9 @@ class Trainer {
   bool should_stop() const { return should_stop_; }
   const TrainerOptions& options() const { return options_; }
   optim::Optimizer* optimizer() const { return config_.optimizer.get(); }
+  // Whether this process is rank 0, the one that prints, logs and writes checkpoints.
+  bool is_global_zero() const { return strategy_.is_global_zero(); }
+  const Strategy& strategy() const { return strategy_; }
   const optim::GradScaler& grad_scaler() const { return scaler_; }
   Device device() const { return device_; }
 
@@ -99,7 +113,7 @@ class Trainer {
   // (taking it from the module, like every epoch end).
   template <class Step>
   Metrics evaluate(TrainModule& module, data::DataLoader& loader, std::int64_t limit, Step&& step);
-  void clip_gradients(TrainModule& module) const;
+  void clip_gradients(TrainModule& module);
   void load_checkpoint(const std::string& path, TrainModule& module);
   // The batch's tensors on device_ (copies from pinned memory run asynchronously).
   data::Batch on_device(const data::Batch& batch) const;
@@ -108,6 +122,7 @@ class Trainer {
   decltype(auto) with_precision(Step&& step) const;
 
   TrainerOptions options_;
+  Strategy strategy_;
   Device device_;
   bool autocast_ = false;           // "16-mixed" and "bf16-mixed"
   DType autocast_dtype_ = DType::f16;

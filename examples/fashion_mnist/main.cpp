@@ -72,7 +72,8 @@ class EpochSummary : public trainer::Callback {
   void on_train_epoch_end(trainer::Trainer& trainer, trainer::TrainModule& module) override {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const trainer::Metrics& m = trainer.metrics();
-    const double test_acc = trainer.test(module, test_).at("test_acc");
+    const double test_acc = trainer.test(module, test_).at("test_acc");  // every rank: a collective
+    if (!trainer.is_global_zero()) return;
     std::printf("epoch %lld: %.0f samples/s, train loss %.4f, val loss %.4f, val acc %.4f, test acc %.4f\n",
                 static_cast<long long>(trainer.current_epoch()), static_cast<double>(train_size_) / seconds,
                 m.at("train_loss"), m.at("val_loss"), m.at("val_acc"), test_acc);
@@ -158,18 +159,25 @@ int run(const Options& options) {
                                           std::make_shared<trainer::TensorBoardLogger>(options.out + "/tensorboard"),
                                           std::make_shared<trainer::LearningRateMonitor>(), summary},
                             .precision = options.precision,
-                            .accelerator = options.device});
-  std::printf("training %s on %lld images (validating on %lld), batch %lld, %d threads, %d loader workers, %s, "
+                            .accelerator = options.device,
+                            .strategy = options.strategy});
+  const bool prints = trainer.is_global_zero();
+  if (prints) std::printf("training %s on %lld images (validating on %lld), batch %lld, %d threads, %d loader workers, %s, "
               "precision %s\n",
               options.model == "mlp" ? "MLP 784-256-128-10" : "CNN (2 conv + 2 linear)",
               static_cast<long long>(train->size()), static_cast<long long>(val->size()),
               static_cast<long long>(options.batch_size), options.threads, options.workers, options.device.c_str(),
               options.precision.c_str());
+  if (prints && trainer.strategy().is_distributed()) {
+    std::printf("strategy %s: %d processes, each %lld examples per step\n", options.strategy.c_str(),
+                trainer.strategy().world().world_size, static_cast<long long>(options.batch_size));
+  }
   trainer.fit(model, train_loader, &val_loader, options.resume);
 
   // Test the weights of the best epoch by val_loss (Lightning's trainer.test(ckpt_path="best")).
   model.load_state_dict(trainer::checkpoint_weights(checkpoints->best_model_path()));
   const double test_acc = trainer.test(model, test_loader).at("test_acc");
+  if (!prints) return 0;
   plot_curve(summary->curve, options.out);
   std::printf("best checkpoint: %s\ntest accuracy of the best checkpoint: %.4f\n", checkpoints->best_model_path().c_str(),
               test_acc);

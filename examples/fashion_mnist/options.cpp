@@ -24,7 +24,7 @@ Options parse_options(int argc, char** argv) {
     if (flag == "--help" || flag == "-h") {
       ember::fail("usage: fashion_mnist [--max-epochs N] [--batch-size B] [--seed S] [--threads T] [--workers W] "
                   "[--data DIR] [--model mlp|cnn] [--out DIR] [--resume CKPT] [--augment 0|1] [--device cpu|cuda] "
-                  "[--precision 32|16-mixed|bf16-mixed]");
+                  "[--precision 32|16-mixed|bf16-mixed] [--strategy single|ddp|zero1|zero2]");
     }
     EMBER_CHECK(i + 1 < argc, flag, ": missing value");
     const std::string value = argv[++i];
@@ -51,6 +51,8 @@ Options parse_options(int argc, char** argv) {
       options.device = value;
     } else if (flag == "--precision") {
       options.precision = value;  // the Trainer checks it
+    } else if (flag == "--strategy") {
+      options.strategy = value;  // the Trainer checks it
     } else if (flag == "--model") {
       EMBER_CHECK(value == "mlp" || value == "cnn", "--model: expected mlp or cnn, got '", value, "'");
       options.model = value;

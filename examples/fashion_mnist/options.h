@@ -16,9 +16,12 @@ struct Options {
   bool augment = true;  // random crop (padding 2) + horizontal flip of the training images
   std::string device = "cpu";     // cpu or cuda: the Trainer's accelerator
   std::string precision = "32";   // 32, 16-mixed or bf16-mixed
+  // single, ddp, zero1 or zero2; run the distributed ones under ember-run --nproc N, where each
+  // process trains on batch_size examples per step (as in Lightning).
+  std::string strategy = "single";
 };
 
 // Parses --max-epochs N (or --epochs N) --batch-size B --seed S --threads T --workers W
 // --data DIR --model mlp|cnn --out DIR --resume CKPT --augment 0|1 --device cpu|cuda
-// --precision 32|16-mixed|bf16-mixed; an ember::Error on a bad flag.
+// --precision 32|16-mixed|bf16-mixed --strategy single|ddp|zero1|zero2; an ember::Error on a bad flag.
 Options parse_options(int argc, char** argv);

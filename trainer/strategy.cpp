@@ -1,0 +1,94 @@
+#include "trainer/strategy.h"
+
+#include "core/ops/factory.h"
+#include "distributed/init.h"
+#include "optim/clip_grad.h"
+
+namespace ember::trainer {
+
+Strategy::Strategy(std::string name, std::chrono::milliseconds timeout) : name_(std::move(name)), timeout_(timeout) {
+  EMBER_CHECK(name_ == "single" || name_ == "ddp" || name_ == "zero1" || name_ == "zero2", "Trainer: strategy '", name_,
+              "' is not supported (expected \"single\", \"ddp\", \"zero1\" or \"zero2\")");
+  if (is_distributed()) world_ = distributed::read_world_from_environment();
+}
+
+void Strategy::setup(TrainModule& module, optim::Optimizer& optimizer, const Device& device, data::DataLoader& train,
+                     data::DataLoader* validation) {
+  if (!is_distributed()) return;
+  if (!group_) {
+    group_ = distributed::init_process_group({.backend = device.is_cuda() ? "nccl" : "gloo", .timeout = timeout_});
+  }
+  ddp_.reset();
+  zero_.reset();
+  if (name_ != "zero2") {
+    ddp_ = std::make_unique<distributed::DistributedDataParallel>(module.parameters(), module.buffers(), group_);
+  }
+  if (name_ != "ddp") {
+    zero_ = std::make_unique<distributed::ZeroRedundancyOptimizer>(optimizer, group_, name_ == "zero1" ? 1 : 2);
+  }
+  // Lightning's use_distributed_sampler: a loader with a sampler of its own is left alone.
+  if (!train.options().sampler) {
+    train.set_sampler(std::make_shared<data::DistributedSampler>(
+        world_.world_size, world_.rank,
+        data::DistributedSamplerOptions{.shuffle = train.options().shuffle, .seed = train.options().seed}));
+  }
+  if (validation != nullptr) shard_for_evaluation(*validation);
+}
+
+void Strategy::shard_for_evaluation(data::DataLoader& loader) {
+  if (!group_ || loader.options().sampler) return;
+  loader.set_sampler(std::make_shared<data::DistributedSampler>(
+      world_.world_size, world_.rank, data::DistributedSamplerOptions{.shuffle = false, .pad = false}));
+}
+
+optim::Optimizer& Strategy::stepping_optimizer(optim::Optimizer& module_optimizer) {
+  return zero_ ? *zero_ : module_optimizer;
+}
+
+const optim::Optimizer& Strategy::stepping_optimizer(const optim::Optimizer& module_optimizer) const {
+  return zero_ ? *zero_ : module_optimizer;
+}
+
+void Strategy::before_training_step() {
+  if (ddp_) ddp_->broadcast_buffers();
+}
+
+void Strategy::after_window_backward() {
+  if (zero_ && zero_->stage() == 2) zero_->reduce_gradients();
+}
+
+double Strategy::clip_grad_norm_(const std::vector<Tensor>& params, double max_norm) {
+  if (zero_) return zero_->clip_grad_norm_(max_norm);
+  return optim::clip_grad_norm_(params, max_norm);
+}
+
+void Strategy::barrier() const {
+  if (group_) group_->barrier()->wait();
+}
+
+Metrics Strategy::take_epoch_metrics(TrainModule& module) {
+  if (!group_ || group_->size() == 1) return module.take_epoch_metrics();
+  const TrainModule::LogState logs = module.set_aside_logs();
+  // Every rank must have logged the same names: compare the counts first.
+  const Tensor count = scalar_tensor(static_cast<double>(logs.size()), {.dtype = DType::i64});
+  const Tensor most = count.clone();
+  group_->all_reduce(most, distributed::ReduceOp::max)->wait();
+  EMBER_CHECK(most.item<double>() == count.item<double>(), "Trainer: rank ", world_.rank, " logged ", logs.size(),
+              " metrics, another rank ", most.item<double>(), "; every rank must log the same names");
+  const Tensor sums = zeros({2 * static_cast<std::int64_t>(logs.size())}, {.dtype = DType::f64});
+  double* values = sums.data<double>();
+  for (const auto& [name, entry] : logs) {
+    *values++ = entry.weighted_sum;
+    *values++ = entry.weight;
+  }
+  group_->all_reduce(sums, distributed::ReduceOp::sum)->wait();
+  Metrics metrics;
+  const double* reduced = sums.data<double>();
+  for (const auto& [name, entry] : logs) {
+    metrics[name] = reduced[0] / reduced[1];
+    reduced += 2;
+  }
+  return metrics;
+}
+
+}  // namespace ember::trainer
