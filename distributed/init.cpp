@@ -5,7 +5,9 @@
 #include <optional>
 
 #include "distributed/environment.h"
+#if EMBER_GLOO
 #include "distributed/gloo_process_group.h"
+#endif
 
 namespace ember::distributed {
 
@@ -36,15 +38,21 @@ class ScratchDirectory {
 }  // namespace
 
 std::shared_ptr<ProcessGroup> init_process_group(const InitOptions& options) {
-  const WorldInfo world = read_world_from_environment();
+  [[maybe_unused]] const WorldInfo world = read_world_from_environment();
   EMBER_CHECK(options.backend == "gloo" || options.backend == "nccl", "init_process_group: unknown backend '",
               options.backend, "' (expected \"gloo\" or \"nccl\")");
+  EMBER_CHECK(options.backend == "gloo", "init_process_group: the nccl backend (CUDA tensors) is not part of ember "
+              "yet; data-parallel training runs on CPU tensors with the gloo backend");
+#if !EMBER_GLOO
+  fail("init_process_group: this ember was built without Gloo (-DEMBER_GLOO=OFF); install libgloo-dev and "
+       "configure with -DEMBER_GLOO=ON");
+#else
   std::optional<ScratchDirectory> scratch;
   std::string url = world.store_url;
   if (url.empty()) url = scratch.emplace().url();
   const std::shared_ptr<Store> store = Store::open(url, options.timeout);
-  EMBER_CHECK(options.backend == "gloo", "init_process_group: the nccl backend is not built into this ember");
   return std::make_shared<GlooProcessGroup>(store, world.rank, world.world_size, options.timeout);
+#endif
 }
 
 }  // namespace ember::distributed

@@ -9,7 +9,8 @@
 namespace ember::distributed {
 
 struct InitOptions {
-  std::string backend = "gloo";  // "gloo" (CPU tensors) or "nccl" (CUDA tensors)
+  // "gloo" (CPU tensors). "nccl" (CUDA tensors) is named but not built yet: a clear error.
+  std::string backend = "gloo";
   // How long rendezvous and each collective wait for the other ranks (PyTorch's default too).
   std::chrono::milliseconds timeout = std::chrono::minutes(5);
 };
