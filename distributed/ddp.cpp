@@ -82,28 +82,27 @@ void DistributedDataParallel::check_replicas_match() {
 void DistributedDataParallel::build_buckets(const DDPOptions& options) {
   location_.assign(parameters_.size(), {0, 0});
   double cap_bytes = options.first_bucket_cap_mb * 1024 * 1024;
+  std::int64_t filled = 0;  // elements in the newest bucket
   // Reverse registration order: the last layers' gradients are ready first in backward.
   for (std::size_t k = parameters_.size(); k-- > 0;) {
     const Tensor& parameter = parameters_[k];
     if (!parameter.requires_grad()) continue;
-    const std::int64_t bytes = parameter.numel() * static_cast<std::int64_t>(size_of(parameter.dtype()));
+    const auto element_size = static_cast<std::int64_t>(size_of(parameter.dtype()));
     bool fits = false;
     if (!buckets_.empty()) {
-      const Bucket& last = buckets_.back();
-      const Tensor& first = parameters_[last.slots.front().parameter];
-      std::int64_t used = 0;
-      for (const Slot& slot : last.slots) used += parameters_[slot.parameter].numel();
-      used *= static_cast<std::int64_t>(size_of(first.dtype()));
+      const Tensor& first = parameters_[buckets_.back().slots.front().parameter];
       fits = first.dtype() == parameter.dtype() && first.device() == parameter.device() &&
-             static_cast<double>(used + bytes) <= cap_bytes;
-      if (!fits) cap_bytes = options.bucket_cap_mb * 1024 * 1024;
+             static_cast<double>((filled + parameter.numel()) * element_size) <= cap_bytes;
+      if (!fits) cap_bytes = options.bucket_cap_mb * 1024 * 1024;  // only the first bucket is smaller
     }
-    if (!fits) buckets_.emplace_back();
+    if (!fits) {
+      buckets_.emplace_back();
+      filled = 0;
+    }
     Bucket& bucket = buckets_.back();
-    std::int64_t offset = 0;
-    for (const Slot& slot : bucket.slots) offset += parameters_[slot.parameter].numel();
     location_[k] = {buckets_.size() - 1, bucket.slots.size()};
-    bucket.slots.push_back({k, offset});
+    bucket.slots.push_back({k, filled});
+    filled += parameter.numel();
   }
   for (Bucket& bucket : buckets_) {
     const Tensor& first = parameters_[bucket.slots.front().parameter];

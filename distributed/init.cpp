@@ -1,41 +1,14 @@
 #include "distributed/init.h"
 
-#include <cstdlib>
-#include <filesystem>
 #include <optional>
 
 #include "distributed/environment.h"
+#include "distributed/temporary_directory.h"
 #if EMBER_GLOO
 #include "distributed/gloo_process_group.h"
 #endif
 
 namespace ember::distributed {
-
-namespace {
-
-// A group of one still needs a store to build its Gloo context: a private directory, removed
-// again once the context exists.
-class ScratchDirectory {
- public:
-  ScratchDirectory() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "ember-store-XXXXXX").string();
-    EMBER_CHECK(mkdtemp(pattern.data()) != nullptr, "init_process_group: cannot create a directory under ",
-                std::filesystem::temp_directory_path().string());
-    path_ = pattern;
-  }
-  ~ScratchDirectory() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDirectory(const ScratchDirectory&) = delete;
-  ScratchDirectory& operator=(const ScratchDirectory&) = delete;
-  std::string url() const { return "file://" + path_; }
-
- private:
-  std::string path_;
-};
-
-}  // namespace
 
 std::shared_ptr<ProcessGroup> init_process_group(const InitOptions& options) {
   [[maybe_unused]] const WorldInfo world = read_world_from_environment();
@@ -47,9 +20,10 @@ std::shared_ptr<ProcessGroup> init_process_group(const InitOptions& options) {
   fail("init_process_group: this ember was built without Gloo (-DEMBER_GLOO=OFF); install libgloo-dev and "
        "configure with -DEMBER_GLOO=ON");
 #else
-  std::optional<ScratchDirectory> scratch;
+  // A group of one still needs a store to build its Gloo context: a private directory.
+  std::optional<TemporaryDirectory> scratch;
   std::string url = world.store_url;
-  if (url.empty()) url = scratch.emplace().url();
+  if (url.empty()) url = scratch.emplace("ember-store").url();
   const std::shared_ptr<Store> store = Store::open(url, options.timeout);
   return std::make_shared<GlooProcessGroup>(store, world.rank, world.world_size, options.timeout);
 #endif

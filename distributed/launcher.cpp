@@ -8,11 +8,11 @@
 
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <optional>
 
 #include "core/error.h"
+#include "distributed/temporary_directory.h"
 
 extern char** environ;
 
@@ -154,14 +154,8 @@ LaunchResult launch_local(const LaunchOptions& options_in) {
   if (!options.on_line) {
     options.on_line = [](int rank, std::string_view line) { std::cout << "[rank " << rank << "] " << line << '\n' << std::flush; };
   }
-  std::string scratch_store;
-  std::string store = options.store;
-  if (store.empty()) {
-    std::string pattern = (std::filesystem::temp_directory_path() / "ember-run-XXXXXX").string();
-    EMBER_CHECK(mkdtemp(pattern.data()) != nullptr, "launch_local: cannot create a store directory");
-    scratch_store = pattern;
-    store = "file://" + scratch_store;
-  }
+  std::optional<TemporaryDirectory> scratch_store;  // removed after the run
+  const std::string store = options.store.empty() ? scratch_store.emplace("ember-run").url() : options.store;
 
   SignalForwarding forwarding;
   std::vector<RankProcess> processes;
@@ -215,10 +209,6 @@ LaunchResult launch_local(const LaunchOptions& options_in) {
     if (kill_at && Clock::now() > *kill_at) signal_running(processes, SIGKILL);
   }
   for (const RankProcess& process : processes) result.exit_codes.push_back(*process.exit_code);
-  if (!scratch_store.empty()) {
-    std::error_code ignored;
-    std::filesystem::remove_all(scratch_store, ignored);
-  }
   return result;
 }
 

@@ -1,7 +1,5 @@
 #include "ranks.h"
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -42,9 +40,8 @@ std::string RanksRun::report() const {
 
 RanksRun run_ranks(const char* scenario, int nproc, const RanksOptions& options) {
   RanksRun run;
-  std::string pattern = (std::filesystem::temp_directory_path() / "ember-ranks-XXXXXX").string();
-  EMBER_CHECK(mkdtemp(pattern.data()) != nullptr, "run_ranks: cannot create a directory");
-  run.directory = pattern;
+  run.scratch = std::make_shared<distributed::TemporaryDirectory>("ember-ranks");
+  run.directory = run.scratch->path();
   run.output.resize(static_cast<std::size_t>(nproc));
   distributed::LaunchOptions launch;
   launch.nproc = nproc;

@@ -12,6 +12,7 @@
 
 #include "distributed/launcher.h"
 #include "distributed/process_group.h"
+#include "distributed/temporary_directory.h"
 
 namespace ember::testing {
 
@@ -35,7 +36,8 @@ struct RanksOptions {
 struct RanksRun {
   distributed::LaunchResult result;
   std::vector<std::string> output;  // per rank, all its lines
-  std::string directory;            // where the ranks wrote their values
+  std::shared_ptr<distributed::TemporaryDirectory> scratch;  // removed with the last copy
+  std::string directory;            // where the ranks wrote their values (inside scratch)
   double seconds = 0;               // wall time of the whole run
   bool succeeded() const { return result.exit_code() == 0; }
   std::string report() const;       // the exit codes and every rank's output, for failed checks

@@ -8,6 +8,7 @@
 #include "core/ember.h"
 #include "distributed/gloo_process_group.h"
 #include "distributed/init.h"
+#include "distributed/temporary_directory.h"
 #include "ranks.h"
 
 using namespace ember;
@@ -162,9 +163,8 @@ TEST_CASE("a group of one needs no launcher, and bad arguments name the collecti
 }
 
 TEST_CASE("a rank that never joins gives the others a clear error within the timeout") {
-  std::string directory = (std::filesystem::temp_directory_path() / "ember-never-XXXXXX").string();
-  REQUIRE(mkdtemp(directory.data()) != nullptr);
-  const auto store = Store::open("file://" + directory, std::chrono::milliseconds(1500));
+  const TemporaryDirectory directory("ember-never");
+  const auto store = Store::open(directory.url(), std::chrono::milliseconds(1500));
   const auto start = std::chrono::steady_clock::now();
   std::string message;
   try {
@@ -173,7 +173,6 @@ TEST_CASE("a rank that never joins gives the others a clear error within the tim
     message = error.what();
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::filesystem::remove_all(directory);
   INFO(message);
   CHECK(message.find("a rank did not start, or died before joining") != std::string::npos);
   CHECK(seconds < 10);  // the 1.5 s timeout, not a hang

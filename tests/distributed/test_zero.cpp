@@ -212,7 +212,8 @@ TEST_CASE("each of N ZeRO ranks holds about 1/N of the optimizer state") {
     for (int rank = 0; rank < ranks; ++rank) {
       const double bytes = read_values(run.directory + "/bytes." + std::to_string(rank))[0];
       total += bytes;
-      shares += " " + std::to_string(bytes / unsharded);
+      shares += ' ';
+      shares += std::to_string(bytes / unsharded);
       // Balanced up to one tensor: with 3 ranks the split is 768 / 768 / 640 elements of 2176.
       CHECK(bytes / unsharded <= 1.0 / ranks + 0.03);
     }
