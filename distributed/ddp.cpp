@@ -66,11 +66,10 @@ void DistributedDataParallel::check_replicas_match() {
   std::int64_t elements = 0;
   for (const Tensor& parameter : parameters_) elements += parameter.numel();
   const std::int64_t mine[2] = {static_cast<std::int64_t>(parameters_.size()), elements};
-  const Tensor everyone = zeros({2 * group_->size()}, {.dtype = DType::i64});
   const Tensor local = zeros({2}, {.dtype = DType::i64});
   local.data<std::int64_t>()[0] = mine[0];
   local.data<std::int64_t>()[1] = mine[1];
-  group_->all_gather(everyone, local)->wait();
+  const Tensor everyone = group_->all_gather_host(local);
   for (int rank = 0; rank < group_->size(); ++rank) {
     const std::int64_t* theirs = everyone.data<std::int64_t>() + 2 * rank;
     EMBER_CHECK(theirs[0] == mine[0] && theirs[1] == mine[1], "DistributedDataParallel: rank ", group_->rank(), " has ",

@@ -33,6 +33,7 @@ class GlooProcessGroup : public ProcessGroup {
   ~GlooProcessGroup() override;
 
   const char* backend() const override { return "gloo"; }
+  Device device() const override { return Device::cpu(); }
 
  protected:
   std::shared_ptr<Work> run_all_reduce(const Tensor& tensor, ReduceOp op) override;
@@ -42,7 +43,6 @@ class GlooProcessGroup : public ProcessGroup {
                                        const std::vector<std::int64_t>& counts) override;
   std::shared_ptr<Work> run_broadcast(const Tensor& tensor, int root) override;
   std::shared_ptr<Work> run_barrier() override;
-  bool accepts(const Device& device) const override { return device.is_cpu(); }
 
  private:
   struct Job {

@@ -7,6 +7,9 @@
 #if EMBER_GLOO
 #include "distributed/gloo_process_group.h"
 #endif
+#if EMBER_NCCL
+#include "distributed/nccl_process_group.h"
+#endif
 
 namespace ember::distributed {
 
@@ -14,18 +17,25 @@ std::shared_ptr<ProcessGroup> init_process_group(const InitOptions& options) {
   [[maybe_unused]] const WorldInfo world = read_world_from_environment();
   EMBER_CHECK(options.backend == "gloo" || options.backend == "nccl", "init_process_group: unknown backend '",
               options.backend, "' (expected \"gloo\" or \"nccl\")");
-  EMBER_CHECK(options.backend == "gloo", "init_process_group: the nccl backend (CUDA tensors) is not part of ember "
-              "yet; data-parallel training runs on CPU tensors with the gloo backend");
 #if !EMBER_GLOO
-  fail("init_process_group: this ember was built without Gloo (-DEMBER_GLOO=OFF); install libgloo-dev and "
-       "configure with -DEMBER_GLOO=ON");
+  fail("init_process_group: this ember was built without Gloo (-DEMBER_GLOO=OFF), which both backends need for "
+       "the rendezvous store; install libgloo-dev and configure with -DEMBER_GLOO=ON");
 #else
-  // A group of one still needs a store to build its Gloo context: a private directory.
+  // A group of one still needs a store to meet in: a private directory.
   std::optional<TemporaryDirectory> scratch;
   std::string url = world.store_url;
   if (url.empty()) url = scratch.emplace("ember-store").url();
   const std::shared_ptr<Store> store = Store::open(url, options.timeout);
-  return std::make_shared<GlooProcessGroup>(store, world.rank, world.world_size, options.timeout);
+  if (options.backend == "gloo") {
+    return std::make_shared<GlooProcessGroup>(store, world.rank, world.world_size, options.timeout);
+  }
+#if EMBER_NCCL
+  // One GPU per process on each machine, as torchrun does it: cuda:LOCAL_RANK.
+  return std::make_shared<NcclProcessGroup>(store, world.rank, world.world_size, world.local_rank, options.timeout);
+#else
+  fail("init_process_group: this ember was built without NCCL (it needs EMBER_CUDA and nccl.h / libnccl from the "
+       "CUDA toolkit), so the nccl backend is not available; use \"gloo\" with CPU tensors");
+#endif
 #endif
 }
 

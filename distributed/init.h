@@ -9,7 +9,7 @@
 namespace ember::distributed {
 
 struct InitOptions {
-  // "gloo" (CPU tensors). "nccl" (CUDA tensors) is named but not built yet: a clear error.
+  // "gloo" (CPU tensors) or "nccl" (CUDA tensors on cuda:LOCAL_RANK; needs a CUDA build).
   std::string backend = "gloo";
   // How long rendezvous and each collective wait for the other ranks (PyTorch's default too).
   std::chrono::milliseconds timeout = std::chrono::minutes(5);

@@ -2,7 +2,9 @@
 
 #include <numeric>
 
+#include "core/ops/factory.h"
 #include "core/ops/op_utils.h"
+#include "core/ops/view.h"
 
 namespace ember::distributed {
 
@@ -49,9 +51,8 @@ std::string ProcessGroup::describe_call(const char* op) const {
 void ProcessGroup::check_tensor(const char* op, const char* role, const Tensor& tensor) const {
   const std::string call = describe_call(op);
   EMBER_CHECK(tensor.defined(), call, ": the ", role, " is undefined");
-  EMBER_CHECK(accepts(tensor.device()), call, ": the ", role, " ", describe(tensor), " is on a device the ",
-              backend(), " backend does not serve (", backend(), ": ",
-              std::string(backend()) == "gloo" ? "CPU tensors" : "CUDA tensors", ")");
+  EMBER_CHECK(tensor.device() == device(), call, ": the ", role, " ", describe(tensor), " must be on ",
+              device().str(), ", the device this ", backend(), " group serves");
   EMBER_CHECK(tensor.is_contiguous(), call, ": the ", role, " ", describe(tensor), " must be contiguous");
 }
 
@@ -112,5 +113,30 @@ std::shared_ptr<Work> ProcessGroup::broadcast(const Tensor& tensor, int root) {
 }
 
 std::shared_ptr<Work> ProcessGroup::barrier() { return run_barrier(); }
+
+namespace {
+
+// A copy of the CPU tensor `host` on `device`, which a collective may overwrite.
+Tensor device_copy(const char* op, const Tensor& host, const Device& device) {
+  EMBER_CHECK(host.defined() && host.device().is_cpu(), op, ": expects a CPU tensor, got ", describe(host));
+  return device.is_cpu() ? host.contiguous().clone() : host.contiguous().to(device);
+}
+
+}  // namespace
+
+Tensor ProcessGroup::all_reduce_host(const Tensor& host, ReduceOp op) {
+  const Tensor values = device_copy("all_reduce_host", host, device());
+  all_reduce(values, op)->wait();
+  return values.to(Device::cpu());
+}
+
+Tensor ProcessGroup::all_gather_host(const Tensor& host, std::vector<std::int64_t> counts) {
+  const Tensor input = device_copy("all_gather_host", host, device());
+  const std::int64_t total =
+      counts.empty() ? input.numel() * size_ : std::accumulate(counts.begin(), counts.end(), std::int64_t{0});
+  const Tensor output = empty({total}, {.dtype = input.dtype(), .device = device()});
+  all_gather(output, flatten(input), std::move(counts))->wait();
+  return output.to(Device::cpu());
+}
 
 }  // namespace ember::distributed

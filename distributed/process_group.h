@@ -8,7 +8,8 @@
 // the group's timeout: never a hang.
 //
 // Tensors are contiguous and on the backend's device (CPU for Gloo, CUDA for NCCL); results are
-// written in place. The backend: distributed/gloo_process_group.h.
+// written in place. The backends: distributed/gloo_process_group.h (CPU tensors) and
+// distributed/nccl_process_group.h (CUDA tensors).
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -53,6 +54,8 @@ class ProcessGroup {
   std::chrono::milliseconds timeout() const { return timeout_; }
   // "gloo" or "nccl".
   virtual const char* backend() const = 0;
+  // The device every tensor of a collective must be on: the CPU (gloo) or this rank's GPU (nccl).
+  virtual Device device() const = 0;
 
   // Every rank's `tensor` combined element by element, in every rank's `tensor`. avg (floating
   // dtypes only) is sum / size().
@@ -70,6 +73,12 @@ class ProcessGroup {
   // Finishes once every rank has called barrier().
   std::shared_ptr<Work> barrier();
 
+  // For small bookkeeping values (counts, flags, metric sums) that live on the host whatever the
+  // backend: `host` (a CPU tensor, left unchanged) goes through the collective on device() and
+  // the result comes back as a new CPU tensor. Both block until the collective has finished.
+  Tensor all_reduce_host(const Tensor& host, ReduceOp op);
+  Tensor all_gather_host(const Tensor& host, std::vector<std::int64_t> counts = {});
+
  protected:
   ProcessGroup(int rank, int size, std::chrono::milliseconds timeout);
 
@@ -81,9 +90,6 @@ class ProcessGroup {
                                                const std::vector<std::int64_t>& counts) = 0;
   virtual std::shared_ptr<Work> run_broadcast(const Tensor& tensor, int root) = 0;
   virtual std::shared_ptr<Work> run_barrier() = 0;
-  // The device every tensor must be on.
-  virtual bool accepts(const Device& device) const = 0;
-
   // "all_reduce (gloo, rank 1 of 2)": how errors name a collective.
   std::string describe_call(const char* op) const;
 

@@ -249,16 +249,13 @@ void ZeroRedundancyOptimizer::step() {
 double ZeroRedundancyOptimizer::clip_grad_norm_(double max_norm) {
   return optim::clip_grad_norm_(params_, max_norm, [this](double squares) {
     if (stage_ == 1) return squares;  // every rank holds every (averaged) gradient
-    const Tensor total = scalar_tensor(squares, {.dtype = DType::f64});
-    group_->all_reduce(total, ReduceOp::sum)->wait();
-    return total.item<double>();
+    return group_->all_reduce_host(scalar_tensor(squares, {.dtype = DType::f64}), ReduceOp::sum).item<double>();
   });
 }
 
 bool ZeroRedundancyOptimizer::on_any_process(bool local) {
   const Tensor flag = scalar_tensor(local ? 1 : 0, {.dtype = DType::u8});
-  group_->all_reduce(flag, ReduceOp::max)->wait();
-  return flag.item<double>() != 0;
+  return group_->all_reduce_host(flag, ReduceOp::max).item<double>() != 0;
 }
 
 std::int64_t ZeroRedundancyOptimizer::local_state_bytes() const {
@@ -282,14 +279,11 @@ void ZeroRedundancyOptimizer::save_param_state(optim::OptimizerState& out) const
   }
   // ... and every rank's, gathered: first the sizes, then the bytes.
   const std::vector<std::uint8_t> bytes = serialize(part);
-  const Tensor sizes = zeros({group_->size()}, {.dtype = DType::i64});
   const Tensor my_size = scalar_tensor(static_cast<double>(bytes.size()), {.dtype = DType::i64}).reshape({1});
-  group_->all_gather(sizes, my_size)->wait();
-  const std::vector<std::int64_t> counts = sizes.to_vector<std::int64_t>();
+  const std::vector<std::int64_t> counts = group_->all_gather_host(my_size).to_vector<std::int64_t>();
   const Tensor mine = empty({static_cast<std::int64_t>(bytes.size())}, {.dtype = DType::u8});
   std::memcpy(mine.data_ptr(), bytes.data(), bytes.size());
-  const Tensor everything = empty({std::accumulate(counts.begin(), counts.end(), std::int64_t{0})}, {.dtype = DType::u8});
-  group_->all_gather(everything, mine, counts)->wait();
+  const Tensor everything = group_->all_gather_host(mine, counts);
   const auto* data = static_cast<const std::uint8_t*>(everything.data_ptr());
   for (const std::int64_t count : counts) {
     ByteReader reader(data, static_cast<std::size_t>(count));

@@ -71,8 +71,7 @@ Metrics Strategy::take_epoch_metrics(TrainModule& module) {
   const TrainModule::LogState logs = module.set_aside_logs();
   // Every rank must have logged the same names: compare the counts first.
   const Tensor count = scalar_tensor(static_cast<double>(logs.size()), {.dtype = DType::i64});
-  const Tensor most = count.clone();
-  group_->all_reduce(most, distributed::ReduceOp::max)->wait();
+  const Tensor most = group_->all_reduce_host(count, distributed::ReduceOp::max);
   EMBER_CHECK(most.item<double>() == count.item<double>(), "Trainer: rank ", world_.rank, " logged ", logs.size(),
               " metrics, another rank ", most.item<double>(), "; every rank must log the same names");
   const Tensor sums = zeros({2 * static_cast<std::int64_t>(logs.size())}, {.dtype = DType::f64});
@@ -81,9 +80,9 @@ Metrics Strategy::take_epoch_metrics(TrainModule& module) {
     *values++ = entry.weighted_sum;
     *values++ = entry.weight;
   }
-  group_->all_reduce(sums, distributed::ReduceOp::sum)->wait();
+  const Tensor totals = group_->all_reduce_host(sums, distributed::ReduceOp::sum);
   Metrics metrics;
-  const double* reduced = sums.data<double>();
+  const double* reduced = totals.data<double>();
   for (const auto& [name, entry] : logs) {
     metrics[name] = reduced[0] / reduced[1];
     reduced += 2;
