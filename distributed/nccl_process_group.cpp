@@ -59,7 +59,10 @@ NcclProcessGroup::NcclProcessGroup(const std::shared_ptr<Store>& store, int rank
                                    std::chrono::milliseconds timeout)
     : ProcessGroup(rank, size, timeout), cuda_device_(cuda_device) {
   EMBER_CHECK(store != nullptr, "NcclProcessGroup: no store");
-  cuda::check_device("NcclProcessGroup", device());
+  const int gpus = cuda::device_count();
+  EMBER_CHECK(cuda_device >= 0 && cuda_device < gpus, "NcclProcessGroup: rank ", rank, " needs GPU cuda:", cuda_device,
+              " (one GPU per process on each machine: cuda:LOCAL_RANK), but this machine has ", gpus, " CUDA device",
+              gpus == 1 ? "" : "s");
   kernels::cuda::DeviceGuard on_device(cuda_device_);
   ncclUniqueId id;
   if (rank == 0) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/ember.h"
+#include "cuda/cuda_helpers.h"
 #include "distributed/gloo_process_group.h"
 #include "distributed/init.h"
 #include "distributed/temporary_directory.h"
@@ -17,15 +18,15 @@ using ember::testing::require;
 
 namespace {
 
-// values[i] as a tensor of `dtype` (every value used here is exact in every dtype).
-Tensor make(const std::vector<double>& values, DType dtype) {
+// values[i] as a tensor of `dtype` on `device` (every value used here is exact in every dtype).
+Tensor make(const std::vector<double>& values, DType dtype, const Device& device) {
   Tensor out = zeros({static_cast<std::int64_t>(values.size())}, {.dtype = DType::f64});
   std::copy(values.begin(), values.end(), out.data<double>());
-  return out.to(dtype);
+  return out.to(dtype).to(device);
 }
 
 void require_values(const Tensor& actual, const std::vector<double>& expected, const std::string& what) {
-  const std::vector<double> got = actual.to(DType::f64).to_vector<double>();
+  const std::vector<double> got = actual.to(Device::cpu()).to(DType::f64).to_vector<double>();
   require(got.size() == expected.size(), what + ": got " + std::to_string(got.size()) + " values, expected " +
                                              std::to_string(expected.size()));
   for (std::size_t i = 0; i < got.size(); ++i) {
@@ -45,16 +46,17 @@ std::vector<double> filled(std::size_t n, const std::function<double(std::size_t
 RANK_SCENARIO(collectives_match_hand_computed_values) {
   const int R = group->size();
   const int me = group->rank();
+  const Device device = group->device();
   const double rank_sum = R * (R + 1) / 2.0;  // sum over ranks of (rank + 1)
   for (const DType dtype : {DType::f32, DType::f64, DType::f16, DType::bf16, DType::i32, DType::i64, DType::u8}) {
     for (const std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{1000}, std::size_t{65537}}) {
       const std::string where = std::string(name(dtype)) + " n=" + std::to_string(n);
       // all_reduce sum: rank r holds (r + 1) * (i % 5 + 1); the sum is rank_sum * (i % 5 + 1).
-      Tensor t = make(filled(n, [&](std::size_t i) { return (me + 1) * double(i % 5 + 1); }), dtype);
+      Tensor t = make(filled(n, [&](std::size_t i) { return (me + 1) * double(i % 5 + 1); }), dtype, device);
       group->all_reduce(t, ReduceOp::sum)->wait();
       require_values(t, filled(n, [&](std::size_t i) { return rank_sum * double(i % 5 + 1); }), "all_reduce sum " + where);
       // max: rank r holds (7r + i) % 11; the max is taken over the ranks directly.
-      t = make(filled(n, [&](std::size_t i) { return double((7 * me + i) % 11); }), dtype);
+      t = make(filled(n, [&](std::size_t i) { return double((7 * me + i) % 11); }), dtype, device);
       group->all_reduce(t, ReduceOp::max)->wait();
       require_values(t, filled(n, [&](std::size_t i) {
                        double best = 0;
@@ -63,7 +65,7 @@ RANK_SCENARIO(collectives_match_hand_computed_values) {
                      }), "all_reduce max " + where);
       // avg (floating only): rank_sum / R * (i % 5 + 1) = (R + 1) / 2 * (i % 5 + 1), exact for R = 2, 3.
       if (is_floating(dtype)) {
-        t = make(filled(n, [&](std::size_t i) { return (me + 1) * double(i % 5 + 1); }), dtype);
+        t = make(filled(n, [&](std::size_t i) { return (me + 1) * double(i % 5 + 1); }), dtype, device);
         group->all_reduce(t, ReduceOp::avg)->wait();
         require_values(t, filled(n, [&](std::size_t i) { return (R + 1) / 2.0 * double(i % 5 + 1); }),
                        "all_reduce avg " + where);
@@ -77,16 +79,16 @@ RANK_SCENARIO(collectives_match_hand_computed_values) {
       for (int r = 0; r < me; ++r) start += counts[static_cast<std::size_t>(r)];
       const Tensor whole = make(filled(static_cast<std::size_t>(total), [&](std::size_t j) {
                                   return (me + 1) * double(j % 5 + 1);
-                                }), dtype);
-      Tensor piece = zeros({counts[static_cast<std::size_t>(me)]}, {.dtype = dtype});
+                                }), dtype, device);
+      Tensor piece = zeros({counts[static_cast<std::size_t>(me)]}, {.dtype = dtype, .device = device});
       group->reduce_scatter(piece, whole, ReduceOp::sum, counts)->wait();
       require_values(piece, filled(static_cast<std::size_t>(counts[static_cast<std::size_t>(me)]), [&](std::size_t i) {
                        return rank_sum * double((start + static_cast<std::int64_t>(i)) % 5 + 1);
                      }), "reduce_scatter " + where);
       // all_gather with the same unequal pieces: rank r contributes (r * 3 + j) % 13 for j < n + r.
       const Tensor mine = make(filled(static_cast<std::size_t>(counts[static_cast<std::size_t>(me)]),
-                                      [&](std::size_t j) { return double((me * 3 + j) % 13); }), dtype);
-      Tensor gathered = zeros({total}, {.dtype = dtype});
+                                      [&](std::size_t j) { return double((me * 3 + j) % 13); }), dtype, device);
+      Tensor gathered = zeros({total}, {.dtype = dtype, .device = device});
       group->all_gather(gathered, mine, counts)->wait();
       std::vector<double> expected;
       for (int r = 0; r < R; ++r) {
@@ -94,19 +96,19 @@ RANK_SCENARIO(collectives_match_hand_computed_values) {
       }
       require_values(gathered, expected, "all_gather " + where);
       // broadcast from the last rank: everyone ends with its values, (R - 1) * 10 + i % 7.
-      t = make(filled(n, [&](std::size_t i) { return double(me * 10 + i % 7); }), dtype);
+      t = make(filled(n, [&](std::size_t i) { return double(me * 10 + i % 7); }), dtype, device);
       group->broadcast(t, R - 1)->wait();
       require_values(t, filled(n, [&](std::size_t i) { return double((R - 1) * 10 + i % 7); }), "broadcast " + where);
     }
   }
   // Equal pieces (no counts): R * 4 elements, rank r receives elements 4r .. 4r + 3 summed.
-  const Tensor whole = make(filled(static_cast<std::size_t>(4 * R), [&](std::size_t j) { return double(j); }), DType::f32);
-  Tensor piece = zeros({4});
+  const Tensor whole = make(filled(static_cast<std::size_t>(4 * R), [&](std::size_t j) { return double(j); }), DType::f32, device);
+  Tensor piece = zeros({4}, {.device = device});
   group->reduce_scatter(piece, whole, ReduceOp::avg)->wait();
   require_values(piece, filled(4, [&](std::size_t i) { return double(4 * me + static_cast<int>(i)); }),
                  "reduce_scatter avg, equal pieces");
   // bool: "or" across ranks; rank r sets element r.
-  Tensor flags = make(filled(4, [&](std::size_t i) { return i == static_cast<std::size_t>(me) ? 1.0 : 0.0; }), DType::b8);
+  Tensor flags = make(filled(4, [&](std::size_t i) { return i == static_cast<std::size_t>(me) ? 1.0 : 0.0; }), DType::b8, device);
   group->all_reduce(flags, ReduceOp::sum)->wait();
   require_values(flags, filled(4, [&](std::size_t i) { return i < static_cast<std::size_t>(R) ? 1.0 : 0.0; }),
                  "all_reduce of bool");
@@ -114,7 +116,7 @@ RANK_SCENARIO(collectives_match_hand_computed_values) {
   std::vector<Tensor> tensors;
   std::vector<std::shared_ptr<Work>> works;
   for (int k = 0; k < 8; ++k) {
-    tensors.push_back(full({3}, double(k + me)));
+    tensors.push_back(full({3}, double(k + me), {.device = device}));
     works.push_back(group->all_reduce(tensors.back(), ReduceOp::sum));
   }
   for (int k = 0; k < 8; ++k) {
@@ -133,6 +135,20 @@ TEST_CASE("collectives on 2 and 3 Gloo ranks match values computed by hand") {
     CHECK(run.succeeded());
   }
 }
+
+#if EMBER_NCCL
+TEST_CASE("NCCL, world of one: collectives match values computed by hand and refuse CPU tensors") {
+  if (ember::testing::skip_without_gpu()) return;
+  // One GPU is all a test machine has: the scenario runs in this process as a world of one.
+  const auto group = init_process_group({.backend = "nccl"});
+  REQUIRE(group->device() == Device::cuda(0));
+  const TemporaryDirectory directory("ember-test");
+  collectives_match_hand_computed_values(group, directory.path());
+  const std::string message = ember::testing::error_of([&] { group->all_reduce(zeros({2})); });
+  CHECK(message.find("all_reduce (nccl, rank 0 of 1): the tensor [2] f32 cpu must be on cuda:0, the device this "
+                     "nccl group serves") != std::string::npos);
+}
+#endif
 
 TEST_CASE("a group of one needs no launcher, and bad arguments name the collective") {
   const auto group = init_process_group();  // no RANK / WORLD_SIZE here: a world of one
@@ -160,6 +176,13 @@ TEST_CASE("a group of one needs no launcher, and bad arguments name the collecti
   CHECK(contains(error_of([&] { group->all_gather(zeros({5}), zeros({5}), {4}); }), "counts add up to 4 elements"));
   CHECK(contains(error_of([&] { group->broadcast(t, 1); }), "root 1 is not a rank"));
   CHECK(contains(error_of([&] { group->all_reduce(Tensor()); }), "undefined"));
+#if EMBER_NCCL
+  if (!cuda::is_available()) {
+    CHECK(contains(error_of([] { init_process_group({.backend = "nccl"}); }),
+                   "NcclProcessGroup: rank 0 needs GPU cuda:0 (one GPU per process on each machine: cuda:LOCAL_RANK), "
+                   "but this machine has 0 CUDA devices"));
+  }
+#endif
 }
 
 TEST_CASE("a rank that never joins gives the others a clear error within the timeout") {

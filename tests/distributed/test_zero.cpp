@@ -8,6 +8,9 @@
 #include <cmath>
 #include <limits>
 
+#include "cuda/cuda_helpers.h"
+#include "distributed/init.h"
+#include "distributed/temporary_directory.h"
 #include "distributed/zero.h"
 #include "optim/adam.h"
 #include "optim/grad_scaler.h"
@@ -45,15 +48,56 @@ optim::OptimizerState load_state(const std::string& path) {
 // One full-batch step of the tiny problem.
 Tensor full_batch_loss(nn::Module& model, const TinyProblem& problem) { return loss_on_rows(model, problem, 0, 12); }
 
+// What the scenario below must reproduce: unsharded Adam for 3 steps, and unsharded AdamW for the
+// 2 steps its GradScaler run takes (the middle step is skipped for an inf).
+SingleProcessRun unsharded_adam(const Device& device) {
+  return single_process_run([](const std::vector<Tensor>& parameters) {
+    return std::make_unique<optim::Adam>(parameters, kAdam);
+  }, 3, device);
+}
+SingleProcessRun unsharded_adamw(const Device& device) {
+  return single_process_run([](const std::vector<Tensor>& parameters) {
+    return std::make_unique<optim::AdamW>(parameters, kAdamW);
+  }, 2, device);
+}
+
+struct Agreement {
+  bool same_bits;    // the weights must be the unsharded run's exactly
+  double tolerance;  // else within this relative difference (tiny_problem.h)
+};
+
+// The weights every rank wrote for `stage` ("stage1", "stage2"), and the consolidated state rank 0
+// saved, against the unsharded run.
+void check_like_unsharded(const std::string& directory, const std::string& stage, int ranks,
+                          const SingleProcessRun& expected, const Agreement& agreement) {
+  INFO(stage, " on ", ranks, " ranks");
+  for (int rank = 0; rank < ranks; ++rank) {
+    const auto weights = read_values(directory + "/" + stage + "." + std::to_string(rank));
+    if (agreement.same_bits) CHECK(weights == expected.weights);
+    CHECK(relative_difference(weights, expected.weights) <= agreement.tolerance);
+  }
+  // The consolidated state is the unsharded optimizer's: the same names, steps and moments.
+  const optim::OptimizerState state = load_state(directory + "/" + stage + "_state.safetensors");
+  CHECK(state.scalars == expected.state.scalars);
+  REQUIRE(state.tensors.size() == expected.state.tensors.size());
+  auto values = [](const Tensor& tensor) { return tensor.to(Device::cpu()).to(DType::f64).to_vector<double>(); };
+  for (const auto& [name, tensor] : expected.state.tensors) {
+    const auto found = std::find_if(state.tensors.begin(), state.tensors.end(),
+                                    [&](const auto& entry) { return entry.first == name; });
+    REQUIRE(found != state.tensors.end());
+    CHECK(relative_difference(values(found->second), values(tensor)) <= std::max(agreement.tolerance, 1e-6));
+  }
+}
+
 }  // namespace
 
 RANK_SCENARIO(zero_steps_like_one_optimizer) {
   // Every rank computes the full batch's gradient, so stage 1 needs no gradient averaging and
   // stage 2 averages identical gradients.
-  const TinyProblem problem = tiny_problem();
+  const TinyProblem problem = tiny_problem(group->device());
   const std::string rank = std::to_string(group->rank());
   {
-    const auto model = tiny_model(100);
+    const auto model = tiny_model(100, group->device());
     optim::Adam adam(model->parameters(), kAdam);  // what ZeRO shards; it never steps itself
     ZeroRedundancyOptimizer zero(adam, group, 1);
     for (int step = 0; step < 3; ++step) {
@@ -66,7 +110,7 @@ RANK_SCENARIO(zero_steps_like_one_optimizer) {
     if (group->rank() == 0) save_state(directory + "/stage1_state.safetensors", state);
   }
   {
-    const auto model = tiny_model(100);
+    const auto model = tiny_model(100, group->device());
     optim::AdamW adamw(model->parameters(), kAdamW);
     ZeroRedundancyOptimizer zero(adamw, group, 2);
     optim::GradScaler scaler({.init_scale = 1024});  // a power of two: unscaling is exact
@@ -76,7 +120,8 @@ RANK_SCENARIO(zero_steps_like_one_optimizer) {
       if (step == 1 && group->rank() == group->size() - 1) {
         // An overflow on one rank only: after the reduce-scatter only the owner of this gradient
         // sees it, and every rank must still skip the step.
-        model->parameters()[0].grad().data<float>()[0] = std::numeric_limits<float>::infinity();
+        const Tensor first = flatten(model->parameters()[0].grad());
+        copy_(slice(first, 0, 0, 1), full({1}, std::numeric_limits<double>::infinity(), {.device = first.device()}));
       }
       zero.reduce_gradients();
       for (std::size_t i = 0; i < model->parameters().size(); ++i) {
@@ -94,56 +139,35 @@ RANK_SCENARIO(zero_steps_like_one_optimizer) {
 }
 
 TEST_CASE("ZeRO stages 1 and 2 on 2 and 3 ranks step like one unsharded optimizer, GradScaler included") {
-  const TinyProblem problem = tiny_problem();
-  const auto adam_model = tiny_model(100);
-  optim::Adam adam(adam_model->parameters(), kAdam);
-  for (int step = 0; step < 3; ++step) {
-    adam.zero_grad();
-    full_batch_loss(*adam_model, problem).backward();
-    adam.step();
-  }
-  // The AdamW run's middle step was skipped for the inf: two updates.
-  const auto adamw_model = tiny_model(100);
-  optim::AdamW adamw(adamw_model->parameters(), kAdamW);
-  for (int step = 0; step < 2; ++step) {
-    adamw.zero_grad();
-    full_batch_loss(*adamw_model, problem).backward();
-    adamw.step();
-  }
+  const SingleProcessRun adam = unsharded_adam(Device::cpu());
+  const SingleProcessRun adamw = unsharded_adamw(Device::cpu());
   for (const int ranks : {2, 3}) {
     const auto run = run_ranks("zero_steps_like_one_optimizer", ranks);
     INFO(run.report());
     REQUIRE(run.succeeded());
-    struct Expected {
-      const char* stage;
-      std::vector<double> weights;
-      optim::OptimizerState state;
-    };
-    for (const Expected& expected : {Expected{"stage1", flat_parameters(*adam_model), adam.state()},
-                                     Expected{"stage2", flat_parameters(*adamw_model), adamw.state()}}) {
-      INFO(expected.stage, " on ", ranks, " ranks");
-      for (int rank = 0; rank < ranks; ++rank) {
-        // Stage 1 runs Adam's own kernel on the same gradients: the same bits. Stage 2's
-        // gradients are averages of identical values (sum / N): exact for 2 ranks, within an
-        // ulp for 3.
-        const auto weights = read_values(run.directory + "/" + expected.stage + "." + std::to_string(rank));
-        if (std::string(expected.stage) == "stage1") CHECK(weights == expected.weights);
-        CHECK(relative_difference(weights, expected.weights) < 1e-6);
-      }
-      // The consolidated state is the unsharded optimizer's: the same names, steps and moments.
-      const optim::OptimizerState state = load_state(run.directory + "/" + expected.stage + "_state.safetensors");
-      CHECK(state.scalars == expected.state.scalars);
-      REQUIRE(state.tensors.size() == expected.state.tensors.size());
-      for (const auto& [name, tensor] : expected.state.tensors) {
-        const auto found = std::find_if(state.tensors.begin(), state.tensors.end(),
-                                        [&](const auto& entry) { return entry.first == name; });
-        REQUIRE(found != state.tensors.end());
-        CHECK(relative_difference(found->second.to(DType::f64).to_vector<double>(),
-                                  tensor.to(DType::f64).to_vector<double>()) < 1e-6);
-      }
-    }
+    // Stage 1 runs Adam's own kernel on the same gradients: the same bits. Stage 2's gradients
+    // are averages of identical values (sum / N): exact for 2 ranks, within an ulp for 3.
+    check_like_unsharded(run.directory, "stage1", ranks, adam, {.same_bits = true, .tolerance = 1e-6});
+    check_like_unsharded(run.directory, "stage2", ranks, adamw, {.same_bits = false, .tolerance = 1e-6});
   }
 }
+
+#if EMBER_NCCL
+TEST_CASE("NCCL, world of one: ZeRO stages 1 and 2 on the GPU step like one unsharded GPU optimizer") {
+  if (skip_without_gpu()) return;
+  // One GPU is all a test machine has: the scenario runs in this process as a world of one.
+  const auto group = init_process_group({.backend = "nccl"});
+  const TemporaryDirectory directory("ember-test");
+  zero_steps_like_one_optimizer(group, directory.path());
+  // Sharding over one rank leaves every kernel's input as it was (averages divide by 1, the
+  // scale 1024 is a power of two): the unsharded GPU run's bits, and within METHOD.md's f32
+  // bound of the CPU's.
+  check_like_unsharded(directory.path(), "stage1", 1, unsharded_adam(Device::cuda()), {.same_bits = true, .tolerance = 0});
+  check_like_unsharded(directory.path(), "stage2", 1, unsharded_adamw(Device::cuda()), {.same_bits = true, .tolerance = 0});
+  check_like_unsharded(directory.path(), "stage1", 1, unsharded_adam(Device::cpu()), {.same_bits = false, .tolerance = 1e-5});
+  check_like_unsharded(directory.path(), "stage2", 1, unsharded_adamw(Device::cpu()), {.same_bits = false, .tolerance = 1e-5});
+}
+#endif
 
 RANK_SCENARIO(zero_resumes_from_consolidated_state) {
   // Weights and consolidated state saved by a run of another world size: load, take 2 steps.
@@ -167,14 +191,10 @@ RANK_SCENARIO(zero_resumes_from_consolidated_state) {
 }
 
 TEST_CASE("a consolidated ZeRO state saved by 2 ranks resumes on 3 ranks as if never interrupted") {
-  const TinyProblem problem = tiny_problem();
-  const auto model = tiny_model(100);
-  optim::Adam adam(model->parameters(), kAdam);
-  for (int step = 0; step < 5; ++step) {  // 3 steps before the checkpoint, 2 after
-    adam.zero_grad();
-    full_batch_loss(*model, problem).backward();
-    adam.step();
-  }
+  // 3 steps before the checkpoint, 2 after.
+  const SingleProcessRun uninterrupted = single_process_run([](const std::vector<Tensor>& parameters) {
+    return std::make_unique<optim::Adam>(parameters, kAdam);
+  }, 5);
   const auto saved = run_ranks("zero_steps_like_one_optimizer", 2);
   INFO(saved.report());
   REQUIRE(saved.succeeded());
@@ -185,7 +205,7 @@ TEST_CASE("a consolidated ZeRO state saved by 2 ranks resumes on 3 ranks as if n
   REQUIRE(resumed.succeeded());
   for (int rank = 0; rank < 3; ++rank) {
     CHECK(relative_difference(read_values(resumed.directory + "/resumed." + std::to_string(rank)),
-                              flat_parameters(*model)) < 1e-6);
+                              uninterrupted.weights) < 1e-6);
   }
 }
 
