@@ -18,7 +18,7 @@ if [[ -d build-deps/usr ]]; then
   deps="$PWD/build-deps/usr"
   prefix=(-DCMAKE_PREFIX_PATH="$deps" -DCMAKE_INCLUDE_PATH="$deps/include"
           -DCMAKE_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu")
-  export LD_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+  export LD_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu:$deps/lib:${LD_LIBRARY_PATH:-}"
 fi
 
 # cuDNN: the toolkit's, or the one inside PyTorch's nvidia-cudnn wheel.
@@ -47,6 +47,9 @@ status=0
 (cd build-gpu && ctest -L gpu --output-on-failure --timeout 300) > "$OUT/gpu_tests.log" 2>&1 || status=1
 log "GPU tests: $(grep -E 'tests passed|tests failed' "$OUT/gpu_tests.log" | tail -1)"
 grep -E "\(Failed\)|\(Skipped\)|\(Timeout\)" "$OUT/gpu_tests.log" | sed 's/^/   /' | tee -a "$OUT/summary.txt"
+(cd build-gpu && ctest -R "NCCL" --output-on-failure --timeout 300) > "$OUT/nccl_tests.log" 2>&1 || status=1
+log "NCCL tests (world of one): $(grep -E 'tests passed|tests failed' "$OUT/nccl_tests.log" | tail -1)"
+grep -E "\(Failed\)|\(Skipped\)|\(Timeout\)" "$OUT/nccl_tests.log" | sed 's/^/   /' | tee -a "$OUT/summary.txt"
 (cd build-gpu && ctest -LE gpu -j"$(nproc)" --timeout 300) > "$OUT/cpu_tests.log" 2>&1 || status=1
 log "CPU tests: $(grep -E 'tests passed|tests failed' "$OUT/cpu_tests.log" | tail -1)"
 

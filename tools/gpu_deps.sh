@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(libeigen3-dev doctest-dev nlohmann-json3-dev libbenchmark-dev libbenchmark1debian zlib1g-dev zlib1g
+          libgloo-dev libgloo0 libhiredis-dev libhiredis0.14 libibverbs1 libnl-3-200 libnl-route-3-200
           dataset-fashion-mnist)
 rm -rf build-deps
 mkdir -p build-deps
@@ -22,6 +23,8 @@ find build-deps -type l | while read -r link; do
   target=$(readlink "$link")
   if [[ "$target" == /* ]]; then cp --remove-destination "$(readlink -f "$target")" "$link"; fi
 done
+# Gloo's CMake package names its library by absolute path (/usr/lib/...): point it into the copy.
+sed -i 's#"/usr/lib/#"${_IMPORT_PREFIX}/lib/#' build-deps/usr/share/cmake/Gloo/GlooTargets-*.cmake
 # Documentation is not needed to build.
 rm -rf build-deps/usr/share/doc build-deps/usr/share/man
 du -sh build-deps
