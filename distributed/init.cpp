@@ -1,5 +1,6 @@
 #include "distributed/init.h"
 
+#include <atomic>
 #include <optional>
 
 #include "distributed/environment.h"
@@ -25,7 +26,11 @@ std::shared_ptr<ProcessGroup> init_process_group(const InitOptions& options) {
   std::optional<TemporaryDirectory> scratch;
   std::string url = world.store_url;
   if (url.empty()) url = scratch.emplace("ember-store").url();
-  const std::shared_ptr<Store> store = Store::open(url, options.timeout);
+  // Each group a process makes keeps its keys apart from the earlier ones' (a second Trainer
+  // makes a second group); every rank makes its groups in the same order, so the names agree.
+  static std::atomic<int> groups_made{0};
+  const std::string key_prefix = "group" + std::to_string(groups_made++) + ".";
+  const std::shared_ptr<Store> store = Store::open(url, options.timeout, key_prefix);
   if (options.backend == "gloo") {
     return std::make_shared<GlooProcessGroup>(store, world.rank, world.world_size, options.timeout);
   }

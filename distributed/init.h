@@ -16,7 +16,8 @@ struct InitOptions {
 };
 
 // The process group of every rank of the run. A run not launched as one (no RANK/WORLD_SIZE)
-// gets a group of one, which needs no store.
+// gets a group of one, which needs no store. Each call makes a new group, whose keys the store
+// keeps apart from the earlier groups': every rank must make its groups in the same order.
 std::shared_ptr<ProcessGroup> init_process_group(const InitOptions& options = {});
 
 }  // namespace ember::distributed

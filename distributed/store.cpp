@@ -46,17 +46,25 @@ std::unique_ptr<gloo::rendezvous::Store> open_backend(const std::string& url) {
 
 }  // namespace
 
-std::shared_ptr<Store> Store::open(const std::string& url, std::chrono::milliseconds timeout) {
+std::shared_ptr<Store> Store::open(const std::string& url, std::chrono::milliseconds timeout,
+                                   const std::string& key_prefix) {
   EMBER_CHECK(timeout.count() > 0, "Store: the timeout must be positive, got ", timeout.count(), " ms");
-  return std::shared_ptr<Store>(new Store(url, open_backend(url), timeout));
+  return std::shared_ptr<Store>(new Store(url, open_backend(url), timeout, key_prefix));
 }
 
-Store::Store(std::string url, std::unique_ptr<gloo::rendezvous::Store> backend, std::chrono::milliseconds timeout)
-    : url_(std::move(url)), backend_(std::move(backend)), timeout_(timeout) {}
+Store::Store(std::string url, std::unique_ptr<gloo::rendezvous::Store> backend, std::chrono::milliseconds timeout,
+             std::string key_prefix)
+    : url_(std::move(url)), key_prefix_(std::move(key_prefix)), backend_(std::move(backend)), timeout_(timeout) {}
+
+std::vector<std::string> Store::prefixed(const std::vector<std::string>& keys) const {
+  std::vector<std::string> stored;
+  for (const std::string& key : keys) stored.push_back(key_prefix_ + key);
+  return stored;
+}
 
 void Store::set(const std::string& key, const std::vector<char>& value) {
   try {
-    backend_->set(key, value);
+    backend_->set(key_prefix_ + key, value);
   } catch (const gloo::Exception& error) {
     fail("Store ", url_, ": cannot set '", key, "': ", error.what());
   }
@@ -65,7 +73,7 @@ void Store::set(const std::string& key, const std::vector<char>& value) {
 std::vector<char> Store::get(const std::string& key) {
   wait({key});
   try {
-    return backend_->get(key);
+    return backend_->get(key_prefix_ + key);
   } catch (const gloo::Exception& error) {
     fail("Store ", url_, ": cannot read '", key, "': ", error.what());
   }
@@ -75,7 +83,7 @@ void Store::wait(const std::vector<std::string>& keys) { wait(keys, timeout_); }
 
 void Store::wait(const std::vector<std::string>& keys, const std::chrono::milliseconds& timeout) {
   try {
-    backend_->wait(keys, timeout);
+    backend_->wait(prefixed(keys), timeout);
   } catch (const gloo::Exception& error) {
     std::string names;
     for (const std::string& key : keys) names += (names.empty() ? "'" : ", '") + key + "'";

@@ -19,8 +19,10 @@ namespace ember::distributed {
 // gives an ember::Error naming the missing keys, never a hang.
 class Store : public gloo::rendezvous::Store {
  public:
-  // Opens the store `url` names; every wait gives up after `timeout`.
-  static std::shared_ptr<Store> open(const std::string& url, std::chrono::milliseconds timeout);
+  // Opens the store `url` names; every wait gives up after `timeout`. Every key is stored as
+  // `key_prefix` + key, so that several groups can meet in one store without mixing their keys.
+  static std::shared_ptr<Store> open(const std::string& url, std::chrono::milliseconds timeout,
+                                     const std::string& key_prefix = "");
 
   void set(const std::string& key, const std::vector<char>& value) override;
   // Waits (up to the timeout) for `key`, then returns its value.
@@ -32,9 +34,12 @@ class Store : public gloo::rendezvous::Store {
   std::chrono::milliseconds timeout() const { return timeout_; }
 
  private:
-  Store(std::string url, std::unique_ptr<gloo::rendezvous::Store> backend, std::chrono::milliseconds timeout);
+  Store(std::string url, std::unique_ptr<gloo::rendezvous::Store> backend, std::chrono::milliseconds timeout,
+        std::string key_prefix);
+  std::vector<std::string> prefixed(const std::vector<std::string>& keys) const;
 
   std::string url_;
+  std::string key_prefix_;
   std::unique_ptr<gloo::rendezvous::Store> backend_;
   std::chrono::milliseconds timeout_;
 };
