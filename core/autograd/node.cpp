@@ -1,6 +1,7 @@
 #include "core/autograd/node.h"
 
 #include <atomic>
+#include <limits>
 
 #include "core/autograd/grad_mode.h"
 #include "core/tensor_impl.h"
@@ -12,6 +13,8 @@ std::atomic<std::uint64_t> next_sequence_nr{0};
 }
 
 Node::Node() : sequence_nr_(next_sequence_nr++) {}
+
+Node::Node(RunFirst) : sequence_nr_(std::numeric_limits<std::uint64_t>::max()) {}
 
 SavedTensor::SavedTensor(const Tensor& tensor)
     : data_(tensor.defined() ? tensor.detach() : Tensor()),

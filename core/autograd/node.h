@@ -41,6 +41,11 @@ class Node {
   // Increases with creation order; the engine runs ready nodes newest first, like PyTorch.
   std::uint64_t sequence_nr() const { return sequence_nr_; }
 
+ protected:
+  // Marks a node the engine runs before any other ready node, whatever its age.
+  struct RunFirst {};
+  explicit Node(RunFirst);
+
  private:
   std::vector<Edge> next_edges_;
   std::uint64_t sequence_nr_;
@@ -83,7 +88,10 @@ class FunctionNode final : public Node {
 // runs the leaf's post-accumulate hooks (the gradient is final once this node runs).
 class AccumulateGrad final : public Node {
  public:
-  explicit AccumulateGrad(Tensor leaf) : leaf_(std::move(leaf)) {}
+  // Runs as soon as its gradient is complete (PyTorch does the same): a leaf's accumulation is
+  // cheap, and its hooks (DDP's bucket all-reduce) should start while backward goes on, not wait
+  // behind every newer op. The node is made once per leaf, so by age it would run last.
+  explicit AccumulateGrad(Tensor leaf) : Node(RunFirst{}), leaf_(std::move(leaf)) {}
   std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) override;
   std::string name() const override { return "AccumulateGrad"; }
 

@@ -101,6 +101,26 @@ TEST_CASE("post-accumulate hooks fire once per backward with the final gradient"
   CHECK(seen[0] == 5);
 }
 
+TEST_CASE("a leaf's gradient is accumulated as soon as it is final, before older ops' backward") {
+  // loss = sum(w2 * (w1 * x)): once the outer product's backward ran, w2's gradient is final and
+  // its hook (where DDP starts a bucket's all-reduce) must fire before the inner product's
+  // backward, which produces x's gradient. A leaf's accumulator is made once and reused while any
+  // graph holds it: keeping the first graph alive gives w1's and w2's accumulators older sequence
+  // numbers than every op of the second graph, so newest-first order alone would run them last.
+  const Tensor w1 = from_vector<double>({2}, {}, true);
+  const Tensor w2 = from_vector<double>({3}, {}, true);
+  const Tensor first_graph = sum(w2 * (w1 * from_vector<double>({1}, {}, true)));
+  const Tensor x = from_vector<double>({5}, {}, true);
+  bool x_grad_ready_at_w2_hook = true;
+  w2.register_post_accumulate_grad_hook([&](const Tensor&) { x_grad_ready_at_w2_hook = x.grad().defined(); });
+  sum(w2 * (w1 * x)).backward();
+  CHECK_FALSE(x_grad_ready_at_w2_hook);
+  // The gradients themselves: d/dw2 = w1 x = 10, d/dw1 = w2 x = 15, d/dx = w1 w2 = 6.
+  CHECK(w2.grad().at<double>({0}) == 10);
+  CHECK(w1.grad().at<double>({0}) == 15);
+  CHECK(x.grad().at<double>({0}) == 6);
+}
+
 TEST_CASE("a removed post-accumulate hook no longer fires") {
   Tensor x = from_vector<double>({1}, {}, true);
   int calls = 0;
