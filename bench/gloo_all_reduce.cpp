@@ -11,13 +11,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/ember.h"
 #include "distributed/init.h"
-#include "distributed/launcher.h"
+#include "launch_ranks.h"
+#include "python_peer.h"
 
 using namespace ember;
 
@@ -33,18 +33,12 @@ int iterations(std::int64_t bytes) { return static_cast<int>(std::max<std::int64
 
 // PyTorch's figures, seconds per all_reduce by size; empty when python3-torch is missing.
 std::map<std::int64_t, double> peer_seconds(int nproc) {
-  const std::filesystem::path script =
-      std::filesystem::path(__FILE__).parent_path() / "peers" / "torch_gloo_all_reduce.py";
-  std::ostringstream command;
-  command << "python3 -c 'import torch' 2>/dev/null && python3 " << script.string() << ' ' << nproc;
-  for (const std::int64_t bytes : sizes_in_bytes()) command << ' ' << bytes;
+  std::vector<std::string> arguments{std::to_string(nproc)};
+  for (const std::int64_t bytes : sizes_in_bytes()) arguments.push_back(std::to_string(bytes));
   std::map<std::int64_t, double> seconds;
-  FILE* pipe = popen(command.str().c_str(), "r");
-  if (pipe == nullptr) return seconds;
-  long long bytes = 0;
-  double time = 0;
-  while (std::fscanf(pipe, "%lld %lf", &bytes, &time) == 2) seconds[bytes] = time;
-  pclose(pipe);
+  for (const auto& [bytes, time] : bench::run_python_peer("torch_gloo_all_reduce.py", arguments)) {
+    seconds[std::stoll(bytes)] = time;
+  }
   return seconds;
 }
 
@@ -85,19 +79,4 @@ int run_rank() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    if (std::getenv("RANK") != nullptr) return run_rank();
-    distributed::LaunchOptions launch;
-    launch.nproc = argc > 1 ? std::atoi(argv[1]) : 2;
-    launch.command = {std::filesystem::read_symlink("/proc/self/exe").string()};
-    launch.environment = {{"OMP_NUM_THREADS", "1"}};
-    launch.on_line = [](int rank, std::string_view line) {
-      if (rank == 0) std::printf("%.*s\n", static_cast<int>(line.size()), line.data());
-    };
-    return distributed::launch_local(launch).exit_code();
-  } catch (const Error& error) {
-    std::fprintf(stderr, "gloo_all_reduce: %s\n", error.what());
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return ember::bench::main_with_ranks(argc, argv, "gloo_all_reduce", run_rank); }

@@ -81,27 +81,30 @@ void DistributedDataParallel::check_replicas_match() {
 void DistributedDataParallel::build_buckets(const DDPOptions& options) {
   location_.assign(parameters_.size(), {0, 0});
   double cap_bytes = options.first_bucket_cap_mb * 1024 * 1024;
+  double bucket_bytes = 0;  // in the newest bucket
   std::int64_t filled = 0;  // elements in the newest bucket
-  // Reverse registration order: the last layers' gradients are ready first in backward.
+  // Reverse registration order: the last layers' gradients are ready first in backward. As in
+  // PyTorch, a bucket takes parameters until it reaches its cap (so a parameter of exactly the
+  // cap's size fills one alone), and a parameter of another dtype or device starts a new one.
   for (std::size_t k = parameters_.size(); k-- > 0;) {
     const Tensor& parameter = parameters_[k];
     if (!parameter.requires_grad()) continue;
-    const auto element_size = static_cast<std::int64_t>(size_of(parameter.dtype()));
-    bool fits = false;
+    bool joins = false;
     if (!buckets_.empty()) {
       const Tensor& first = parameters_[buckets_.back().slots.front().parameter];
-      fits = first.dtype() == parameter.dtype() && first.device() == parameter.device() &&
-             static_cast<double>((filled + parameter.numel()) * element_size) <= cap_bytes;
-      if (!fits) cap_bytes = options.bucket_cap_mb * 1024 * 1024;  // only the first bucket is smaller
+      joins = bucket_bytes < cap_bytes && first.dtype() == parameter.dtype() && first.device() == parameter.device();
+      if (!joins) cap_bytes = options.bucket_cap_mb * 1024 * 1024;  // only the first bucket is smaller
     }
-    if (!fits) {
+    if (!joins) {
       buckets_.emplace_back();
+      bucket_bytes = 0;
       filled = 0;
     }
     Bucket& bucket = buckets_.back();
     location_[k] = {buckets_.size() - 1, bucket.slots.size()};
     bucket.slots.push_back({k, filled});
     filled += parameter.numel();
+    bucket_bytes += static_cast<double>(parameter.numel() * static_cast<std::int64_t>(size_of(parameter.dtype())));
   }
   for (Bucket& bucket : buckets_) {
     const Tensor& first = parameters_[bucket.slots.front().parameter];

@@ -51,8 +51,9 @@ ReduceOp combined_with(ReduceOp op, DType dtype) {
 }
 DType carried_as(DType dtype) { return dtype == DType::b8 ? DType::u8 : dtype; }
 
+// In place: a temporary the size of a gradient bucket would cost a fresh allocation per call.
 void divide_if_average(const Tensor& tensor, ReduceOp op, int size) {
-  if (op == ReduceOp::avg) copy_(tensor, div(tensor, static_cast<double>(size)));
+  if (op == ReduceOp::avg) mul_(tensor, 1.0 / size);
 }
 
 // Gloo's halving-doubling reduce-scatter of `data` (the sum of `pieces` elements): this rank's

@@ -153,9 +153,10 @@ TEST_CASE("DDP buckets gradients in reverse order, the first bucket smaller, and
   const auto group = init_process_group();  // a world of one
   std::vector<Tensor> parameters;
   for (int i = 0; i < 5; ++i) parameters.push_back(full({1000}, 1.0).set_requires_grad(true));  // 4000 bytes each
-  // First bucket ~5.2 KB (one parameter), then ~10.5 KB (two each), from the last parameter back.
+  // From the last parameter back, each bucket filled until it reaches its cap: the first cap
+  // (~5.2 KB) after two parameters (8000 bytes), the next (~10.5 KB) after the remaining three.
   DistributedDataParallel ddp(parameters, {}, group, {.bucket_cap_mb = 0.01, .first_bucket_cap_mb = 0.005});
-  const std::vector<std::vector<std::size_t>> expected{{4}, {3, 2}, {1, 0}};
+  const std::vector<std::vector<std::size_t>> expected{{4, 3}, {2, 1, 0}};
   CHECK(ddp.bucket_layout() == expected);
   Tensor loss = zeros({});
   for (int i = 0; i < 5; ++i) loss = add(loss, sum(mul(parameters[static_cast<std::size_t>(i)], double(i + 1))));

@@ -1,0 +1,32 @@
+#pragma once
+// Benches that measure several ranks: started plainly, they launch themselves as `nproc` ranks
+// on this machine (launch_local, as ember-run does; one compute thread each) and print rank 0's
+// lines. Started as a rank (RANK is set), they run `run_rank`.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string_view>
+
+#include "core/error.h"
+#include "distributed/launcher.h"
+
+namespace ember::bench {
+
+inline int main_with_ranks(int argc, char** argv, const char* bench_name, int (*run_rank)()) {
+  try {
+    if (std::getenv("RANK") != nullptr) return run_rank();
+    distributed::LaunchOptions launch;
+    launch.nproc = argc > 1 ? std::atoi(argv[1]) : 2;
+    launch.command = {std::filesystem::read_symlink("/proc/self/exe").string()};
+    launch.environment = {{"OMP_NUM_THREADS", "1"}};
+    launch.on_line = [](int rank, std::string_view line) {
+      if (rank == 0) std::printf("%.*s\n", static_cast<int>(line.size()), line.data());
+    };
+    return distributed::launch_local(launch).exit_code();
+  } catch (const Error& error) {
+    std::fprintf(stderr, "%s: %s\n", bench_name, error.what());
+    return 1;
+  }
+}
+
+}  // namespace ember::bench
