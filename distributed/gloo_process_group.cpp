@@ -56,17 +56,23 @@ void divide_if_average(const Tensor& tensor, ReduceOp op, int size) {
   if (op == ReduceOp::avg) mul_(tensor, 1.0 / size);
 }
 
-// Gloo's halving-doubling reduce-scatter of `data` (the sum of `pieces` elements): this rank's
-// piece ends up at the front.
+// Gloo's halving-doubling reduce-scatter of `data` (the sum of `pieces` elements), which leaves
+// this rank's piece at the front. Made on the caller's thread: making it reserves the slots its
+// messages use, which must happen in the same order on every rank.
 template <class T>
-void reduce_scatter_in_place(const std::shared_ptr<gloo::Context>& context, T* data, const std::vector<int>& pieces,
-                             bool is_max) {
-  const gloo::ReductionFunction<T> reduction(
-      is_max ? gloo::MAX : gloo::SUM, is_max ? &combine_in_place<T, ReduceOp::max> : &combine_in_place<T, ReduceOp::sum>);
-  const int count = std::accumulate(pieces.begin(), pieces.end(), 0);
-  gloo::ReduceScatterHalvingDoubling<T> algorithm(context, std::vector<T*>{data}, count, pieces, &reduction);
-  algorithm.run();
-}
+class ReduceScatter {
+ public:
+  ReduceScatter(const std::shared_ptr<gloo::Context>& context, T* data, const std::vector<int>& pieces, bool is_max)
+      : reduction_(is_max ? gloo::MAX : gloo::SUM,
+                   is_max ? &combine_in_place<T, ReduceOp::max> : &combine_in_place<T, ReduceOp::sum>),
+        algorithm_(context, std::vector<T*>{data}, std::accumulate(pieces.begin(), pieces.end(), 0), pieces,
+                   &reduction_) {}
+  void run() { algorithm_.run(); }
+
+ private:
+  gloo::ReductionFunction<T> reduction_;  // the algorithm keeps a pointer to it
+  gloo::ReduceScatterHalvingDoubling<T> algorithm_;
+};
 
 void* bytes_of(const Tensor& tensor) { return tensor.data_ptr(); }
 
@@ -102,7 +108,8 @@ GlooProcessGroup::GlooProcessGroup(std::shared_ptr<Store> store, int rank, int s
          " (timeout ", timeout.count(), " ms): ", error.what());
   }
   context_ = std::move(context);
-  thread_ = std::thread([this] { communication_loop(); });
+  constexpr int kCommunicationThreads = 2;  // PyTorch's ProcessGroupGloo default
+  for (int i = 0; i < kCommunicationThreads; ++i) threads_.emplace_back([this] { communication_loop(); });
 }
 
 GlooProcessGroup::~GlooProcessGroup() {
@@ -111,14 +118,21 @@ GlooProcessGroup::~GlooProcessGroup() {
     stopping_ = true;
   }
   jobs_changed_.notify_all();
-  thread_.join();
+  for (std::thread& thread : threads_) thread.join();
 }
 
-std::shared_ptr<Work> GlooProcessGroup::enqueue(const char* op, std::function<void()> run) {
+std::shared_ptr<Work> GlooProcessGroup::enqueue(const char* op,
+                                                const std::function<std::function<void()>(std::uint32_t)>& prepare) {
   auto work = std::make_shared<Work>();
   {
     std::lock_guard lock(mutex_);
-    jobs_.push_back({describe_call(op), std::move(run), work});
+    jobs_.push_back({describe_call(op), prepare(next_tag_++), work});
+    // Only unfinished collectives matter to a later barrier: the list stays as short as the queue.
+    std::erase_if(issued_, [](const std::weak_ptr<Work>& issued) {
+      const auto alive = issued.lock();
+      return !alive || alive->is_completed();
+    });
+    issued_.push_back(work);
   }
   jobs_changed_.notify_one();
   return work;
@@ -149,71 +163,99 @@ void GlooProcessGroup::communication_loop() {
 }
 
 std::shared_ptr<Work> GlooProcessGroup::run_all_reduce(const Tensor& tensor, ReduceOp op) {
-  return enqueue("all_reduce", [this, tensor, op] {
-    if (tensor.numel() == 0) return;
-    dispatch_all_types<HostHalfTypes>(carried_as(tensor.dtype()), "all_reduce", [&]<class T>() {
-      gloo::AllreduceOptions options(context_);
-      options.setOutput(static_cast<T*>(bytes_of(tensor)), static_cast<std::size_t>(tensor.numel()));
-      options.setReduceFunction(combined_with(op, tensor.dtype()) == ReduceOp::max ? &combine_into<T, ReduceOp::max>
-                                                                                   : &combine_into<T, ReduceOp::sum>);
-      options.setTimeout(timeout());
-      gloo::allreduce(options);
-    });
-    divide_if_average(tensor, op, size());
+  return enqueue("all_reduce", [&](std::uint32_t tag) -> std::function<void()> {
+    return [this, tensor, op, tag] {
+      if (tensor.numel() == 0) return;
+      dispatch_all_types<HostHalfTypes>(carried_as(tensor.dtype()), "all_reduce", [&]<class T>() {
+        gloo::AllreduceOptions options(context_);
+        options.setOutput(static_cast<T*>(bytes_of(tensor)), static_cast<std::size_t>(tensor.numel()));
+        options.setReduceFunction(combined_with(op, tensor.dtype()) == ReduceOp::max
+                                      ? &combine_into<T, ReduceOp::max>
+                                      : &combine_into<T, ReduceOp::sum>);
+        options.setTag(tag);
+        options.setTimeout(timeout());
+        gloo::allreduce(options);
+      });
+      divide_if_average(tensor, op, size());
+    };
   });
 }
 
 std::shared_ptr<Work> GlooProcessGroup::run_reduce_scatter(const Tensor& output, const Tensor& input, ReduceOp op,
                                                            const std::vector<std::int64_t>& counts) {
-  return enqueue("reduce_scatter", [this, output, input, op, counts] {
+  return enqueue("reduce_scatter", [&](std::uint32_t) -> std::function<void()> {
     // Gloo's halving-doubling reduce-scatter works in place and leaves this rank's piece at the
-    // front of the buffer, so it runs on a copy of the input.
+    // front of the buffer, so it runs on a copy of the input. (It takes its slots from the
+    // context, not from a tag.)
     const Tensor scratch = input.clone();
-    std::vector<int> pieces(counts.begin(), counts.end());
+    const std::vector<int> pieces(counts.begin(), counts.end());
     const bool is_max = combined_with(op, input.dtype()) == ReduceOp::max;
+    std::function<void()> reduce;
     dispatch_all_types<HostHalfTypes>(carried_as(input.dtype()), "reduce_scatter", [&]<class T>() {
       if constexpr (!std::is_same_v<T, bool>) {  // bool never comes: it travels as u8
-        reduce_scatter_in_place(context_, static_cast<T*>(bytes_of(scratch)), pieces, is_max);
+        auto algorithm = std::make_shared<ReduceScatter<T>>(context_, static_cast<T*>(bytes_of(scratch)), pieces, is_max);
+        reduce = [algorithm] { algorithm->run(); };
       }
     });
-    std::memcpy(bytes_of(output), bytes_of(scratch), static_cast<std::size_t>(output.numel()) * size_of(output.dtype()));
-    divide_if_average(output, op, size());
+    return [this, output, scratch, op, reduce] {
+      reduce();
+      std::memcpy(bytes_of(output), bytes_of(scratch),
+                  static_cast<std::size_t>(output.numel()) * size_of(output.dtype()));
+      divide_if_average(output, op, size());
+    };
   });
 }
 
 std::shared_ptr<Work> GlooProcessGroup::run_all_gather(const Tensor& output, const Tensor& input,
                                                        const std::vector<std::int64_t>& counts) {
-  return enqueue("all_gather", [this, output, input, counts] {
-    // Gathering only moves data, so it moves bytes whatever the dtype.
-    const std::size_t element_size = size_of(input.dtype());
-    std::vector<std::size_t> byte_counts;
-    for (const std::int64_t count : counts) byte_counts.push_back(static_cast<std::size_t>(count) * element_size);
-    gloo::AllgathervOptions options(context_);
-    // Gloo takes a mutable pointer to the input but only reads it.
-    options.setInput(static_cast<std::uint8_t*>(bytes_of(input)), byte_counts[static_cast<std::size_t>(rank())]);
-    options.setOutput(static_cast<std::uint8_t*>(bytes_of(output)), byte_counts);
-    options.setTimeout(timeout());
-    gloo::allgatherv(options);
+  return enqueue("all_gather", [&](std::uint32_t tag) -> std::function<void()> {
+    return [this, output, input, counts, tag] {
+      // Gathering only moves data, so it moves bytes whatever the dtype.
+      const std::size_t element_size = size_of(input.dtype());
+      std::vector<std::size_t> byte_counts;
+      for (const std::int64_t count : counts) byte_counts.push_back(static_cast<std::size_t>(count) * element_size);
+      gloo::AllgathervOptions options(context_);
+      // Gloo takes a mutable pointer to the input but only reads it.
+      options.setInput(static_cast<std::uint8_t*>(bytes_of(input)), byte_counts[static_cast<std::size_t>(rank())]);
+      options.setOutput(static_cast<std::uint8_t*>(bytes_of(output)), byte_counts);
+      options.setTag(tag);
+      options.setTimeout(timeout());
+      gloo::allgatherv(options);
+    };
   });
 }
 
 std::shared_ptr<Work> GlooProcessGroup::run_broadcast(const Tensor& tensor, int root) {
-  return enqueue("broadcast", [this, tensor, root] {
-    if (tensor.numel() == 0) return;
-    gloo::BroadcastOptions options(context_);
-    options.setOutput(static_cast<std::uint8_t*>(bytes_of(tensor)),
-                      static_cast<std::size_t>(tensor.numel()) * size_of(tensor.dtype()));
-    options.setRoot(root);
-    options.setTimeout(timeout());
-    gloo::broadcast(options);
+  return enqueue("broadcast", [&](std::uint32_t tag) -> std::function<void()> {
+    return [this, tensor, root, tag] {
+      if (tensor.numel() == 0) return;
+      gloo::BroadcastOptions options(context_);
+      options.setOutput(static_cast<std::uint8_t*>(bytes_of(tensor)),
+                        static_cast<std::size_t>(tensor.numel()) * size_of(tensor.dtype()));
+      options.setRoot(root);
+      options.setTag(tag);
+      options.setTimeout(timeout());
+      gloo::broadcast(options);
+    };
   });
 }
 
 std::shared_ptr<Work> GlooProcessGroup::run_barrier() {
-  return enqueue("barrier", [this] {
-    gloo::BarrierOptions options(context_);
-    options.setTimeout(timeout());
-    gloo::barrier(options);
+  return enqueue("barrier", [&](std::uint32_t tag) -> std::function<void()> {
+    // As PyTorch's: the barrier also waits for this rank's earlier collectives (the other thread
+    // may still run one). They were all taken from the queue before this job, so none waits on it.
+    std::vector<std::shared_ptr<Work>> earlier;
+    for (const std::weak_ptr<Work>& issued : issued_) {
+      if (auto work = issued.lock()) earlier.push_back(std::move(work));
+    }
+    issued_.clear();
+    return [this, tag, earlier] {
+      for (const auto& work : earlier) work->wait();
+      gloo::BarrierOptions options(context_);
+      options.setTag(tag);
+      options.setTimeout(timeout());
+      gloo::barrier(options);
+    };
   });
 }
 

@@ -1,8 +1,11 @@
 #pragma once
 // The Gloo backend: collectives over TCP between CPU tensors, run by Gloo's own algorithms
 // (ring all-reduce, halving-doubling reduce-scatter, ...). Gloo calls block, so each group runs
-// them one after another on a communication thread of its own: the caller gets a Work handle at
-// once and keeps computing (DDP overlaps backward with its bucket all-reduces this way).
+// them on communication threads of its own: the caller gets a Work handle at once and keeps
+// computing (DDP overlaps backward with its bucket all-reduces this way). As in PyTorch, two
+// threads take the collectives in call order, so one may start while the previous one still
+// waits on the network; each collective gets a tag (its call number, the same on every rank),
+// which keeps the messages of concurrent collectives apart.
 #include <deque>
 #include <functional>
 #include <thread>
@@ -50,8 +53,10 @@ class GlooProcessGroup : public ProcessGroup {
     std::function<void()> run;
     std::shared_ptr<Work> work;
   };
-  // Queues `run` for the communication thread.
-  std::shared_ptr<Work> enqueue(const char* op, std::function<void()> run);
+  // Calls `prepare` with the collective's tag, in call order, and queues the job it returns for
+  // the communication threads. `prepare` runs on the caller's thread with the queue locked: what
+  // must happen in the same order on every rank (reserving a Gloo slot) happens there.
+  std::shared_ptr<Work> enqueue(const char* op, const std::function<std::function<void()>(std::uint32_t)>& prepare);
   void communication_loop();
 
   std::shared_ptr<Store> store_;
@@ -59,8 +64,10 @@ class GlooProcessGroup : public ProcessGroup {
   std::mutex mutex_;
   std::condition_variable jobs_changed_;
   std::deque<Job> jobs_;
+  std::uint32_t next_tag_ = 0;
+  std::vector<std::weak_ptr<Work>> issued_;  // since the last barrier, which waits for them
   bool stopping_ = false;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace ember::distributed

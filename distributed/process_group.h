@@ -2,8 +2,9 @@
 // ProcessGroup: the collectives data-parallel training is built on, over one group of ranks.
 //
 // Every call starts the collective and returns at once with a Work handle; wait() blocks until
-// it has finished and rethrows its error. Collectives run in the order they were called, and
-// every rank must call the same collectives in the same order (as with PyTorch). A rank that
+// it has finished and rethrows its error. Collectives start in the order they were called (one
+// may overlap the next), and every rank must call the same collectives in the same order (as
+// with PyTorch). barrier() finishes after every collective called before it. A rank that
 // dies or never arrives makes the others' collectives fail with an ember::Error after at most
 // the group's timeout: never a hang.
 //
