@@ -27,6 +27,12 @@ if [[ ! -f /usr/local/cuda/include/cudnn.h && -z "${CUDNN_ROOT:-}" ]]; then
   [[ -n "$CUDNN_ROOT" ]] && export CUDNN_ROOT && export LD_LIBRARY_PATH="$CUDNN_ROOT/lib:${LD_LIBRARY_PATH:-}"
 fi
 
+# NCCL: the toolkit's, or the one inside PyTorch's nvidia-nccl wheel.
+if [[ ! -f /usr/local/cuda/include/nccl.h && -z "${NCCL_ROOT:-}" ]]; then
+  NCCL_ROOT=$(python3 -c "import os, nvidia.nccl as m; print(os.path.dirname(m.__file__))" 2>/dev/null || true)
+  [[ -n "$NCCL_ROOT" ]] && export NCCL_ROOT && export LD_LIBRARY_PATH="$NCCL_ROOT/lib:${LD_LIBRARY_PATH:-}"
+fi
+
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$OUT/gpu.txt" 2>&1
 log "GPU: $(cat "$OUT/gpu.txt")"
 log "nvcc: $(nvcc --version | tail -1)"

@@ -7,10 +7,13 @@
 
 #include "core/ember.h"
 #include "cuda/cuda_helpers.h"
+#include "distributed/ddp.h"
 #include "distributed/gloo_process_group.h"
 #include "distributed/init.h"
 #include "distributed/temporary_directory.h"
+#include "optim/sgd.h"
 #include "ranks.h"
+#include "tiny_problem.h"
 
 using namespace ember;
 using namespace ember::distributed;
@@ -210,13 +213,29 @@ RANK_SCENARIO(last_rank_dies_mid_run) {
   }
 }
 
+RANK_SCENARIO(last_rank_dies_mid_ddp_training) {
+  // DDP training of the tiny problem; the last rank dies abruptly before its 5th backward, so
+  // the others' bucket all-reduces, started from gradient hooks, never complete.
+  const ember::testing::TinyProblem problem = ember::testing::tiny_problem();
+  const auto model = ember::testing::tiny_model(100);
+  DistributedDataParallel ddp(model->parameters(), model->buffers(), group);
+  optim::SGD sgd(model->parameters(), {.lr = 0.1});
+  for (int step = 0; step < 200; ++step) {
+    if (step == 5 && group->rank() == group->size() - 1) _exit(3);
+    sgd.zero_grad();
+    ember::testing::loss_on_rows(*model, problem, 0, 12).backward();
+    sgd.step();
+  }
+}
+
 TEST_CASE("killing one rank mid-run makes the others fail with a clear error within the timeout") {
   ember::testing::RanksOptions options;
   options.group_timeout = std::chrono::milliseconds(5000);
   options.stop_others_on_failure = false;  // the survivors must notice by themselves
-  for (const int ranks : {2, 3}) {
-    const auto run = ember::testing::run_ranks("last_rank_dies_mid_run", ranks, options);
-    INFO(run.report());
+  for (const auto& [scenario, ranks] : {std::pair{"last_rank_dies_mid_run", 2}, std::pair{"last_rank_dies_mid_run", 3},
+                                        std::pair{"last_rank_dies_mid_ddp_training", 2}}) {
+    const auto run = ember::testing::run_ranks(scenario, ranks, options);
+    INFO(scenario, " on ", ranks, " ranks\n", run.report());
     REQUIRE(run.result.exit_codes.size() == static_cast<std::size_t>(ranks));
     CHECK(run.result.exit_codes.back() == 3);
     for (int rank = 0; rank + 1 < ranks; ++rank) {
