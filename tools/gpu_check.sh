@@ -23,13 +23,13 @@ fi
 
 # cuDNN: the toolkit's, or the one inside PyTorch's nvidia-cudnn wheel.
 if [[ ! -f /usr/local/cuda/include/cudnn.h && -z "${CUDNN_ROOT:-}" ]]; then
-  CUDNN_ROOT=$(python3 -c "import os, nvidia.cudnn as m; print(os.path.dirname(m.__file__))" 2>/dev/null || true)
+  CUDNN_ROOT=$(python3 -c "import nvidia.cudnn as m; print(list(m.__path__)[0])" 2>/dev/null || true)
   [[ -n "$CUDNN_ROOT" ]] && export CUDNN_ROOT && export LD_LIBRARY_PATH="$CUDNN_ROOT/lib:${LD_LIBRARY_PATH:-}"
 fi
 
 # NCCL: the toolkit's, or the one inside PyTorch's nvidia-nccl wheel.
 if [[ ! -f /usr/local/cuda/include/nccl.h && -z "${NCCL_ROOT:-}" ]]; then
-  NCCL_ROOT=$(python3 -c "import os, nvidia.nccl as m; print(os.path.dirname(m.__file__))" 2>/dev/null || true)
+  NCCL_ROOT=$(python3 -c "import nvidia.nccl as m; print(list(m.__path__)[0])" 2>/dev/null || true)
   [[ -n "$NCCL_ROOT" ]] && export NCCL_ROOT && export LD_LIBRARY_PATH="$NCCL_ROOT/lib:${LD_LIBRARY_PATH:-}"
 fi
 
