@@ -7,6 +7,7 @@
 #include "optim/adam.h"
 #include "ranks.h"
 #include "tiny_problem.h"
+#include "trainer/regressor.h"
 #include "trainer/trainer.h"
 
 using namespace ember;
@@ -14,45 +15,21 @@ using namespace ember::testing;
 
 namespace {
 
-// y = x . (1, -2, 0.5) for n random x.
-std::shared_ptr<data::TensorDataset> regression_data(std::int64_t n, std::uint64_t seed) {
-  Generator generator(seed);
-  const Tensor x = randn({n, 3}, {}, generator);
-  const Tensor y = sum(x * from_vector<float>({1, -2, 0.5}), {1}, true);
-  return std::make_shared<data::TensorDataset>(std::vector<Tensor>{x, y});
-}
-
-// A small regressor trained with Adam (state for ZeRO to shard), logging its losses weighted by
-// batch size; every instance starts from the same weights.
-class Regressor : public trainer::TrainModule {
+// The Trainer tests' regressor with Adam (state for ZeRO to shard) and a validation loss.
+class AdamRegressor : public Regressor {
  public:
-  Regressor() {
-    Generator generator(5);
-    net = register_module("net", std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-                                     std::make_shared<nn::Linear>(3, 8), std::make_shared<nn::Tanh>(),
-                                     std::make_shared<nn::Linear>(8, 1)}));
-    for (const Tensor& p : parameters()) nn::init::uniform_(p, -0.5, 0.5, generator);
-  }
-  Tensor forward(const Tensor& x) override { return (*net)(x); }
-  std::string type_name() const override { return "Regressor"; }
-  Tensor training_step(const data::Batch& batch, std::int64_t) override {
-    const Tensor loss = nn::functional::mse_loss(forward(batch[0]), batch[1]);
-    log("train_loss", loss.item<double>(), batch[0].size(0));
-    return loss;
-  }
   void validation_step(const data::Batch& batch, std::int64_t) override {
     log("val_loss", nn::functional::mse_loss(forward(batch[0]), batch[1]).item<double>(), batch[0].size(0));
   }
   trainer::OptimizerConfig configure_optimizers() override {
     return {.optimizer = std::make_unique<optim::Adam>(parameters(), optim::AdamOptions{.lr = 0.01})};
   }
-  std::shared_ptr<nn::Sequential> net;
 };
 
 // Two epochs over 24 training samples (3 global batches of 8 each) without shuffling, validating
 // on 10 samples after each: the weights, then the last epoch's train_loss and val_loss.
 std::vector<double> fit(const std::string& strategy, std::int64_t batch_size) {
-  Regressor module;
+  AdamRegressor module;
   data::DataLoader train(regression_data(24, 17), {.batch_size = batch_size});
   data::DataLoader validation(regression_data(10, 18), {.batch_size = 3});
   trainer::Trainer trainer({.max_epochs = 2, .strategy = strategy, .distributed_timeout = std::chrono::seconds(20)});

@@ -7,6 +7,7 @@
 #include "helpers.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
+#include "trainer/regressor.h"
 #include "trainer/trainer.h"
 
 using namespace ember;
@@ -16,36 +17,6 @@ using trainer::Trainer;
 using trainer::TrainerOptions;
 
 namespace {
-
-std::shared_ptr<data::TensorDataset> regression_data(std::int64_t n) {
-  Generator generator(17);
-  const Tensor x = randn({n, 3}, {}, generator);
-  const Tensor y = sum(x * from_vector<float>({1, -2, 0.5}), {1}, true);
-  return std::make_shared<data::TensorDataset>(std::vector<Tensor>{x, y});
-}
-
-// A small regression model; every instance starts from the same weights.
-class Regressor : public trainer::TrainModule {
- public:
-  Regressor() {
-    Generator generator(5);
-    net = register_module("net", std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-                                     std::make_shared<nn::Linear>(3, 8), std::make_shared<nn::Tanh>(),
-                                     std::make_shared<nn::Linear>(8, 1)}));
-    for (const Tensor& p : parameters()) nn::init::uniform_(p, -0.5, 0.5, generator);
-  }
-  Tensor forward(const Tensor& x) override { return (*net)(x); }
-  std::string type_name() const override { return "Regressor"; }
-  Tensor training_step(const data::Batch& batch, std::int64_t) override {
-    const Tensor loss = nn::functional::mse_loss(forward(batch[0]), batch[1]);
-    log("train_loss", loss.item<double>(), batch[0].size(0));
-    return loss;
-  }
-  OptimizerConfig configure_optimizers() override {
-    return {.optimizer = std::make_unique<optim::SGD>(parameters(), optim::SGDOptions{.lr = 0.05, .momentum = 0.9})};
-  }
-  std::shared_ptr<nn::Sequential> net;
-};
 
 // SGD that records its calls and the gradient norm it sees at each step.
 class SpyOptimizer : public optim::SGD {
