@@ -51,6 +51,11 @@ std::string timeout_reason(std::chrono::milliseconds timeout) {
          " ms (another rank died, stalled or called a different collective); the group was aborted";
 }
 
+// Whether every rank's piece has the same size: NCCL's own reduce-scatter / all-gather apply.
+bool equal_pieces(const std::vector<std::int64_t>& counts) {
+  return std::all_of(counts.begin(), counts.end(), [&](std::int64_t count) { return count == counts.front(); });
+}
+
 std::byte* bytes_of(const Tensor& tensor) { return static_cast<std::byte*>(tensor.data_ptr()); }
 
 }  // namespace
@@ -209,7 +214,7 @@ std::shared_ptr<Work> NcclProcessGroup::run_reduce_scatter(const Tensor& output,
   return launch("reduce_scatter", {output, input}, [&] {
     const ncclDataType_t type = nccl_type(input.dtype());
     const ncclRedOp_t reduction = nccl_op(op, input.dtype());
-    const bool equal = std::all_of(counts.begin(), counts.end(), [&](std::int64_t c) { return c == counts[0]; });
+    const bool equal = equal_pieces(counts);
     if (equal) {
       if (counts[0] == 0) return;
       settle(ncclReduceScatter(input.data_ptr(), output.data_ptr(), static_cast<std::size_t>(counts[0]), type,
@@ -240,7 +245,7 @@ std::shared_ptr<Work> NcclProcessGroup::run_all_gather(const Tensor& output, con
   return launch("all_gather", {output, input}, [&] {
     // Gathering only moves data, so it moves bytes whatever the dtype.
     const std::size_t element_size = size_of(input.dtype());
-    const bool equal = std::all_of(counts.begin(), counts.end(), [&](std::int64_t c) { return c == counts[0]; });
+    const bool equal = equal_pieces(counts);
     if (equal) {
       if (counts[0] == 0) return;
       settle(ncclAllGather(input.data_ptr(), output.data_ptr(), static_cast<std::size_t>(counts[0]) * element_size,
