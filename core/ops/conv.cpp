@@ -5,17 +5,14 @@
 #include "core/ops/elementwise.h"
 #include "core/ops/factory.h"
 #include "core/ops/op_utils.h"
-#include "core/ops/reduction.h"
-#include "core/ops/view.h"
-#include "kernels/cpu/gemm.h"
-#include "kernels/cpu/im2col.h"
+#include "kernels/conv_geometry.h"
+#include "kernels/cpu/conv.h"
 #include "kernels/cuda/conv.h"
 
 namespace ember {
 
 using Grads = std::vector<Tensor>;
-using kernels::cpu::ConvGeometry;
-using kernels::MatrixRef;
+using kernels::ConvGeometry;
 
 namespace {
 
@@ -61,135 +58,57 @@ ConvGeometry geometry(const Shape& image, const Tensor& weight, const Pair& stri
           padding[0], padding[1], dilation[0], dilation[1], 0, 0};
 }
 
-// A weight [A, B, KH, KW] with `groups` groups is, per group g, the matrix
-// W_g [A / groups, B * KH * KW]. The column matrices have one block of B * KH * KW rows per
-// group, the channel matrices one block of A / groups rows.
-struct GroupedWeight {
-  Tensor w;  // contiguous
-  std::int64_t groups;
-  std::int64_t rows() const { return w.size(0) / groups; }
-  std::int64_t depth() const { return w.numel() / w.size(0); }
-};
-
-const char* at_element(const Tensor& t, std::int64_t elements) {
-  return static_cast<const char*>(t.data_ptr()) + elements * static_cast<std::int64_t>(size_of(t.dtype()));
-}
-char* at_element(Tensor& t, std::int64_t elements) {
-  return static_cast<char*>(t.data_ptr()) + elements * static_cast<std::int64_t>(size_of(t.dtype()));
-}
-
-// C += A @ B for row-major or transposed operands given by pointer and strides (one GEMM).
-void gemm_accumulate(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, const MatrixRef& a,
-                     const MatrixRef& b, void* c, std::int64_t c_row_stride) {
-  kernels::cpu::gemm(dtype, 1, m, n, k, a, 0, b, 0, c, c_row_stride, 0, /*accumulate=*/true);
-}
-
-// channels[A, columns] += W_g @ cols_g for every group.
-void weight_times(const GroupedWeight& gw, const Tensor& cols, Tensor& channels) {
-  const std::int64_t rows = gw.rows(), depth = gw.depth(), columns = cols.size(1);
-  for (std::int64_t g = 0; g < gw.groups; ++g) {
-    gemm_accumulate(cols.dtype(), rows, columns, depth, {at_element(gw.w, g * rows * depth), depth, 1},
-                    {at_element(cols, g * depth * columns), columns, 1}, at_element(channels, g * rows * columns),
-                    columns);
-  }
-}
-
-// cols[groups * depth, columns] += W_g^T @ channels_g for every group.
-void weight_transposed_times(const GroupedWeight& gw, const Tensor& channels, Tensor& cols) {
-  const std::int64_t rows = gw.rows(), depth = gw.depth(), columns = cols.size(1);
-  for (std::int64_t g = 0; g < gw.groups; ++g) {
-    gemm_accumulate(cols.dtype(), depth, columns, rows, {at_element(gw.w, g * rows * depth), 1, depth},
-                    {at_element(channels, g * rows * columns), columns, 1}, at_element(cols, g * depth * columns),
-                    columns);
-  }
-}
-
-// grad_W_g += channels_g @ cols_g^T for every group: the weight gradient of both products above.
-Tensor weight_gradient(const GroupedWeight& gw, const Tensor& channels, const Tensor& cols) {
-  const std::int64_t rows = gw.rows(), depth = gw.depth(), columns = cols.size(1);
-  Tensor grad = zeros(gw.w.sizes(), {.dtype = gw.w.dtype()});
-  for (std::int64_t g = 0; g < gw.groups; ++g) {
-    gemm_accumulate(cols.dtype(), rows, depth, columns, {at_element(channels, g * rows * columns), columns, 1},
-                    {at_element(cols, g * depth * columns), 1, columns}, at_element(grad, g * rows * depth), depth);
-  }
-  return grad;
-}
-
-// [N, C, H, W] -> contiguous [C, N*H*W], the layout the GEMMs produce and consume, and back.
-Tensor channel_matrix(const Tensor& image) {
-  return image.permute({1, 0, 2, 3}).contiguous().view({image.size(1), image.numel() / image.size(1)});
-}
-Tensor image_from_channels(const Tensor& channels, std::int64_t batch, std::int64_t height, std::int64_t width) {
-  return channels.view({channels.size(0), batch, height, width}).permute({1, 0, 2, 3}).contiguous();
-}
-
-Tensor im2col(const ConvGeometry& g, const Tensor& image) {
-  const Tensor dense = image.contiguous();
-  Tensor cols = empty({g.channels * g.kernel_h * g.kernel_w, g.batch * g.out_h * g.out_w}, {.dtype = image.dtype()});
-  kernels::cpu::im2col(image.dtype(), g, dense.data_ptr(), cols.data_ptr());
-  return cols;
-}
-
-// The image col2im builds from `cols`, starting from `start` (zero or a broadcast bias).
-Tensor col2im(const ConvGeometry& g, const Tensor& cols, const Tensor& start) {
-  Tensor image = empty({g.batch, g.channels, g.height, g.width}, {.dtype = cols.dtype()});
-  if (start.defined()) {
-    detail::copy_data(image, start);
-  } else {
-    zero_(image);
-  }
-  kernels::cpu::col2im(cols.dtype(), g, cols.data_ptr(), image.data_ptr());
-  return image;
-}
-
-// --- CUDA: cuDNN computes the convolution's three products directly (no im2col) ---------------
-
-Tensor cudnn_convolution_transpose(const ConvGeometry& g, const Tensor& output, const Tensor& weight,
-                                   std::int64_t groups);
+// The convolution's three products on the tensors' device (kernels/cpu/conv.h and
+// kernels/cuda/conv.h have the same entry points). Each records the other as its backward:
+// the image gradient of a convolution is its adjoint applied to the output gradient, and the
+// output gradient of the adjoint is the convolution of its image gradient.
+Tensor convolution_adjoint(const ConvGeometry& g, const Tensor& output, const Tensor& weight, std::int64_t groups);
 
 // d <conv(image, weight), output> / d weight, shaped like `weight`.
-Tensor cudnn_weight_gradient(const ConvGeometry& g, const Tensor& image, const Tensor& output, const Tensor& weight,
-                             std::int64_t groups) {
+Tensor convolution_weight_gradient(const ConvGeometry& g, const Tensor& image, const Tensor& output,
+                                   const Tensor& weight, std::int64_t groups) {
   Tensor grad = empty(weight.sizes(), {.dtype = weight.dtype(), .device = weight.device()});
   const Tensor dense_image = image.contiguous(), dense_output = output.contiguous();
-  EMBER_CUDA_DISPATCH("conv2d", kernels::cuda::conv2d_backward_filter(grad.dtype(), g, weight.size(0), groups,
-                                                                      dense_image.data_ptr(), dense_output.data_ptr(),
-                                                                      grad.data_ptr()));
+  EMBER_KERNEL("conv2d", grad.device(), conv2d_backward_filter, grad.dtype(), g, weight.size(0), groups,
+               dense_image.data_ptr(), dense_output.data_ptr(), grad.data_ptr());
   return grad;
 }
 
-// conv(image, weight) over `g`: [N, OC, OH, OW]. Its image gradient is the transposed
-// convolution of the output gradient, and the other way round, so each records the other.
-Tensor cudnn_convolution(const ConvGeometry& g, const Tensor& image, const Tensor& weight, std::int64_t groups) {
+// conv(image, weight) over `g`: [N, OC, OH, OW].
+Tensor convolution(const ConvGeometry& g, const Tensor& image, const Tensor& weight, std::int64_t groups) {
   Tensor out = empty({g.batch, weight.size(0), g.out_h, g.out_w}, {.dtype = image.dtype(), .device = image.device()});
   const Tensor dense_image = image.contiguous(), dense_weight = weight.contiguous();
-  EMBER_CUDA_DISPATCH("conv2d", kernels::cuda::conv2d_forward(out.dtype(), g, weight.size(0), groups,
-                                                              dense_image.data_ptr(), dense_weight.data_ptr(),
-                                                              out.data_ptr()));
+  EMBER_KERNEL("conv2d", out.device(), conv2d_forward, out.dtype(), g, weight.size(0), groups, dense_image.data_ptr(),
+               dense_weight.data_ptr(), out.data_ptr());
   if (detail::needs_grad(image, weight)) {
-    record_op("conv2d", out, {image, weight}, [g, image, weight, groups](const Tensor& grad, const Node& node) {
-      return Grads{node.needs_input_grad(0) ? cudnn_convolution_transpose(g, grad, weight, groups) : Tensor(),
-                   node.needs_input_grad(1) ? cudnn_weight_gradient(g, image, grad, weight, groups) : Tensor()};
-    });
+    record_op("conv2d", out, {image, weight},
+              [g, groups, saved_image = SavedTensor(image), saved_weight = SavedTensor(weight)](const Tensor& grad,
+                                                                                               const Node& node) {
+                const Tensor& weight = saved_weight.get();
+                return Grads{node.needs_input_grad(0) ? convolution_adjoint(g, grad, weight, groups) : Tensor(),
+                             node.needs_input_grad(1)
+                                 ? convolution_weight_gradient(g, saved_image.get(), grad, weight, groups)
+                                 : Tensor()};
+              });
   }
   return out;
 }
 
-// The adjoint of cudnn_convolution in the image: [N, C, H, W] from an output-shaped tensor.
-Tensor cudnn_convolution_transpose(const ConvGeometry& g, const Tensor& output, const Tensor& weight,
-                                   std::int64_t groups) {
+// The adjoint of `convolution` in the image: [N, C, H, W] from an output-shaped tensor.
+Tensor convolution_adjoint(const ConvGeometry& g, const Tensor& output, const Tensor& weight, std::int64_t groups) {
   Tensor image = empty({g.batch, g.channels, g.height, g.width}, {.dtype = output.dtype(), .device = output.device()});
   const Tensor dense_output = output.contiguous(), dense_weight = weight.contiguous();
-  EMBER_CUDA_DISPATCH("conv_transpose2d",
-                      kernels::cuda::conv2d_backward_data(image.dtype(), g, weight.size(0), groups,
-                                                          dense_weight.data_ptr(), dense_output.data_ptr(),
-                                                          image.data_ptr()));
+  EMBER_KERNEL("conv_transpose2d", image.device(), conv2d_backward_data, image.dtype(), g, weight.size(0), groups,
+               dense_weight.data_ptr(), dense_output.data_ptr(), image.data_ptr());
   if (detail::needs_grad(output, weight)) {
     record_op("conv_transpose2d", image, {output, weight},
-              [g, output, weight, groups](const Tensor& grad, const Node& node) {
-                return Grads{node.needs_input_grad(0) ? cudnn_convolution(g, grad, weight, groups) : Tensor(),
-                             node.needs_input_grad(1) ? cudnn_weight_gradient(g, grad, output, weight, groups)
-                                                      : Tensor()};
+              [g, groups, saved_output = SavedTensor(output), saved_weight = SavedTensor(weight)](const Tensor& grad,
+                                                                                                 const Node& node) {
+                const Tensor& weight = saved_weight.get();
+                return Grads{node.needs_input_grad(0) ? convolution(g, grad, weight, groups) : Tensor(),
+                             node.needs_input_grad(1)
+                                 ? convolution_weight_gradient(g, grad, saved_output.get(), weight, groups)
+                                 : Tensor()};
               });
   }
   return image;
@@ -206,7 +125,7 @@ Tensor conv2d(const Tensor& input_in, const Tensor& weight_in, const Tensor& bia
   const Tensor input = detail::autocast_lower(input_in), weight = detail::autocast_lower(weight_in),
                bias = detail::autocast_lower(bias_in);
   const char* op = "conv2d";
-  const std::int64_t out_channels = check_operands(op, input, weight, bias, p.groups, /*transposed=*/false);
+  check_operands(op, input, weight, bias, p.groups, /*transposed=*/false);
   check_window(op, p.stride, p.padding, p.dilation);
   EMBER_CHECK(weight.size(1) * p.groups == input.size(1), "conv2d: weight of shape ", to_string(weight.sizes()),
               " expects ", weight.size(1) * p.groups, " input channels, but input of shape ", to_string(input.sizes()),
@@ -221,36 +140,7 @@ Tensor conv2d(const Tensor& input_in, const Tensor& weight_in, const Tensor& bia
               g.dilation_h, "x", g.dilation_w, ")");
   g.out_h = span_h / g.stride_h + 1;
   g.out_w = span_w / g.stride_w + 1;
-  if (input.device().is_cuda()) return add_channel_bias(cudnn_convolution(g, input, weight, p.groups), bias);
-
-  const GroupedWeight gw{weight.contiguous(), p.groups};
-  const Tensor cols = im2col(g, input);
-  // out[OC, N*OH*OW] starts at the bias (or zero); each group's GEMM accumulates onto it.
-  Tensor out = empty({out_channels, cols.size(1)}, {.dtype = input.dtype()});
-  if (bias.defined()) {
-    detail::copy_data(out, bias.detach().unsqueeze(1).expand(out.sizes()));
-  } else {
-    zero_(out);
-  }
-  weight_times(gw, cols, out);
-  Tensor result = image_from_channels(out, g.batch, g.out_h, g.out_w);
-
-  if (detail::needs_grad(input, weight, bias)) {
-    record_op(op, result, {input, weight, bias}, [cols, gw, g](const Tensor& grad, const Node& node) {
-      const Tensor grad_channels = channel_matrix(grad);  // [OC, N*OH*OW], as the forward made it
-      Tensor grad_input, grad_weight, grad_bias;
-      if (node.needs_input_grad(0)) {
-        // d cols = W^T @ d out, scattered back onto the image by col2im.
-        Tensor grad_cols = zeros(cols.sizes(), {.dtype = grad.dtype()});
-        weight_transposed_times(gw, grad_channels, grad_cols);
-        grad_input = col2im(g, grad_cols, {});
-      }
-      if (node.needs_input_grad(1)) grad_weight = weight_gradient(gw, grad_channels, cols);
-      if (node.needs_input_grad(2)) grad_bias = sum(grad_channels, {1});
-      return Grads{grad_input, grad_weight, grad_bias};
-    });
-  }
-  return result;
+  return add_channel_bias(convolution(g, input, weight, p.groups), bias);
 }
 
 Tensor conv_transpose2d(const Tensor& input_in, const Tensor& weight_in, const Tensor& bias_in,
@@ -278,33 +168,7 @@ Tensor conv_transpose2d(const Tensor& input_in, const Tensor& weight_in, const T
   ConvGeometry g = geometry(out_sizes, weight, p.stride, p.padding, p.dilation);
   g.out_h = input.size(2);
   g.out_w = input.size(3);
-  if (input.device().is_cuda()) {
-    return add_channel_bias(cudnn_convolution_transpose(g, input, weight, p.groups), bias);
-  }
-
-  const GroupedWeight gw{weight.contiguous(), p.groups};
-  const Tensor input_channels = channel_matrix(input);  // [C, N*H*W]
-  Tensor cols = zeros({g.channels * g.kernel_h * g.kernel_w, input_channels.size(1)}, {.dtype = input.dtype()});
-  weight_transposed_times(gw, input_channels, cols);
-  const Tensor start = bias.defined() ? bias.detach().view({1, out_channels, 1, 1}).expand(out_sizes) : Tensor{};
-  Tensor result = col2im(g, cols, start);
-
-  if (detail::needs_grad(input, weight, bias)) {
-    record_op(op, result, {input, weight, bias}, [input_channels, gw, g](const Tensor& grad, const Node& node) {
-      const Tensor grad_cols = im2col(g, grad);
-      Tensor grad_input, grad_weight, grad_bias;
-      if (node.needs_input_grad(0)) {
-        // d input = W @ im2col(d out): the forward of conv2d.
-        Tensor grad_channels = zeros(input_channels.sizes(), {.dtype = grad.dtype()});
-        weight_times(gw, grad_cols, grad_channels);
-        grad_input = image_from_channels(grad_channels, g.batch, g.out_h, g.out_w);
-      }
-      if (node.needs_input_grad(1)) grad_weight = weight_gradient(gw, input_channels, grad_cols);
-      if (node.needs_input_grad(2)) grad_bias = sum(grad, {0, 2, 3});
-      return Grads{grad_input, grad_weight, grad_bias};
-    });
-  }
-  return result;
+  return add_channel_bias(convolution_adjoint(g, input, weight, p.groups), bias);
 }
 
 }  // namespace ember

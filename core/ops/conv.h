@@ -14,8 +14,8 @@ struct Conv2dParams {
 };
 
 // input [N, C, H, W], weight [OC, C / groups, KH, KW], bias [OC] or undefined -> [N, OC, OH, OW]
-// with OH = (H + 2 padding - dilation (KH - 1) - 1) / stride + 1 (likewise OW). Computed as
-// im2col + one GEMM per group; the backward is two GEMMs and a col2im.
+// with OH = (H + 2 padding - dilation (KH - 1) - 1) / stride + 1 (likewise OW). The kernels are
+// kernels/{cpu,cuda}/conv.h; backward keeps the input and the weight (version-checked), nothing else.
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = {}, const Conv2dParams& params = {});
 
 struct ConvTranspose2dParams {
@@ -29,7 +29,7 @@ struct ConvTranspose2dParams {
 // The adjoint of conv2d with respect to its input ("deconvolution"): input [N, C, H, W],
 // weight [C, OC / groups, KH, KW] (PyTorch's layout), bias [OC] or undefined -> [N, OC, OH, OW]
 // with OH = (H - 1) stride - 2 padding + dilation (KH - 1) + output_padding + 1.
-// Forward is conv2d's input-gradient (GEMM + col2im); its backward is conv2d's forward.
+// Forward is conv2d's input-gradient kernel; its backward is conv2d's forward.
 Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor& bias = {},
                         const ConvTranspose2dParams& params = {});
 

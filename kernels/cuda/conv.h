@@ -11,11 +11,9 @@
 #include <cstdint>
 
 #include "core/scalar_type.h"
-#include "kernels/cpu/im2col.h"  // ConvGeometry: the same description on both devices
+#include "kernels/conv_geometry.h"
 
 namespace ember::kernels::cuda {
-
-using cpu::ConvGeometry;
 
 // output = conv(image, weight)
 void conv2d_forward(DType dtype, const ConvGeometry& g, std::int64_t out_channels, std::int64_t groups,

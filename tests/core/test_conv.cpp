@@ -130,3 +130,97 @@ TEST_CASE("gradcheck: conv_transpose2d with every parameter") {
                                                         .dilation = {1, 2}, .groups = 2});
         }, {leaf({1, 4, 3, 3}, 94), leaf({4, 1, 3, 2}, 95), leaf({2}, 96)}));
 }
+
+namespace {
+
+// The gradients of <conv(x, w), dy> by their definition, in f64: dx[n, c, iy, iz] and
+// dw[o, ci, a, d] both sum dy[n, o, y, z] times the other factor of every product that reads them.
+struct ReferenceGradients {
+  std::vector<double> input, weight;
+};
+
+ReferenceGradients reference_gradients(const Tensor& x, const Tensor& w, const Tensor& dy, const Conv2dParams& p) {
+  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), width = x.size(3);
+  const std::int64_t oc = w.size(0), cg = w.size(1), kh = w.size(2), kw = w.size(3);
+  const std::int64_t out_h = dy.size(2), out_w = dy.size(3), per_group_out = oc / p.groups;
+  const std::vector<double> xs = x.to_vector<double>(), ws = w.to_vector<double>(), dys = dy.to_vector<double>();
+  ReferenceGradients grads{std::vector<double>(xs.size()), std::vector<double>(ws.size())};
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t o = 0; o < oc; ++o)
+      for (std::int64_t y = 0; y < out_h; ++y)
+        for (std::int64_t z = 0; z < out_w; ++z) {
+          const double g = dys[static_cast<std::size_t>(((i * oc + o) * out_h + y) * out_w + z)];
+          const std::int64_t group = o / per_group_out;
+          for (std::int64_t ci = 0; ci < cg; ++ci)
+            for (std::int64_t a = 0; a < kh; ++a)
+              for (std::int64_t d = 0; d < kw; ++d) {
+                const std::int64_t iy = y * p.stride[0] - p.padding[0] + a * p.dilation[0];
+                const std::int64_t iz = z * p.stride[1] - p.padding[1] + d * p.dilation[1];
+                if (iy < 0 || iy >= h || iz < 0 || iz >= width) continue;
+                const auto xi = static_cast<std::size_t>(((i * c + group * cg + ci) * h + iy) * width + iz);
+                const auto wi = static_cast<std::size_t>(((o * cg + ci) * kh + a) * kw + d);
+                grads.input[xi] += g * ws[wi];
+                grads.weight[wi] += g * xs[xi];
+              }
+        }
+  return grads;
+}
+
+// conv2d's output and gradients in `dtype` on `threads` threads against the f64 definitions.
+void check_conv_against_reference(const Shape& x_shape, const Shape& w_shape, const Conv2dParams& p, DType dtype,
+                                  int threads, double tolerance) {
+  Generator generator(31);
+  const Tensor x64 = randn(x_shape, {.dtype = DType::f64}, generator);
+  const Tensor w64 = randn(w_shape, {.dtype = DType::f64}, generator);
+  const int before = get_num_threads();
+  set_num_threads(threads);
+  const Tensor x = x64.to(dtype).set_requires_grad(true), w = w64.to(dtype).set_requires_grad(true);
+  const Tensor out = conv2d(x, w, {}, p);
+  const Tensor dy64 = randn(out.sizes(), {.dtype = DType::f64}, generator);
+  out.backward(dy64.to(dtype));
+  set_num_threads(before);
+  // The reference sees the values the low-precision run saw.
+  const Tensor xr = x.detach().to(DType::f64), wr = w.detach().to(DType::f64), dyr = dy64.to(dtype).to(DType::f64);
+  check_values(out, reference_conv(xr, wr, {}, p, out.size(2), out.size(3)), tolerance);
+  const ReferenceGradients grads = reference_gradients(xr, wr, dyr, p);
+  check_values(x.grad(), grads.input, tolerance);
+  check_values(w.grad(), grads.weight, tolerance);
+}
+
+}  // namespace
+
+TEST_CASE("conv2d and its gradients match the definitions on images cut into many chunks, on 2 threads") {
+  // 3 x 40 x 260 per image: the column matrix of one image (27 rows x 10,400 positions in f64)
+  // is over the kernel's 2 MB buffer, so each image is cut into chunks, and the two threads
+  // share the chunks of both images. Stride 1 computes the input gradient as a convolution,
+  // stride 2 by scattering columns; a 1x1 kernel reads the image as its own column matrix.
+  check_conv_against_reference({2, 3, 40, 260}, {4, 3, 3, 3}, {.padding = {1, 1}}, DType::f64, 2, 1e-10);
+  check_conv_against_reference({2, 3, 40, 260}, {4, 3, 3, 3}, {.stride = {2, 2}, .padding = {1, 0}}, DType::f64, 2,
+                               1e-10);
+  check_conv_against_reference({1, 4, 40, 260}, {6, 2, 1, 1}, {.groups = 2}, DType::f64, 2, 1e-10);
+  // One image on 2 threads: its chunks split between them, and (stride 2) one thread scatters.
+  check_conv_against_reference({1, 3, 50, 260}, {2, 3, 3, 2}, {.stride = {2, 1}, .dilation = {2, 1}}, DType::f64, 2,
+                               1e-10);
+}
+
+TEST_CASE("conv2d in f16 and bf16 computes in f32 and rounds once") {
+  // Each output is a sum of 36 products of rounded inputs: the f32 sum of exact products,
+  // rounded once to the half type, is within one half-precision ulp of the f64 value
+  // (2^-11 relative for f16, 2^-8 for bf16; a few times that absolutely near zero).
+  check_conv_against_reference({2, 4, 9, 7}, {3, 4, 3, 3}, {.padding = {1, 1}}, DType::f16, 2, 2e-2);
+  check_conv_against_reference({2, 4, 9, 7}, {3, 4, 3, 3}, {.stride = {2, 2}}, DType::bf16, 1, 8e-2);
+}
+
+TEST_CASE("conv2d and conv_transpose2d refuse a weight changed in place before backward") {
+  // Backward reads the saved weight: a silent in-place change would give a wrong input gradient.
+  for (const bool transposed : {false, true}) {
+    const Tensor x = ones({1, 2, 4, 4}).set_requires_grad(true);
+    const Tensor w = ones({2, 2, 3, 3}).set_requires_grad(true);
+    const Tensor out = transposed ? conv_transpose2d(x, w) : conv2d(x, w);
+    {
+      NoGradGuard no_grad;
+      w.detach().mul_(2.0);
+    }
+    CHECK(contains(error_of([&] { sum(out).backward(); }), "has been modified by an in-place operation"));
+  }
+}

@@ -1,0 +1,409 @@
+#include "kernels/cpu/conv.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "kernels/cpu/gemm.h"
+
+namespace ember::kernels::cpu {
+
+namespace {
+
+// The column matrix one thread builds at a time stays about this small (it is reread by the
+// GEMM once per block of output channels, so it should sit in the last-level cache).
+constexpr std::int64_t kColumnBufferBytes = std::int64_t{1} << 20;
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+// The convolution as GEMMs: per image and group, out_g [OCg, P] = W_g [OCg, depth] @ cols_g
+// [depth, P] with depth = C/groups * KH * KW and P output positions.
+struct ConvShape {
+  const ConvGeometry& g;
+  std::int64_t out_channels, groups;
+
+  std::int64_t window() const { return g.kernel_h * g.kernel_w; }
+  std::int64_t group_outputs() const { return out_channels / groups; }
+  std::int64_t depth() const { return g.channels / groups * window(); }
+  std::int64_t rows() const { return g.channels * window(); }  // column-matrix rows, every group
+  std::int64_t positions() const { return g.out_h * g.out_w; }
+  std::int64_t image_size() const { return g.channels * g.height * g.width; }
+  // A 1x1 window with stride 1 and no padding reads the image as it is: it is its own column matrix.
+  bool pointwise() const {
+    return g.kernel_h == 1 && g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0;
+  }
+};
+
+// Output positions [begin, end) of one image.
+struct Chunk {
+  std::int64_t image, begin, end;
+  std::int64_t size() const { return end - begin; }
+};
+
+// Each image cut into chunks whose column matrix fits kColumnBufferBytes, and into at least as
+// many chunks overall as there are threads when the positions allow it.
+std::vector<Chunk> make_chunks(const ConvShape& s, std::size_t element_bytes) {
+  const std::int64_t positions = s.positions();
+  const std::int64_t fits = kColumnBufferBytes / (std::max<std::int64_t>(s.rows(), 1) * static_cast<std::int64_t>(element_bytes));
+  const std::int64_t pieces = ceil_div(omp_get_max_threads(), std::max<std::int64_t>(s.g.batch, 1));
+  const std::int64_t per_chunk =
+      std::max<std::int64_t>(1, std::min({std::max<std::int64_t>(fits, 64), ceil_div(positions, pieces), positions}));
+  std::vector<Chunk> chunks;
+  for (std::int64_t n = 0; n < s.g.batch; ++n) {
+    for (std::int64_t begin = 0; begin < positions; begin += per_chunk) {
+      chunks.push_back({n, begin, std::min(positions, begin + per_chunk)});
+    }
+  }
+  return chunks;
+}
+
+// Calls body(range, first, last) for `ranges` contiguous slices of [0, count), in parallel. One
+// range runs on the calling thread, outside any parallel region, so Eigen may use every thread
+// inside a single large GEMM.
+template <class Body>
+void for_each_range(std::int64_t count, std::int64_t ranges, const Body& body) {
+  if (ranges <= 1) {
+    body(std::int64_t{0}, std::int64_t{0}, count);
+    return;
+  }
+#pragma omp parallel for num_threads(static_cast<int>(ranges)) schedule(static, 1)
+  for (std::int64_t r = 0; r < ranges; ++r) body(r, r * count / ranges, (r + 1) * count / ranges);
+}
+
+std::int64_t ranges_for(std::int64_t count) { return std::min<std::int64_t>(omp_get_max_threads(), count); }
+
+// Uninitialized memory, grown on demand.
+template <class T>
+class Scratch {
+ public:
+  T* get(std::int64_t n) {
+    if (n > size_) {
+      data_ = std::make_unique_for_overwrite<T[]>(static_cast<std::size_t>(n));
+      size_ = n;
+    }
+    return data_.get();
+  }
+
+ private:
+  std::unique_ptr<T[]> data_;
+  std::int64_t size_ = 0;
+};
+
+// The calling thread's scratch buffer `slot`, kept for its next convolution: a fresh buffer of
+// this size would cost a page fault and a kernel-side clear per 4 KiB on every call.
+enum class Slot { columns, gradient };
+
+template <class C>
+C* thread_scratch(Slot slot, std::int64_t n) {
+  thread_local Scratch<C> buffers[2];
+  return buffers[static_cast<int>(slot)].get(n);
+}
+
+template <class C>
+struct gradient_scratch {
+  C* operator()(std::int64_t n) const { return thread_scratch<C>(Slot::gradient, n); }
+};
+
+// For one kernel row: the output columns j in [0, run) whose input column base + j * stride
+// lies inside [0, width). Outside them the window reads padding.
+struct InsideRange {
+  std::int64_t first, last;
+};
+
+InsideRange inside_range(std::int64_t base, std::int64_t stride, std::int64_t width, std::int64_t run) {
+  const std::int64_t first = base >= 0 ? 0 : ceil_div(-base, stride);
+  const std::int64_t last = base >= width ? 0 : ceil_div(width - base, stride);
+  const std::int64_t lo = std::min(first, run);
+  return {lo, std::max(lo, std::min(last, run))};
+}
+
+// Calls visit(row_data_offset, run_start, image_row, inside, base) for each output row the
+// chunk touches in column-matrix row (c, kh, kw): `run_start` is where the row's run starts
+// in the chunk, image_row the input row read (or -1 in the padding), base the input column of
+// the run's first output column.
+template <class Visit>
+void for_each_run(const ConvGeometry& g, std::int64_t kh, std::int64_t kw, const Chunk& chunk, Visit&& visit) {
+  for (std::int64_t p = chunk.begin; p < chunk.end;) {
+    const std::int64_t oh = p / g.out_w, ow = p % g.out_w;
+    const std::int64_t run = std::min(g.out_w - ow, chunk.end - p);
+    const std::int64_t ih = oh * g.stride_h - g.pad_h + kh * g.dilation_h;
+    const std::int64_t base = ow * g.stride_w - g.pad_w + kw * g.dilation_w;
+    const bool row_inside = ih >= 0 && ih < g.height;
+    visit(p - chunk.begin, run, row_inside ? ih : -1,
+          row_inside ? inside_range(base, g.stride_w, g.width, run) : InsideRange{0, 0}, base);
+    p += run;
+  }
+}
+
+// im2col of one chunk: cols[(c, kh, kw), j] = image[c, ih, iw] of position chunk.begin + j,
+// converted to the compute type C.
+template <class T, class C>
+void gather_columns(const ConvGeometry& g, const T* image, const Chunk& chunk, C* cols) {
+  const std::int64_t width = chunk.size(), sw = g.stride_w;
+  for (std::int64_t c = 0; c < g.channels; ++c) {
+    const T* plane = image + c * g.height * g.width;
+    for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
+      for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
+        C* row = cols + ((c * g.kernel_h + kh) * g.kernel_w + kw) * width;
+        for_each_run(g, kh, kw, chunk, [&](std::int64_t at, std::int64_t run, std::int64_t ih, InsideRange inside,
+                                           std::int64_t base) {
+          C* out = row + at;
+          std::fill(out, out + inside.first, C(0));
+          const std::int64_t from = ih * g.width + base;  // the input index of column 0 (read inside only)
+          if (sw == 1) {
+            for (std::int64_t j = inside.first; j < inside.last; ++j) out[j] = static_cast<C>(plane[from + j]);
+          } else {
+            for (std::int64_t j = inside.first; j < inside.last; ++j) out[j] = static_cast<C>(plane[from + j * sw]);
+          }
+          std::fill(out + inside.last, out + run, C(0));
+        });
+      }
+    }
+  }
+}
+
+// col2im of one chunk, the adjoint of gather_columns: grad_image[c, ih, iw] += cols[(c, kh, kw), j].
+template <class C>
+void scatter_columns(const ConvGeometry& g, const C* cols, const Chunk& chunk, C* grad_image) {
+  const std::int64_t width = chunk.size(), sw = g.stride_w;
+  for (std::int64_t c = 0; c < g.channels; ++c) {
+    C* plane = grad_image + c * g.height * g.width;
+    for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
+      for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
+        const C* row = cols + ((c * g.kernel_h + kh) * g.kernel_w + kw) * width;
+        for_each_run(g, kh, kw, chunk, [&](std::int64_t at, std::int64_t, std::int64_t ih, InsideRange inside,
+                                           std::int64_t base) {
+          const std::int64_t to = ih * g.width + base;
+          for (std::int64_t j = inside.first; j < inside.last; ++j) plane[to + j * sw] += row[at + j];
+        });
+      }
+    }
+  }
+}
+
+// The column matrix of one chunk, row r at data + r * stride: the image itself for a pointwise
+// convolution in the compute type, else built in the thread's scratch.
+template <class C>
+struct Columns {
+  const C* data;
+  std::int64_t stride;
+};
+
+template <class T, class C = compute_t<T>>
+Columns<C> columns_of(const ConvShape& s, const T* image_n, const Chunk& chunk) {
+  if constexpr (std::is_same_v<T, C>) {
+    if (s.pointwise()) return {image_n + chunk.begin, s.positions()};
+  }
+  C* built = thread_scratch<C>(Slot::columns, s.rows() * chunk.size());
+  gather_columns(s.g, image_n, chunk, built);
+  return {built, chunk.size()};
+}
+
+// A matrix of `rows` rows in the compute type: `data` itself when T already is that type,
+// else a converted copy in memory from allocate(elements). Row r starts at data + r * row_stride;
+// the copy is dense.
+template <class C, class T, class Allocate>
+const C* as_compute(const T* data, std::int64_t rows, std::int64_t columns, std::int64_t& row_stride,
+                    Allocate&& allocate) {
+  if constexpr (std::is_same_v<T, C>) {
+    return data;
+  } else {
+    C* copy = allocate(rows * columns);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::int64_t j = 0; j < columns; ++j) copy[r * columns + j] = static_cast<C>(data[r * row_stride + j]);
+    }
+    row_stride = columns;
+    return copy;
+  }
+}
+
+// C_out [m, n] (row stride ldc) = (+=) A @ B in the compute type, serial inside a parallel range.
+template <class C>
+void gemm_into(std::int64_t m, std::int64_t n, std::int64_t k, const MatrixRef& a, const MatrixRef& b, C* out,
+               std::int64_t ldc, bool accumulate) {
+  gemm(dtype_of<C>, 1, m, n, k, a, 0, b, 0, out, ldc, 0, accumulate);
+}
+
+template <class T>
+void forward(const ConvShape& s, const T* image, const T* weight_in, T* output) {
+  using C = compute_t<T>;
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs();
+  std::int64_t weight_stride = depth;
+  Scratch<C> weight_copy;
+  const C* weight =
+      as_compute<C>(weight_in, s.out_channels, depth, weight_stride, [&](std::int64_t n) { return weight_copy.get(n); });
+  const std::vector<Chunk> chunks = make_chunks(s, sizeof(C));
+  const auto count = static_cast<std::int64_t>(chunks.size());
+  for_each_range(count, ranges_for(count), [&](std::int64_t, std::int64_t first, std::int64_t last) {
+    for (std::int64_t i = first; i < last; ++i) {
+      const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
+      const std::int64_t width = chunk.size();
+      const Columns<C> cols = columns_of(s, image + chunk.image * s.image_size(), chunk);
+      T* out_n = output + chunk.image * s.out_channels * P + chunk.begin;
+      C* out = nullptr;
+      std::int64_t out_stride = P;
+      if constexpr (std::is_same_v<T, C>) {
+        out = out_n;
+      } else {
+        out = thread_scratch<C>(Slot::gradient, s.out_channels * width);  // the chunk's output in f32
+        out_stride = width;
+      }
+      for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+        gemm_into<C>(ocg, width, depth, {weight + grp * ocg * weight_stride, weight_stride, 1},
+                     {cols.data + grp * depth * cols.stride, cols.stride, 1}, out + grp * ocg * out_stride, out_stride,
+                     false);
+      }
+      if constexpr (!std::is_same_v<T, C>) {
+        for (std::int64_t o = 0; o < s.out_channels; ++o) {
+          for (std::int64_t j = 0; j < width; ++j) out_n[o * P + j] = static_cast<T>(out[o * width + j]);
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void backward_filter(const ConvShape& s, const T* image, const T* grad_output, T* grad_weight) {
+  using C = compute_t<T>;
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs();
+  const std::int64_t weight_size = s.out_channels * depth;
+  const std::vector<Chunk> chunks = make_chunks(s, sizeof(C));
+  const auto count = static_cast<std::int64_t>(chunks.size());
+  const std::int64_t ranges = std::max<std::int64_t>(1, ranges_for(count));
+  // One partial gradient per range, added up in range order: the same sum for the same threads.
+  std::vector<C> partials(static_cast<std::size_t>(ranges * weight_size), C(0));
+  for_each_range(count, ranges, [&](std::int64_t range, std::int64_t first, std::int64_t last) {
+    C* partial = partials.data() + range * weight_size;
+    for (std::int64_t i = first; i < last; ++i) {
+      const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
+      const std::int64_t width = chunk.size();
+      const Columns<C> cols = columns_of(s, image + chunk.image * s.image_size(), chunk);
+      std::int64_t dy_stride = P;
+      const C* dy = as_compute<C>(grad_output + chunk.image * s.out_channels * P + chunk.begin, s.out_channels, width,
+                                  dy_stride, gradient_scratch<C>{});
+      // grad W_g += dy_g [OCg, width] @ cols_g^T [width, depth]
+      for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+        gemm_into<C>(ocg, depth, width, {dy + grp * ocg * dy_stride, dy_stride, 1},
+                     {cols.data + grp * depth * cols.stride, 1, cols.stride}, partial + grp * ocg * depth, depth, true);
+      }
+    }
+  });
+  for (std::int64_t e = 0; e < weight_size; ++e) {
+    C total = partials[static_cast<std::size_t>(e)];
+    for (std::int64_t r = 1; r < ranges; ++r) total += partials[static_cast<std::size_t>(r * weight_size + e)];
+    grad_weight[e] = static_cast<T>(total);
+  }
+}
+
+// With stride 1 the image gradient is a convolution of grad_output, padded by
+// dilation * (K - 1) - padding, with weight'[c, o, kh, kw] = weight[o, c, KH-1-kh, KW-1-kw]
+// (per group): every gradient element is a sum it computes alone, no scatter needed.
+bool backward_data_is_convolution(const ConvGeometry& g) {
+  return g.stride_h == 1 && g.stride_w == 1 && g.pad_h <= g.dilation_h * (g.kernel_h - 1) &&
+         g.pad_w <= g.dilation_w * (g.kernel_w - 1);
+}
+
+template <class T>
+void backward_data_by_convolution(const ConvShape& s, const T* weight, const T* grad_output, T* grad_image) {
+  const ConvGeometry& g = s.g;
+  const std::int64_t ocg = s.group_outputs(), cg = g.channels / s.groups, window = s.window();
+  std::vector<T> flipped(static_cast<std::size_t>(s.out_channels * cg * window));
+  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+    for (std::int64_t o = 0; o < ocg; ++o) {
+      for (std::int64_t c = 0; c < cg; ++c) {
+        for (std::int64_t k = 0; k < window; ++k) {
+          // weight[grp*ocg + o, c, k] -> flipped[grp*cg + c, o, window-1-k]
+          flipped[static_cast<std::size_t>(((grp * cg + c) * ocg + o) * window + (window - 1 - k))] =
+              weight[((grp * ocg + o) * cg + c) * window + k];
+        }
+      }
+    }
+  }
+  const ConvGeometry adjoint{g.batch,      s.out_channels, g.out_h,      g.out_w,
+                             g.kernel_h,   g.kernel_w,     1,            1,
+                             g.dilation_h * (g.kernel_h - 1) - g.pad_h, g.dilation_w * (g.kernel_w - 1) - g.pad_w,
+                             g.dilation_h, g.dilation_w,   g.height,     g.width};
+  forward<T>({adjoint, g.channels, s.groups}, grad_output, flipped.data(), grad_image);
+}
+
+// Any stride: per image, columns W^T @ grad_output chunk by chunk, scattered onto the image in
+// order (chunks of one image overlap on the image, so one image stays on one thread).
+template <class T>
+void backward_data_by_scatter(const ConvShape& s, const T* weight_in, const T* grad_output, T* grad_image) {
+  using C = compute_t<T>;
+  const ConvGeometry& g = s.g;
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs();
+  std::int64_t weight_stride = depth;
+  Scratch<C> weight_copy;
+  const C* weight =
+      as_compute<C>(weight_in, s.out_channels, depth, weight_stride, [&](std::int64_t n) { return weight_copy.get(n); });
+  const std::vector<Chunk> chunks = make_chunks(s, sizeof(C));
+  const std::int64_t per_image = static_cast<std::int64_t>(chunks.size()) / std::max<std::int64_t>(g.batch, 1);
+  for_each_range(g.batch, ranges_for(g.batch), [&](std::int64_t, std::int64_t first, std::int64_t last) {
+    Scratch<C> image_scratch;  // a whole image in f32 (half types only): not kept past the call
+    for (std::int64_t n = first; n < last; ++n) {
+      C* grad_n = nullptr;
+      if constexpr (std::is_same_v<T, C>) {
+        grad_n = grad_image + n * s.image_size();
+      } else {
+        grad_n = image_scratch.get(s.image_size());
+      }
+      std::fill(grad_n, grad_n + s.image_size(), C(0));
+      for (std::int64_t i = n * per_image; i < (n + 1) * per_image; ++i) {
+        const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
+        const std::int64_t width = chunk.size();
+        std::int64_t dy_stride = P;
+        const C* dy = as_compute<C>(grad_output + n * s.out_channels * P + chunk.begin, s.out_channels, width, dy_stride,
+                                    gradient_scratch<C>{});
+        C* cols = thread_scratch<C>(Slot::columns, s.rows() * width);
+        // cols_g [depth, width] = W_g^T [depth, OCg] @ dy_g [OCg, width]
+        for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+          gemm_into<C>(depth, width, ocg, {weight + grp * ocg * weight_stride, 1, weight_stride},
+                       {dy + grp * ocg * dy_stride, dy_stride, 1}, cols + grp * depth * width, width, false);
+        }
+        scatter_columns(g, cols, chunk, grad_n);
+      }
+      if constexpr (!std::is_same_v<T, C>) {
+        T* out = grad_image + n * s.image_size();
+        for (std::int64_t e = 0; e < s.image_size(); ++e) out[e] = static_cast<T>(grad_n[e]);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void conv2d_forward(DType dtype, const ConvGeometry& g, std::int64_t out_channels, std::int64_t groups,
+                    const void* image, const void* weight, void* output) {
+  dispatch_floating(dtype, "conv2d", [&]<class T>() {
+    forward<T>({g, out_channels, groups}, static_cast<const T*>(image), static_cast<const T*>(weight),
+               static_cast<T*>(output));
+  });
+}
+
+void conv2d_backward_data(DType dtype, const ConvGeometry& g, std::int64_t out_channels, std::int64_t groups,
+                          const void* weight, const void* grad_output, void* grad_image) {
+  dispatch_floating(dtype, "conv2d_backward_data", [&]<class T>() {
+    const ConvShape s{g, out_channels, groups};
+    const T* w = static_cast<const T*>(weight);
+    const T* dy = static_cast<const T*>(grad_output);
+    T* dx = static_cast<T*>(grad_image);
+    if (backward_data_is_convolution(g)) {
+      backward_data_by_convolution<T>(s, w, dy, dx);
+    } else {
+      backward_data_by_scatter<T>(s, w, dy, dx);
+    }
+  });
+}
+
+void conv2d_backward_filter(DType dtype, const ConvGeometry& g, std::int64_t out_channels, std::int64_t groups,
+                            const void* image, const void* grad_output, void* grad_weight) {
+  dispatch_floating(dtype, "conv2d_backward_filter", [&]<class T>() {
+    backward_filter<T>({g, out_channels, groups}, static_cast<const T*>(image), static_cast<const T*>(grad_output),
+                       static_cast<T*>(grad_weight));
+  });
+}
+
+}  // namespace ember::kernels::cpu
