@@ -40,20 +40,23 @@ std::shared_ptr<const Sampler> sampler_of(const DataLoaderOptions& options) {
   return std::make_shared<SequentialSampler>();
 }
 
+// The loader's batches: its own batch sampler, or the sampler's order cut into batch_size runs.
+std::shared_ptr<const BatchSampler> batch_sampler_of(const DataLoaderOptions& options) {
+  if (options.batch_sampler) return options.batch_sampler;
+  return std::make_shared<ChunkBatchSampler>(sampler_of(options), options.batch_size, options.drop_last);
+}
+
 }  // namespace
 
 // One epoch in flight: its batches' indices, the workers, and the batches they finished.
 class DataLoader::Pass {
  public:
   Pass(const Dataset& dataset, const DataLoaderOptions& options, std::int64_t epoch)
-      : dataset_(dataset), options_(options), epoch_(epoch), pin_(options.pin_memory ? pin_memory_hook() : nullptr) {
-    const std::vector<std::int64_t> order = sampler_of(options)->indices(dataset.size(), epoch);
-    for (std::size_t first = 0; first < order.size(); first += static_cast<std::size_t>(options.batch_size)) {
-      const std::size_t last = std::min(order.size(), first + static_cast<std::size_t>(options.batch_size));
-      if (options.drop_last && last - first < static_cast<std::size_t>(options.batch_size)) break;
-      batches_.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(first),
-                            order.begin() + static_cast<std::ptrdiff_t>(last));
-    }
+      : dataset_(dataset),
+        options_(options),
+        epoch_(epoch),
+        pin_(options.pin_memory ? pin_memory_hook() : nullptr),
+        batches_(batch_sampler_of(options)->batches(dataset.size(), epoch)) {
     for (int i = 0; i < options.num_workers; ++i) workers_.emplace_back([this] { work(); });
   }
 
@@ -137,7 +140,7 @@ class DataLoader::Pass {
   const DataLoaderOptions options_;
   const std::int64_t epoch_;
   const PinMemoryFn pin_;  // empty unless pin_memory and a hook is registered
-  std::vector<std::vector<std::int64_t>> batches_;
+  const IndexBatches batches_;
 
   std::mutex mutex_;
   std::condition_variable ready_;  // a batch finished
@@ -155,19 +158,29 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
   EMBER_CHECK(options_.batch_size >= 1, "DataLoader: batch_size must be at least 1, got ", options_.batch_size);
   EMBER_CHECK(options_.num_workers >= 0, "DataLoader: num_workers must be >= 0, got ", options_.num_workers);
   EMBER_CHECK(options_.collate != nullptr, "DataLoader: got no collate function");
+  EMBER_CHECK(!options_.batch_sampler || (options_.batch_size == 1 && !options_.shuffle && !options_.sampler &&
+                                          !options_.drop_last),
+              "DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, sampler and drop_last "
+              "(the batch sampler decides the batches)");
 }
 
 DataLoader::~DataLoader() = default;
 
 void DataLoader::set_sampler(std::shared_ptr<const Sampler> sampler) {
   EMBER_CHECK(sampler != nullptr, "DataLoader::set_sampler: got no sampler");
+  EMBER_CHECK(!options_.batch_sampler, "DataLoader::set_sampler: this loader's batches come from a batch sampler "
+              "(use set_batch_sampler)");
   options_.sampler = std::move(sampler);
 }
 
-std::int64_t DataLoader::size() const {
-  const std::int64_t n = sampler_of(options_)->length(dataset_->size());
-  return options_.drop_last ? n / options_.batch_size : (n + options_.batch_size - 1) / options_.batch_size;
+void DataLoader::set_batch_sampler(std::shared_ptr<const BatchSampler> batch_sampler) {
+  EMBER_CHECK(batch_sampler != nullptr, "DataLoader::set_batch_sampler: got no batch sampler");
+  EMBER_CHECK(options_.batch_sampler != nullptr, "DataLoader::set_batch_sampler: this loader cuts batches of "
+              "batch_size from a sampler (give a batch_sampler in its options to replace it later)");
+  options_.batch_sampler = std::move(batch_sampler);
 }
+
+std::int64_t DataLoader::size() const { return batch_sampler_of(options_)->length(dataset_->size()); }
 
 DataLoader::Iterator DataLoader::begin() {
   pass_.reset();  // stop the workers of an unfinished pass before starting new ones

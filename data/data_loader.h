@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "data/batch_sampler.h"
 #include "data/collate.h"
 #include "data/dataset.h"
 #include "data/sampler.h"
@@ -27,6 +28,10 @@ struct DataLoaderOptions {
   bool pin_memory = false;   // page-locked batches, for fast copies to a GPU (data/pin_memory.h)
   // The index order; null: RandomSampler(seed) with shuffle, else SequentialSampler.
   std::shared_ptr<const Sampler> sampler = nullptr;
+  // The batches themselves (e.g. a BucketBatchSampler); as in PyTorch it replaces batch_size,
+  // shuffle, sampler and drop_last, which must keep their defaults. Null: the sampler's order
+  // cut into batches of batch_size.
+  std::shared_ptr<const BatchSampler> batch_sampler = nullptr;
 };
 
 class DataLoader {
@@ -42,9 +47,10 @@ class DataLoader {
   std::int64_t epoch() const { return epoch_; }
   void set_epoch(std::int64_t epoch) { epoch_ = epoch; }
   const DataLoaderOptions& options() const { return options_; }
-  // Replaces the sampler from the next pass on (the Trainer shards a loader for data-parallel
-  // training this way, like Lightning's use_distributed_sampler).
+  // Replace the sampler, or the batch sampler of a loader made with one, from the next pass on:
+  // the Trainer shards a loader for data-parallel training so (Lightning's use_distributed_sampler).
   void set_sampler(std::shared_ptr<const Sampler> sampler);
+  void set_batch_sampler(std::shared_ptr<const BatchSampler> batch_sampler);
 
   class Pass;
   class Iterator {

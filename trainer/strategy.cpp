@@ -26,19 +26,30 @@ void Strategy::setup(TrainModule& module, optim::Optimizer& optimizer, const Dev
   if (name_ != "ddp") {
     zero_ = std::make_unique<distributed::ZeroRedundancyOptimizer>(optimizer, group_, name_ == "zero1" ? 1 : 2);
   }
-  // Lightning's use_distributed_sampler: a loader with a sampler of its own is left alone.
-  if (!train.options().sampler) {
-    train.set_sampler(std::make_shared<data::DistributedSampler>(
-        world_.world_size, world_.rank,
-        data::DistributedSamplerOptions{.shuffle = train.options().shuffle, .seed = train.options().seed}));
-  }
+  shard(train, /*training=*/true);
   if (validation != nullptr) shard_for_evaluation(*validation);
 }
 
+// Lightning's use_distributed_sampler: a loader with a sampler of its own is left alone; one
+// with a batch sampler gets a share of its batches (once); the others a DistributedSampler.
+void Strategy::shard(data::DataLoader& loader, bool training) const {
+  const data::DataLoaderOptions& options = loader.options();
+  if (options.sampler) return;
+  if (options.batch_sampler) {
+    if (dynamic_cast<const data::DistributedBatchSampler*>(options.batch_sampler.get()) == nullptr) {
+      loader.set_batch_sampler(std::make_shared<data::DistributedBatchSampler>(options.batch_sampler, world_.world_size,
+                                                                               world_.rank, /*pad=*/training));
+    }
+    return;
+  }
+  const data::DistributedSamplerOptions sharding =
+      training ? data::DistributedSamplerOptions{.shuffle = options.shuffle, .seed = options.seed}
+               : data::DistributedSamplerOptions{.shuffle = false, .pad = false};
+  loader.set_sampler(std::make_shared<data::DistributedSampler>(world_.world_size, world_.rank, sharding));
+}
+
 void Strategy::shard_for_evaluation(data::DataLoader& loader) {
-  if (!group_ || loader.options().sampler) return;
-  loader.set_sampler(std::make_shared<data::DistributedSampler>(
-      world_.world_size, world_.rank, data::DistributedSamplerOptions{.shuffle = false, .pad = false}));
+  if (group_) shard(loader, /*training=*/false);
 }
 
 optim::Optimizer& Strategy::stepping_optimizer(optim::Optimizer& module_optimizer) {

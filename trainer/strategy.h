@@ -64,6 +64,10 @@ class Strategy {
   Metrics take_epoch_metrics(TrainModule& module);
 
  private:
+  // Gives this rank its share of the loader's batches: training ones padded to equal shares,
+  // evaluation ones without padding (each sample once).
+  void shard(data::DataLoader& loader, bool training) const;
+
   std::string name_;
   std::chrono::milliseconds timeout_;
   distributed::WorldInfo world_;

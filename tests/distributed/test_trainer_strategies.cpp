@@ -74,3 +74,64 @@ TEST_CASE("Trainer strategies ddp, zero1 and zero2 on 2 ranks train and report l
     CHECK(rank0[metrics + 1] == doctest::Approx(single[metrics + 1]).epsilon(1e-6));
   }
 }
+
+namespace {
+
+// Lengths for the bucketing samplers below: distinct, scrambled.
+std::vector<std::int64_t> lengths(std::int64_t n) {
+  std::vector<std::int64_t> out;
+  for (std::int64_t i = 0; i < n; ++i) out.push_back(i * 7 % n);
+  return out;
+}
+
+std::shared_ptr<data::BucketBatchSampler> bucketing(std::int64_t n, bool shuffle) {
+  return std::make_shared<data::BucketBatchSampler>(
+      lengths(n), data::BucketBatchSamplerOptions{.batch_size = 3, .shuffle = shuffle, .seed = 4, .pool_batches = 2});
+}
+
+// The indices of epoch 0's batches, batch after batch, each batch ended by -1.
+std::vector<double> batch_indices(const data::DataLoader& loader, std::int64_t dataset_size) {
+  std::vector<double> out;
+  for (const auto& batch : loader.options().batch_sampler->batches(dataset_size, 0)) {
+    for (std::int64_t i : batch) out.push_back(static_cast<double>(i));
+    out.push_back(-1);
+  }
+  return out;
+}
+
+}  // namespace
+
+RANK_SCENARIO(trainer_shards_batch_sampler) {
+  AdamRegressor module;
+  data::DataLoader train(regression_data(24, 17), {.batch_sampler = bucketing(24, true)});
+  data::DataLoader validation(regression_data(10, 18), {.batch_sampler = bucketing(10, false)});
+  trainer::Trainer trainer({.max_epochs = 1, .strategy = "ddp", .distributed_timeout = std::chrono::seconds(20)});
+  trainer.fit(module, train, &validation);
+  require(train.size() == 4 && validation.size() == 2, "each rank gets 4 of 8 training and 2 of 4 validation batches");
+  std::vector<double> values = batch_indices(train, 24);
+  const std::vector<double> evaluation = batch_indices(validation, 10);
+  values.push_back(-2);
+  values.insert(values.end(), evaluation.begin(), evaluation.end());
+  write_values(directory + "/batches." + std::to_string(group->rank()), values);
+}
+
+TEST_CASE("under ddp a loader with a batch sampler gives each rank every other batch of it") {
+  const auto run = run_ranks("trainer_shards_batch_sampler", 2);
+  INFO(run.report());
+  REQUIRE(run.succeeded());
+  // What the unsharded samplers make: 8 training batches (shuffled, bucketed), 4 validation ones.
+  std::vector<std::vector<double>> expected(2);
+  for (const auto& [sampler, size] : {std::pair{bucketing(24, true), 24}, std::pair{bucketing(10, false), 10}}) {
+    const data::IndexBatches batches = sampler->batches(size, 0);
+    for (std::size_t b = 0; b < batches.size(); ++b) {
+      for (std::int64_t i : batches[b]) expected[b % 2].push_back(static_cast<double>(i));
+      expected[b % 2].push_back(-1);
+    }
+    if (size == 24) {
+      expected[0].push_back(-2);
+      expected[1].push_back(-2);
+    }
+  }
+  CHECK(read_values(run.directory + "/batches.0") == expected[0]);
+  CHECK(read_values(run.directory + "/batches.1") == expected[1]);
+}
