@@ -12,4 +12,5 @@
 #include "nn/normalization.h"
 #include "nn/pooling.h"
 #include "nn/sequential.h"
+#include "nn/unet.h"
 #include "nn/upsample.h"
