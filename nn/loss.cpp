@@ -26,7 +26,8 @@ struct ClassRows {
   Tensor rows, labels;
 };
 
-ClassRows class_rows(const char* op, const Tensor& input, const Tensor& target, const ClassificationLossOptions& options) {
+// A classifier's input [N, C] or [N, C, d1, ...] and its i64 target [N] or [N, d1, ...].
+void check_class_target(const char* op, const Tensor& input, const Tensor& target) {
   EMBER_CHECK(input.defined() && target.defined(), op, ": got an undefined tensor");
   EMBER_CHECK(input.dim() >= 2 && is_floating(input.dtype()), op,
               ": input must be a floating [N, C] or [N, C, d1, ...] tensor, got ", describe(input));
@@ -34,6 +35,10 @@ ClassRows class_rows(const char* op, const Tensor& input, const Tensor& target, 
   expected.erase(expected.begin() + 1);
   EMBER_CHECK(target.dtype() == DType::i64 && target.sizes() == expected, op, ": target must be an i64 tensor of shape ",
               to_string(expected), " for input ", describe(input), ", got ", describe(target));
+}
+
+ClassRows class_rows(const char* op, const Tensor& input, const Tensor& target, const ClassificationLossOptions& options) {
+  check_class_target(op, input, target);
   const std::int64_t classes = input.size(1);
   if (options.weight.defined()) {
     EMBER_CHECK(options.weight.sizes() == Shape{classes} && options.weight.dtype() == input.dtype(), op,
@@ -114,6 +119,28 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits_in, const Tensor& t
   check_same_shape("binary_cross_entropy_with_logits", logits, target);
   const Tensor losses = add(sub(relu(logits), mul(logits, target)), log(add(exp(neg(abs(logits))), 1.0)));
   return reduce(losses, reduction);
+}
+
+Tensor dice_loss(const Tensor& logits_in, const Tensor& target, const DiceLossOptions& options) {
+  const Tensor logits = autocast_f32(logits_in);
+  check_class_target("dice_loss", logits, target);
+  EMBER_CHECK(options.smooth >= 0, "dice_loss: smooth must be >= 0, got ", options.smooth);
+  const std::int64_t classes = logits.size(1);
+  // Class along dim 1 and the pixel dims after it: [N, C, d...] against target [N, 1, d...].
+  const Tensor labels = target.unsqueeze(1);
+  Shape class_shape(static_cast<std::size_t>(logits.dim()), 1);
+  class_shape[1] = classes;
+  const TensorOptions label_options{.dtype = DType::i64, .device = target.device()};
+  const Tensor counted = to(ne(labels, scalar_tensor(static_cast<double>(options.ignore_index), label_options)),
+                            logits.dtype());
+  const Tensor one_hot = to(eq(labels, arange(classes, label_options).view(class_shape)), logits.dtype()) * counted;
+  const Tensor probabilities = softmax(logits, 1) * counted;
+  Shape pixel_dims{0};
+  for (std::int64_t d = 2; d < logits.dim(); ++d) pixel_dims.push_back(d);
+  const Tensor overlap = sum(probabilities * one_hot, pixel_dims);
+  const Tensor total = sum(probabilities, pixel_dims) + sum(one_hot, pixel_dims);
+  const Tensor dice = (2.0 * overlap + options.smooth) / (total + options.smooth);
+  return 1.0 - mean(dice);
 }
 
 }  // namespace ember::nn::functional

@@ -30,4 +30,16 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
                                         Reduction reduction = Reduction::mean);
 
+struct DiceLossOptions {
+  std::int64_t ignore_index = -100;  // pixels whose target is this count nowhere
+  double smooth = 1.0;               // keeps an absent class (no pixels, none predicted) at dice 1
+};
+
+// The soft Dice loss of a segmenter (Milletari et al. 2016). With p = softmax(logits, 1) and y
+// the one-hot target, for each class c over every counted pixel of the batch:
+//   dice_c = (2 sum p_c y_c + smooth) / (sum p_c + sum y_c + smooth),   loss = 1 - mean_c dice_c.
+// logits [N, C, d1, ...] with target [N, d1, ...] (i64), like cross_entropy. Every class counts
+// in the mean, the background too. Runs in f32 under autocast.
+Tensor dice_loss(const Tensor& logits, const Tensor& target, const DiceLossOptions& options = {});
+
 }  // namespace ember::nn::functional

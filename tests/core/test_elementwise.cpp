@@ -13,6 +13,9 @@ TEST_CASE("arithmetic values and NumPy broadcasting") {
   check_values(a + row, {11, 22, 33, 14, 25, 36});
   check_values(a - col, {-99, -98, -97, -196, -195, -194});
   check_values(a * 2.0, {2, 4, 6, 8, 10, 12});
+  // A scalar on the left reads like the math: 1 - a, 0.5 + a.
+  check_values(1.0 - a, {0, -1, -2, -3, -4, -5});
+  check_values(0.5 + a, {1.5, 2.5, 3.5, 4.5, 5.5, 6.5});
   check_values(row / a, {10, 10, 10, 2.5, 4, 5});
   check_values(pow(a, 2.0), {1, 4, 9, 16, 25, 36});
   check_values(add(a, row, -1.0), {-9, -18, -27, -6, -15, -24});

@@ -121,3 +121,45 @@ TEST_CASE("loss errors") {
   CHECK(contains(error_of([] { mse_loss(zeros({2, 3}), zeros({3, 2})); }),
                  "mse_loss: input [2, 3] f32 cpu and target [3, 2] f32 cpu must have the same shape"));
 }
+
+TEST_CASE("dice_loss by hand, with ignored pixels") {
+  // One image of 3 pixels, 2 classes. Logits (0, ln 3) give p = (1/4, 3/4); (0, 0) give (1/2, 1/2).
+  const Tensor logits = from_vector<double>({0, 0, 0,  //  class 0 logits of pixels 0, 1, 2
+                                             std::log(3.0), 0, std::log(3.0)},
+                                            {1, 2, 3});
+  const Tensor target = from_vector<std::int64_t>({1, 0, -100}, {1, 3});  // pixel 2 ignored
+  // Counted pixels 0 (p = 1/4, 3/4; class 1) and 1 (p = 1/2, 1/2; class 0), smooth 1:
+  //   class 0: overlap 1/2, sum p 3/4, sum y 1 -> (2 * 1/2 + 1) / (3/4 + 1 + 1) = 2 / 2.75
+  //   class 1: overlap 3/4, sum p 5/4, sum y 1 -> (3/2 + 1) / (5/4 + 1 + 1) = 2.5 / 3.25
+  const double expected = 1 - (2 / 2.75 + 2.5 / 3.25) / 2;
+  CHECK(dice_loss(logits, target).item<double>() == doctest::Approx(expected).epsilon(1e-12));
+  // Without smoothing: class 0 1 / 1.75, class 1 1.5 / 2.25.
+  CHECK(dice_loss(logits, target, {.smooth = 0}).item<double>() ==
+        doctest::Approx(1 - (1 / 1.75 + 1.5 / 2.25) / 2).epsilon(1e-12));
+  // The ignored pixel's logits do not matter: any value gives the same loss.
+  const Tensor other = logits.clone();
+  other.select(2, 2).fill_(50.0);
+  CHECK(dice_loss(other, target).item<double>() == doctest::Approx(expected).epsilon(1e-12));
+  // Confident predictions (p = 0 or 1 up to e^-60) of classes 1, 0, 1: right, the loss is 0.
+  const Tensor sure = from_vector<double>({-30, 30, -30, 30, -30, 30}, {1, 2, 3});
+  CHECK(dice_loss(sure, from_vector<std::int64_t>({1, 0, 1}, {1, 3})).item<double>() ==
+        doctest::Approx(0).epsilon(1e-12));
+  // Against targets 1, 1, 1: class 0 (0 + 1) / (1 + 0 + 1) = 1/2, class 1 (4 + 1) / (2 + 3 + 1) = 5/6.
+  CHECK(dice_loss(sure, from_vector<std::int64_t>({1, 1, 1}, {1, 3})).item<double>() ==
+        doctest::Approx(1 - (0.5 + 5.0 / 6) / 2).epsilon(1e-12));
+}
+
+TEST_CASE("gradcheck: dice_loss over a batch of images with ignored pixels") {
+  const Tensor target = from_vector<std::int64_t>({0, 2, 1, -100, 2, 2, 0, 1, -100, 1, 0, 2}, {2, 2, 3});
+  CHECK(gradcheck([&](const Inputs& in) { return dice_loss(in[0], target, {.smooth = 0.5}); },
+                  {leaf({2, 3, 2, 3}, 71)}));
+}
+
+TEST_CASE("dice_loss errors") {
+  CHECK(contains(error_of([] { dice_loss(zeros({3}), zeros({3}, {.dtype = DType::i64})); }),
+                 "dice_loss: input must be a floating [N, C] or [N, C, d1, ...] tensor, got [3] f32 cpu"));
+  CHECK(contains(error_of([] { dice_loss(zeros({2, 3, 4}), zeros({2, 5}, {.dtype = DType::i64})); }),
+                 "dice_loss: target must be an i64 tensor of shape [2, 4]"));
+  CHECK(contains(error_of([] { dice_loss(zeros({2, 3}), zeros({2}, {.dtype = DType::i64}), {.smooth = -1}); }),
+                 "smooth must be >= 0"));
+}
