@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -33,6 +34,18 @@ BlockCache& cache() {
   return *instance;
 }
 
+// Bytes held by tensors, and their peak: counted outside the cache's lock (every allocation
+// passes here, small ones too).
+std::atomic<std::size_t> allocated{0};
+std::atomic<std::size_t> peak_allocated{0};
+
+void count_allocation(std::size_t nbytes) {
+  const std::size_t now = allocated.fetch_add(nbytes, std::memory_order_relaxed) + nbytes;
+  std::size_t peak = peak_allocated.load(std::memory_order_relaxed);
+  while (now > peak && !peak_allocated.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+}
+
 // The size a cached block really has: huge-page multiples from 2 MiB, granule multiples below.
 std::size_t cached_size(std::size_t nbytes) {
   return nbytes >= kHugePage ? round_up(nbytes, kHugePage) : round_up(nbytes, kCacheGranule);
@@ -41,6 +54,7 @@ std::size_t cached_size(std::size_t nbytes) {
 }  // namespace
 
 void* host_allocate(std::size_t nbytes) {
+  count_allocation(nbytes);
   if (nbytes < kCachedFrom) return std::aligned_alloc(kAlignment, round_up(std::max<std::size_t>(nbytes, 1), kAlignment));
   const std::size_t rounded = cached_size(nbytes);
   {
@@ -63,6 +77,7 @@ void* host_allocate(std::size_t nbytes) {
 }
 
 void host_release(void* data, std::size_t nbytes) {
+  allocated.fetch_sub(nbytes, std::memory_order_relaxed);
   if (nbytes < kCachedFrom) {
     std::free(data);
     return;
@@ -80,11 +95,13 @@ void host_release(void* data, std::size_t nbytes) {
   std::free(data);
 }
 
-HostCacheStats host_cache_stats() {
+HostMemoryStats host_memory_stats() {
   BlockCache& blocks = cache();
   std::lock_guard lock(blocks.mutex);
-  return {blocks.cached_bytes, blocks.hits, blocks.misses};
+  return {allocated.load(), peak_allocated.load(), blocks.cached_bytes, blocks.hits, blocks.misses};
 }
+
+void host_reset_peak_memory() { peak_allocated.store(allocated.load()); }
 
 void host_empty_cache() {
   BlockCache& blocks = cache();

@@ -10,12 +10,16 @@ namespace ember {
 void* host_allocate(std::size_t nbytes);
 void host_release(void* data, std::size_t nbytes);
 
-struct HostCacheStats {
-  std::size_t cached_bytes;  // held in the cache, ready for reuse
-  std::size_t hits;          // large allocations served from the cache
-  std::size_t misses;        // large allocations that asked the system
+struct HostMemoryStats {
+  std::size_t allocated_bytes;       // held by tensors now (as requested, before rounding)
+  std::size_t peak_allocated_bytes;  // the most allocated_bytes has been since the last reset
+  std::size_t cached_bytes;          // held in the cache, ready for reuse
+  std::size_t hits;                  // large allocations served from the cache
+  std::size_t misses;                // large allocations that asked the system
 };
-HostCacheStats host_cache_stats();
+HostMemoryStats host_memory_stats();
+// Starts the peak over from what is allocated now (to measure one step, say).
+void host_reset_peak_memory();
 // Returns every cached block to the system.
 void host_empty_cache();
 
