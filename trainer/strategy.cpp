@@ -92,13 +92,15 @@ Metrics Strategy::take_epoch_metrics(TrainModule& module) {
     *values++ = entry.weight;
   }
   const Tensor totals = group_->all_reduce_host(sums, distributed::ReduceOp::sum);
-  Metrics metrics;
+  // The module turns the reduced sums into metrics, as it does for one process.
+  TrainModule::LogState reduced_logs;
   const double* reduced = totals.data<double>();
   for (const auto& [name, entry] : logs) {
-    metrics[name] = reduced[0] / reduced[1];
+    reduced_logs[name] = {reduced[0], reduced[1]};
     reduced += 2;
   }
-  return metrics;
+  module.restore_logs(std::move(reduced_logs));
+  return module.take_epoch_metrics();
 }
 
 }  // namespace ember::trainer

@@ -1,5 +1,7 @@
 #include "trainer/train_module.h"
 
+#include <limits>
+
 namespace ember::trainer {
 
 void TrainModule::validation_step(const data::Batch&, std::int64_t) {}
@@ -17,11 +19,23 @@ void TrainModule::log(const std::string& name, double value, std::int64_t batch_
   entry.weight += static_cast<double>(batch_size);
 }
 
+void TrainModule::log_ratio(const std::string& name, double numerator, double denominator) {
+  EMBER_CHECK(denominator >= 0, type_name(), ": log_ratio('", name, "') needs a denominator >= 0, got ", denominator);
+  Accumulator& entry = logged_[name];
+  entry.weighted_sum += numerator;
+  entry.weight += denominator;
+}
+
 Metrics TrainModule::take_epoch_metrics() {
   Metrics metrics;
-  for (const auto& [name, entry] : logged_) metrics[name] = entry.weighted_sum / entry.weight;
+  for (const auto& [name, entry] : logged_) {
+    metrics[name] = entry.weight > 0 ? entry.weighted_sum / entry.weight : std::numeric_limits<double>::quiet_NaN();
+  }
   logged_.clear();
+  derive_epoch_metrics(metrics);
   return metrics;
 }
+
+void TrainModule::derive_epoch_metrics(Metrics&) const {}
 
 }  // namespace ember::trainer

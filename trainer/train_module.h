@@ -43,8 +43,17 @@ class TrainModule : public nn::Module {
   // Records `value` for this step. At the end of the epoch the Trainer reports the mean over the
   // epoch's steps weighted by batch_size (Lightning's self.log(on_epoch=True) with batch_size).
   void log(const std::string& name, double value, std::int64_t batch_size = 1);
-  // The weighted means of everything logged since the last call, and a fresh start.
+  // Records a ratio whose epoch value is sum(numerators) / sum(denominators) over the epoch's
+  // steps (and every rank): an IoU from its intersection and union counts, a precision, a
+  // recall. Exact where a mean of per-step ratios would not be. NaN when the denominators sum to 0.
+  void log_ratio(const std::string& name, double numerator, double denominator);
+  // The weighted means of everything logged since the last call (with derive_epoch_metrics'
+  // additions), and a fresh start.
   Metrics take_epoch_metrics();
+  // Optional: adds metrics computed from an epoch's aggregated ones, after they are reduced
+  // across ranks (a mean IoU from the per-class IoUs logged with log_ratio). Called for every
+  // training epoch, validation and test.
+  virtual void derive_epoch_metrics(Metrics& metrics) const;
 
   // What log() has gathered so far, set aside while a validation runs in the middle of a
   // training epoch (val_check_interval) and put back afterwards.

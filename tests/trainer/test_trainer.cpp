@@ -148,6 +148,38 @@ TEST_CASE("validation runs in eval mode without grad and metrics are weighted by
   CHECK(module.is_training());  // restored afterwards
 }
 
+namespace {
+
+// Logs, per validation batch, how many targets are positive as a ratio of the batch's targets,
+// and derives "double_share" from it at the epoch's end.
+class RatioProbe : public Regressor {
+ public:
+  void validation_step(const data::Batch& batch, std::int64_t) override {
+    const double positive = static_cast<double>(sum(gt(batch[1], 0.0)).item<std::int64_t>());
+    log_ratio("positive_share", positive, static_cast<double>(batch[1].numel()));
+    log_ratio("never", 0, 0);
+  }
+  void derive_epoch_metrics(trainer::Metrics& metrics) const override {
+    if (metrics.count("positive_share")) metrics["double_share"] = 2 * metrics.at("positive_share");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("log_ratio sums numerators and denominators over the epoch and derive_epoch_metrics adds to them") {
+  RatioProbe module;
+  // Targets -6..3 in batches -6 -5 -4 -3 | -2 -1 0 1 | 2 3 have 0/4, 1/4 and 2/2 positive: the
+  // epoch's share is 3/10, where the mean of the batch ratios would be (0 + 0.25 + 1) / 3.
+  const Tensor targets = arange(-6, 4, 1, {.dtype = DType::f32}).unsqueeze(1);
+  auto dataset = std::make_shared<data::TensorDataset>(std::vector<Tensor>{zeros({10, 3}), targets});
+  data::DataLoader loader(dataset, {.batch_size = 4});
+  const trainer::Metrics metrics = Trainer().validate(module, loader);
+  CHECK(metrics.at("positive_share") == doctest::Approx(0.3));
+  CHECK(metrics.at("double_share") == doctest::Approx(0.6));
+  CHECK(std::isnan(metrics.at("never")));  // 0 / 0
+  CHECK(contains(error_of([&] { module.log_ratio("bad", 1, -1); }), "needs a denominator >= 0"));
+}
+
 TEST_CASE("fit reports train and validation metrics and honours max_steps") {
   Probe module;
   data::DataLoader train(regression_data(20), {.batch_size = 5});
