@@ -31,7 +31,8 @@ std::size_t round_up(std::size_t n, std::size_t multiple) { return (n + multiple
 // for a training step's activations to come back from them the next step.
 std::size_t cache_limit() {
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-  const std::size_t memory = pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) : 0;
+  const std::size_t memory =
+      pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) : 0;
   return std::max(std::size_t{1} << 30, memory / 8);
 }
 
@@ -170,9 +171,9 @@ class SegmentPool {
   }
 
   std::mutex mutex_;
-  std::list<Segment> segments_;                 // oldest first
-  std::multimap<std::size_t, Block*> free_;     // free blocks by size
-  std::unordered_map<void*, Block*> used_;      // blocks tensors hold
+  std::list<Segment> segments_;              // oldest first
+  std::multimap<std::size_t, Block*> free_;  // free blocks by size
+  std::unordered_map<void*, Block*> used_;   // blocks tensors hold
   const std::size_t limit_ = cache_limit();
   std::size_t free_bytes_ = 0, hits_ = 0, misses_ = 0;
 };
@@ -198,7 +199,8 @@ void count_allocation(std::size_t nbytes) {
 
 void* host_allocate(std::size_t nbytes) {
   count_allocation(nbytes);
-  if (nbytes < kLargeFrom) return std::aligned_alloc(kAlignment, round_up(std::max<std::size_t>(nbytes, 1), kAlignment));
+  if (nbytes < kLargeFrom)
+    return std::aligned_alloc(kAlignment, round_up(std::max<std::size_t>(nbytes, 1), kAlignment));
   return pool().allocate(nbytes);
 }
 

@@ -23,7 +23,8 @@ void append_batches(const std::vector<std::int64_t>& order, std::size_t first, s
   for (std::size_t begin = first; begin < last; begin += size) {
     const std::size_t end = std::min(last, begin + size);
     if (drop_last && end - begin < size) break;
-    out.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(begin), order.begin() + static_cast<std::ptrdiff_t>(end));
+    out.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(begin),
+                     order.begin() + static_cast<std::ptrdiff_t>(end));
   }
 }
 
@@ -49,8 +50,7 @@ std::int64_t ChunkBatchSampler::length(std::int64_t dataset_size) const {
 BucketBatchSampler::BucketBatchSampler(std::vector<std::int64_t> lengths, BucketBatchSamplerOptions options)
     : lengths_(std::move(lengths)), options_(options) {
   EMBER_CHECK(options_.batch_size >= 1, "BucketBatchSampler: batch_size must be at least 1, got ", options_.batch_size);
-  EMBER_CHECK(options_.pool_batches >= 0, "BucketBatchSampler: pool_batches must be >= 0, got ",
-              options_.pool_batches);
+  EMBER_CHECK(options_.pool_batches >= 0, "BucketBatchSampler: pool_batches must be >= 0, got ", options_.pool_batches);
 }
 
 std::int64_t BucketBatchSampler::pool_size() const {
@@ -74,8 +74,8 @@ IndexBatches BucketBatchSampler::batches(std::int64_t dataset_size, std::int64_t
   for (std::size_t first = 0; first < order.size(); first += pool) {
     const std::size_t last = std::min(order.size(), first + pool);
     // Stable: equal lengths keep the pool's (random) order.
-    std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(first), order.begin() + static_cast<std::ptrdiff_t>(last),
-                     [&](std::int64_t a, std::int64_t b) {
+    std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(first),
+                     order.begin() + static_cast<std::ptrdiff_t>(last), [&](std::int64_t a, std::int64_t b) {
                        return lengths_[static_cast<std::size_t>(a)] < lengths_[static_cast<std::size_t>(b)];
                      });
     append_batches(order, first, last, options_.batch_size, options_.drop_last, out);

@@ -52,8 +52,8 @@ UNet::UNet(const UNetOptions& options) : options_(options) {
                                         upsampler(options.upsampling, width(level + 1), width(level))));
     up_.push_back(register_module("up" + std::to_string(level), double_conv(2 * width(level), width(level))));
   }
-  head_ = register_module("head", make_shared<Conv2d>(options.base_width, options.classes,
-                                                      std::array<std::int64_t, 2>{1, 1}));
+  head_ = register_module("head",
+                          make_shared<Conv2d>(options.base_width, options.classes, std::array<std::int64_t, 2>{1, 1}));
 }
 
 Tensor UNet::forward(const Tensor& input) {

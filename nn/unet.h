@@ -38,11 +38,11 @@ class UNet : public Module {
 
  private:
   UNetOptions options_;
-  std::vector<std::shared_ptr<Sequential>> down_;      // "down<l>"
-  std::shared_ptr<Sequential> bottleneck_;             // "bottleneck"
-  std::vector<std::shared_ptr<Module>> upsample_;      // "upsample<l>"
-  std::vector<std::shared_ptr<Sequential>> up_;        // "up<l>"
-  std::shared_ptr<Module> head_;                       // "head"
+  std::vector<std::shared_ptr<Sequential>> down_;  // "down<l>"
+  std::shared_ptr<Sequential> bottleneck_;         // "bottleneck"
+  std::vector<std::shared_ptr<Module>> upsample_;  // "upsample<l>"
+  std::vector<std::shared_ptr<Sequential>> up_;    // "up<l>"
+  std::shared_ptr<Module> head_;                   // "head"
 };
 
 }  // namespace ember::nn

@@ -46,7 +46,8 @@ struct Chunk {
 // many chunks overall as there are threads when the positions allow it.
 std::vector<Chunk> make_chunks(const ConvShape& s, std::size_t element_bytes) {
   const std::int64_t positions = s.positions();
-  const std::int64_t fits = kColumnBufferBytes / (std::max<std::int64_t>(s.rows(), 1) * static_cast<std::int64_t>(element_bytes));
+  const std::int64_t fits =
+      kColumnBufferBytes / (std::max<std::int64_t>(s.rows(), 1) * static_cast<std::int64_t>(element_bytes));
   const std::int64_t pieces = ceil_div(omp_get_max_threads(), std::max<std::int64_t>(s.g.batch, 1));
   const std::int64_t per_chunk =
       std::max<std::int64_t>(1, std::min({std::max<std::int64_t>(fits, 64), ceil_div(positions, pieces), positions}));
@@ -147,18 +148,20 @@ void gather_columns(const ConvGeometry& g, const T* image, const Chunk& chunk, C
     for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
       for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
         C* row = cols + ((c * g.kernel_h + kh) * g.kernel_w + kw) * width;
-        for_each_run(g, kh, kw, chunk, [&](std::int64_t at, std::int64_t run, std::int64_t ih, InsideRange inside,
-                                           std::int64_t base) {
-          C* out = row + at;
-          std::fill(out, out + inside.first, C(0));
-          const std::int64_t from = ih * g.width + base;  // the input index of column 0 (read inside only)
-          if (sw == 1) {
-            for (std::int64_t j = inside.first; j < inside.last; ++j) out[j] = static_cast<C>(plane[from + j]);
-          } else {
-            for (std::int64_t j = inside.first; j < inside.last; ++j) out[j] = static_cast<C>(plane[from + j * sw]);
-          }
-          std::fill(out + inside.last, out + run, C(0));
-        });
+        for_each_run(g, kh, kw, chunk,
+                     [&](std::int64_t at, std::int64_t run, std::int64_t ih, InsideRange inside, std::int64_t base) {
+                       C* out = row + at;
+                       std::fill(out, out + inside.first, C(0));
+                       const std::int64_t from = ih * g.width + base;  // the input index of column 0 (read inside only)
+                       if (sw == 1) {
+                         for (std::int64_t j = inside.first; j < inside.last; ++j)
+                           out[j] = static_cast<C>(plane[from + j]);
+                       } else {
+                         for (std::int64_t j = inside.first; j < inside.last; ++j)
+                           out[j] = static_cast<C>(plane[from + j * sw]);
+                       }
+                       std::fill(out + inside.last, out + run, C(0));
+                     });
       }
     }
   }
@@ -173,11 +176,11 @@ void scatter_columns(const ConvGeometry& g, const C* cols, const Chunk& chunk, C
     for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
       for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
         const C* row = cols + ((c * g.kernel_h + kh) * g.kernel_w + kw) * width;
-        for_each_run(g, kh, kw, chunk, [&](std::int64_t at, std::int64_t, std::int64_t ih, InsideRange inside,
-                                           std::int64_t base) {
-          const std::int64_t to = ih * g.width + base;
-          for (std::int64_t j = inside.first; j < inside.last; ++j) plane[to + j * sw] += row[at + j];
-        });
+        for_each_run(g, kh, kw, chunk,
+                     [&](std::int64_t at, std::int64_t, std::int64_t ih, InsideRange inside, std::int64_t base) {
+                       const std::int64_t to = ih * g.width + base;
+                       for (std::int64_t j = inside.first; j < inside.last; ++j) plane[to + j * sw] += row[at + j];
+                     });
       }
     }
   }
@@ -232,8 +235,8 @@ void forward(const ConvShape& s, const T* image, const T* weight_in, T* output) 
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs();
   std::int64_t weight_stride = depth;
   Scratch<C> weight_copy;
-  const C* weight =
-      as_compute<C>(weight_in, s.out_channels, depth, weight_stride, [&](std::int64_t n) { return weight_copy.get(n); });
+  const C* weight = as_compute<C>(weight_in, s.out_channels, depth, weight_stride,
+                                  [&](std::int64_t n) { return weight_copy.get(n); });
   const std::vector<Chunk> chunks = make_chunks(s, sizeof(C));
   const auto count = static_cast<std::int64_t>(chunks.size());
   for_each_range(count, ranges_for(count), [&](std::int64_t, std::int64_t first, std::int64_t last) {
@@ -321,10 +324,20 @@ void backward_data_by_convolution(const ConvShape& s, const T* weight, const T* 
       }
     }
   }
-  const ConvGeometry adjoint{g.batch,      s.out_channels, g.out_h,      g.out_w,
-                             g.kernel_h,   g.kernel_w,     1,            1,
-                             g.dilation_h * (g.kernel_h - 1) - g.pad_h, g.dilation_w * (g.kernel_w - 1) - g.pad_w,
-                             g.dilation_h, g.dilation_w,   g.height,     g.width};
+  const ConvGeometry adjoint{g.batch,
+                             s.out_channels,
+                             g.out_h,
+                             g.out_w,
+                             g.kernel_h,
+                             g.kernel_w,
+                             1,
+                             1,
+                             g.dilation_h * (g.kernel_h - 1) - g.pad_h,
+                             g.dilation_w * (g.kernel_w - 1) - g.pad_w,
+                             g.dilation_h,
+                             g.dilation_w,
+                             g.height,
+                             g.width};
   forward<T>({adjoint, g.channels, s.groups}, grad_output, flipped.data(), grad_image);
 }
 
@@ -337,8 +350,8 @@ void backward_data_by_scatter(const ConvShape& s, const T* weight_in, const T* g
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs();
   std::int64_t weight_stride = depth;
   Scratch<C> weight_copy;
-  const C* weight =
-      as_compute<C>(weight_in, s.out_channels, depth, weight_stride, [&](std::int64_t n) { return weight_copy.get(n); });
+  const C* weight = as_compute<C>(weight_in, s.out_channels, depth, weight_stride,
+                                  [&](std::int64_t n) { return weight_copy.get(n); });
   const std::vector<Chunk> chunks = make_chunks(s, sizeof(C));
   const std::int64_t per_image = static_cast<std::int64_t>(chunks.size()) / std::max<std::int64_t>(g.batch, 1);
   for_each_range(g.batch, ranges_for(g.batch), [&](std::int64_t, std::int64_t first, std::int64_t last) {
@@ -355,8 +368,8 @@ void backward_data_by_scatter(const ConvShape& s, const T* weight_in, const T* g
         const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
         const std::int64_t width = chunk.size();
         std::int64_t dy_stride = P;
-        const C* dy = as_compute<C>(grad_output + n * s.out_channels * P + chunk.begin, s.out_channels, width, dy_stride,
-                                    gradient_scratch<C>{});
+        const C* dy = as_compute<C>(grad_output + n * s.out_channels * P + chunk.begin, s.out_channels, width,
+                                    dy_stride, gradient_scratch<C>{});
         C* cols = thread_scratch<C>(Slot::columns, s.rows() * width);
         // cols_g [depth, width] = W_g^T [depth, OCg] @ dy_g [OCg, width]
         for (std::int64_t grp = 0; grp < s.groups; ++grp) {

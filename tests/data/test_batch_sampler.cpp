@@ -93,7 +93,9 @@ TEST_CASE("BucketBatchSampler with shuffle: each example once, neighbours in len
 
 TEST_CASE("BucketBatchSampler errors") {
   CHECK(contains(error_of([] { BucketBatchSampler({1, 2}, {.batch_size = 0}); }), "batch_size must be at least 1"));
-  CHECK(contains(error_of([] { BucketBatchSampler({1, 2}, {}).batches(3, 0); }),
+  CHECK(contains(error_of([] {
+                   BucketBatchSampler({1, 2}, {}).batches(3, 0);
+                 }),
                  "it has 2 lengths, but the dataset has 3 examples"));
 }
 
@@ -116,8 +118,8 @@ TEST_CASE("DistributedBatchSampler: ranks share the batches, padded to equal sha
 TEST_CASE("a DataLoader with a batch sampler loads its batches, the same for any worker count") {
   const Tensor values = arange(0, 12, 1, {.dtype = DType::f32});
   const auto dataset = std::make_shared<data::TensorDataset>(std::vector<Tensor>{values});
-  const auto sampler = std::make_shared<BucketBatchSampler>(scrambled_lengths(12),
-                                                            data::BucketBatchSamplerOptions{.batch_size = 5, .seed = 1});
+  const auto sampler = std::make_shared<BucketBatchSampler>(
+      scrambled_lengths(12), data::BucketBatchSamplerOptions{.batch_size = 5, .seed = 1});
   const IndexBatches expected = sampler->batches(12, 0);
   for (const int workers : {0, 2}) {
     data::DataLoader loader(dataset, {.num_workers = workers, .batch_sampler = sampler});

@@ -29,8 +29,8 @@ TEST_CASE("UNet maps [N, in, H, W] to [N, classes, H, W] with the parameters of 
   // Widths 4, 8 and the bottleneck 16; up levels: a 2x2 transposed conv (with bias) from the
   // level below, then a double conv over the concatenated skip; a 1x1 head with bias.
   const std::int64_t expected = double_conv(1, 4) + double_conv(4, 8) + double_conv(8, 16) +  //
-                                (16 * 8 * 4 + 8) + double_conv(16, 8) +                        //
-                                (8 * 4 * 4 + 4) + double_conv(8, 4) +                          //
+                                (16 * 8 * 4 + 8) + double_conv(16, 8) +                       //
+                                (8 * 4 * 4 + 4) + double_conv(8, 4) +                         //
                                 (4 * 3 + 3);
   CHECK(count_parameters(net) == expected);
   const nn::StateDict state = net.state_dict();
@@ -53,7 +53,9 @@ TEST_CASE("UNet with bilinear upsampling keeps the shape and trains every parame
 
 TEST_CASE("UNet errors name the shape it needs") {
   nn::UNet net({.base_width = 2});
-  CHECK(contains(error_of([&] { net(zeros({1, 1, 20, 32})); }),
+  CHECK(contains(error_of([&] {
+                   net(zeros({1, 1, 20, 32}));
+                 }),
                  "expected input [N, 1, H, W] with H and W multiples of 16 (depth 4), got [1, 1, 20, 32]"));
   CHECK(contains(error_of([] { nn::UNet({.depth = 0}); }), "depth must be between 1 and 8"));
   CHECK(contains(error_of([] { nn::UNet({.classes = 0}); }), "must be positive"));
