@@ -4,11 +4,10 @@
 // training speed, the training loss, and the validation and test accuracy.
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
+#include "common/training_curve.h"
 #include "core/ember.h"
 #include "data/data_loader.h"
 #include "data/fashion_mnist.h"
@@ -78,35 +77,15 @@ class EpochSummary : public trainer::Callback {
                 static_cast<long long>(trainer.current_epoch()), static_cast<double>(train_size_) / seconds,
                 m.at("train_loss"), m.at("val_loss"), m.at("val_acc"), test_acc);
     std::fflush(stdout);
-    curve.push_back({m.at("train_loss"), m.at("val_loss"), m.at("val_acc"), test_acc});
+    curve.add({m.at("train_loss"), m.at("val_loss"), m.at("val_acc"), test_acc});
   }
-  std::vector<std::array<double, 4>> curve;
+  examples::TrainingCurve curve{{{"train loss", "val loss"}, {"val acc", "test acc"}}};
 
  private:
   data::DataLoader& test_;
   std::int64_t train_size_;
   std::chrono::steady_clock::time_point start_;
 };
-
-// Loss and accuracy per epoch as a PNG, when gnuplot is installed.
-void plot_curve(const std::vector<std::array<double, 4>>& curve, const std::string& out) {
-  const std::string data_path = out + "/curve.dat", png = out + "/training_curve.png";
-  {
-    std::ofstream data(data_path);
-    for (std::size_t i = 0; i < curve.size(); ++i) {
-      data << i << ' ' << curve[i][0] << ' ' << curve[i][1] << ' ' << curve[i][2] << ' ' << curve[i][3] << '\n';
-    }
-  }
-  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) {
-    std::printf("training curve: %s (install gnuplot, apt-get install gnuplot-nox, for a PNG)\n", data_path.c_str());
-    return;
-  }
-  const std::string script =
-      "set terminal png size 900,400; set output '" + png + "'; set multiplot layout 1,2; set xlabel 'epoch'; "
-      "plot '" + data_path + "' using 1:2 with lines title 'train loss', '' using 1:3 with lines title 'val loss'; "
-      "plot '" + data_path + "' using 1:4 with lines title 'val acc', '' using 1:5 with lines title 'test acc'";
-  if (std::system(("gnuplot -e \"" + script + "\"").c_str()) == 0) std::printf("training curve: %s\n", png.c_str());
-}
 
 int run(const Options& options) {
   set_num_threads(options.threads);
@@ -178,7 +157,7 @@ int run(const Options& options) {
   model.load_state_dict(trainer::checkpoint_weights(checkpoints->best_model_path()));
   const double test_acc = trainer.test(model, test_loader).at("test_acc");
   if (!prints) return 0;
-  plot_curve(summary->curve, options.out);
+  std::printf("%s\n", summary->curve.plot(options.out).c_str());
   std::printf("best checkpoint: %s\ntest accuracy of the best checkpoint: %.4f\n", checkpoints->best_model_path().c_str(),
               test_acc);
   return 0;
