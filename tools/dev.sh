@@ -3,13 +3,14 @@
 # the main job or the tests. Works as root or as a user with sudo.
 #
 #   tools/dev.sh train [fashion_mnist flags]  build, then train the Fashion-MNIST CNN (default run)
+#   tools/dev.sh well-log train --task T      build, then run the well-log example (any well_log command)
 #   tools/dev.sh test                         build, then run the whole test suite with CTest
 #   tools/dev.sh sanitize                     the test suite built with ASan + UBSan
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ccache libeigen3-dev doctest-dev zlib1g-dev nlohmann-json3-dev
-          libbenchmark-dev libgloo-dev dataset-fashion-mnist)
+          libbenchmark-dev libgloo-dev dataset-fashion-mnist libpng-dev libcli11-dev)
 
 install_missing() {
   local missing=()
@@ -40,6 +41,11 @@ case "$command" in
     configure_and_build build -DCMAKE_BUILD_TYPE=Release
     ./build/examples/fashion_mnist "$@"
     ;;
+  well-log)
+    install_missing
+    configure_and_build build -DCMAKE_BUILD_TYPE=Release
+    ./build/examples/well_log "$@"
+    ;;
   test)
     install_missing
     configure_and_build build -DCMAKE_BUILD_TYPE=Release
@@ -53,7 +59,7 @@ case "$command" in
       ctest --test-dir build-sanitize --output-on-failure -j "$(nproc)"
     ;;
   *)
-    echo "usage: tools/dev.sh train|test|sanitize" >&2
+    echo "usage: tools/dev.sh train|well-log|test|sanitize" >&2
     exit 2
     ;;
 esac
