@@ -76,6 +76,21 @@ double padded_fraction(const data::IndexBatches& batches, const WellLogDataset& 
   return 1 - real / padded;
 }
 
+// The metrics a task is judged by, ending a line: the curve's IoU, precision and recall, or
+// the mean IoU and every class's.
+void print_judged_metrics(const trainer::Metrics& m, Task task, const std::string& prefix) {
+  if (task == Task::binary) {
+    std::printf("curve IoU %.4f (precision %.4f, recall %.4f)\n", m.at(prefix + "_iou_curve"),
+                m.at(prefix + "_precision"), m.at(prefix + "_recall"));
+    return;
+  }
+  std::printf("mean IoU %.4f (", m.at(prefix + "_miou"));
+  for (std::int64_t c = 0; c < class_count(task); ++c) {
+    std::printf("%s%s %.3f", c ? ", " : "", class_name(task, c), m.at(prefix + "_iou_" + class_name(task, c)));
+  }
+  std::printf(")\n");
+}
+
 // One line per epoch (speed, losses, the metrics the task is judged by) and the training curve.
 class EpochSummary : public trainer::Callback {
  public:
@@ -98,21 +113,14 @@ class EpochSummary : public trainer::Callback {
   void on_train_epoch_end(trainer::Trainer& trainer, trainer::TrainModule&) override {
     if (!trainer.is_global_zero()) return;
     const trainer::Metrics& m = trainer.metrics();
-    std::printf("epoch %lld: %.2f rasters/s, train loss %.4f, val loss %.4f, ",
+    std::printf("epoch %lld: %.2f rasters/s, train loss %.4f, val loss %.4f, val ",
                 static_cast<long long>(trainer.current_epoch()), static_cast<double>(train_size_) / seconds_,
                 m.at("train_loss"), m.at("val_loss"));
+    print_judged_metrics(m, task_, "val");
     if (task_ == Task::binary) {
-      std::printf("val curve IoU %.4f (precision %.4f, recall %.4f)\n", m.at("val_iou_curve"), m.at("val_precision"),
-                  m.at("val_recall"));
       curve_.add(
           {m.at("train_loss"), m.at("val_loss"), m.at("val_iou_curve"), m.at("val_precision"), m.at("val_recall")});
     } else {
-      std::printf("val mean IoU %.4f (", m.at("val_miou"));
-      for (std::int64_t c = 0; c < class_count(task_); ++c) {
-        std::printf("%s%s %.3f", c ? ", " : "", class_name(task_, c),
-                    m.at(std::string("val_iou_") + class_name(task_, c)));
-      }
-      std::printf(")\n");
       curve_.add({m.at("train_loss"), m.at("val_loss"), m.at("val_miou"), m.at("val_acc")});
     }
     std::fflush(stdout);
@@ -129,17 +137,7 @@ class EpochSummary : public trainer::Callback {
 
 void print_test_metrics(const trainer::Metrics& metrics, Task task, const char* what) {
   std::printf("%s: test loss %.4f, pixel accuracy %.4f, ", what, metrics.at("test_loss"), metrics.at("test_acc"));
-  if (task == Task::binary) {
-    std::printf("curve IoU %.4f (precision %.4f, recall %.4f)\n", metrics.at("test_iou_curve"),
-                metrics.at("test_precision"), metrics.at("test_recall"));
-  } else {
-    std::printf("mean IoU %.4f (", metrics.at("test_miou"));
-    for (std::int64_t c = 0; c < class_count(task); ++c) {
-      std::printf("%s%s %.3f", c ? ", " : "", class_name(task, c),
-                  metrics.at(std::string("test_iou_") + class_name(task, c)));
-    }
-    std::printf(")\n");
-  }
+  print_judged_metrics(metrics, task, "test");
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {

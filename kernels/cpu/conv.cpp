@@ -222,6 +222,13 @@ const C* as_compute(const T* data, std::int64_t rows, std::int64_t columns, std:
   }
 }
 
+// The weight [out_channels, depth] in the compute type: itself, or converted into `copy`.
+template <class T, class C = compute_t<T>>
+const C* weight_in_compute_type(const ConvShape& s, const T* weight, Scratch<C>& copy) {
+  std::int64_t stride = s.depth();
+  return as_compute<C>(weight, s.out_channels, s.depth(), stride, [&](std::int64_t n) { return copy.get(n); });
+}
+
 // C_out [m, n] (row stride ldc) = (+=) A @ B in the compute type, serial inside a parallel range.
 template <class C>
 void gemm_into(std::int64_t m, std::int64_t n, std::int64_t k, const MatrixRef& a, const MatrixRef& b, C* out,
@@ -233,10 +240,8 @@ template <class T>
 void forward(const ConvShape& s, const T* image, const T* weight_in, T* output) {
   using C = compute_t<T>;
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs();
-  std::int64_t weight_stride = depth;
   Scratch<C> weight_copy;
-  const C* weight = as_compute<C>(weight_in, s.out_channels, depth, weight_stride,
-                                  [&](std::int64_t n) { return weight_copy.get(n); });
+  const C* weight = weight_in_compute_type(s, weight_in, weight_copy);  // [out_channels, depth], dense
   const std::vector<Chunk> chunks = make_chunks(s, sizeof(C));
   const auto count = static_cast<std::int64_t>(chunks.size());
   for_each_range(count, ranges_for(count), [&](std::int64_t, std::int64_t first, std::int64_t last) {
@@ -254,7 +259,7 @@ void forward(const ConvShape& s, const T* image, const T* weight_in, T* output) 
         out_stride = width;
       }
       for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-        gemm_into<C>(ocg, width, depth, {weight + grp * ocg * weight_stride, weight_stride, 1},
+        gemm_into<C>(ocg, width, depth, {weight + grp * ocg * depth, depth, 1},
                      {cols.data + grp * depth * cols.stride, cols.stride, 1}, out + grp * ocg * out_stride, out_stride,
                      false);
       }
@@ -348,10 +353,8 @@ void backward_data_by_scatter(const ConvShape& s, const T* weight_in, const T* g
   using C = compute_t<T>;
   const ConvGeometry& g = s.g;
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs();
-  std::int64_t weight_stride = depth;
   Scratch<C> weight_copy;
-  const C* weight = as_compute<C>(weight_in, s.out_channels, depth, weight_stride,
-                                  [&](std::int64_t n) { return weight_copy.get(n); });
+  const C* weight = weight_in_compute_type(s, weight_in, weight_copy);  // [out_channels, depth], dense
   const std::vector<Chunk> chunks = make_chunks(s, sizeof(C));
   const std::int64_t per_image = static_cast<std::int64_t>(chunks.size()) / std::max<std::int64_t>(g.batch, 1);
   for_each_range(g.batch, ranges_for(g.batch), [&](std::int64_t, std::int64_t first, std::int64_t last) {
@@ -373,7 +376,7 @@ void backward_data_by_scatter(const ConvShape& s, const T* weight_in, const T* g
         C* cols = thread_scratch<C>(Slot::columns, s.rows() * width);
         // cols_g [depth, width] = W_g^T [depth, OCg] @ dy_g [OCg, width]
         for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-          gemm_into<C>(depth, width, ocg, {weight + grp * ocg * weight_stride, 1, weight_stride},
+          gemm_into<C>(depth, width, ocg, {weight + grp * ocg * depth, 1, depth},
                        {dy + grp * ocg * dy_stride, dy_stride, 1}, cols + grp * depth * width, width, false);
         }
         scatter_columns(g, cols, chunk, grad_n);

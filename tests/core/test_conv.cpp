@@ -6,18 +6,19 @@ using namespace ember::testing;
 
 namespace {
 
-// The definition of a (grouped, strided, padded, dilated) 2-D cross-correlation, in f64.
-std::vector<double> reference_conv(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p,
-                                   std::int64_t out_h, std::int64_t out_w) {
-  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), width = x.size(3);
-  const std::int64_t oc = w.size(0), cg = w.size(1), kh = w.size(2), kw = w.size(3);
+// Calls product(out, in, w) for every product of the definition of a (grouped, strided,
+// padded, dilated) 2-D cross-correlation: output element `out` (row-major [N, OC, OH, OW]) adds
+// x[in] * w[w] (row-major indices of the input and the weight).
+template <class Product>
+void for_each_product(const Shape& x, const Shape& w, const Conv2dParams& p, std::int64_t out_h, std::int64_t out_w,
+                      Product&& product) {
+  const std::int64_t n = x[0], c = x[1], h = x[2], width = x[3];
+  const std::int64_t oc = w[0], cg = w[1], kh = w[2], kw = w[3];
   const std::int64_t per_group_out = oc / p.groups;
-  std::vector<double> out;
   for (std::int64_t i = 0; i < n; ++i)
     for (std::int64_t o = 0; o < oc; ++o)
       for (std::int64_t y = 0; y < out_h; ++y)
         for (std::int64_t z = 0; z < out_w; ++z) {
-          double total = b.defined() ? b.at<double>({o}) : 0.0;
           const std::int64_t group = o / per_group_out;
           for (std::int64_t ci = 0; ci < cg; ++ci)
             for (std::int64_t a = 0; a < kh; ++a)
@@ -25,11 +26,24 @@ std::vector<double> reference_conv(const Tensor& x, const Tensor& w, const Tenso
                 const std::int64_t iy = y * p.stride[0] - p.padding[0] + a * p.dilation[0];
                 const std::int64_t iz = z * p.stride[1] - p.padding[1] + d * p.dilation[1];
                 if (iy < 0 || iy >= h || iz < 0 || iz >= width) continue;
-                total += x.at<double>({i, group * cg + ci, iy, iz}) * w.at<double>({o, ci, a, d});
+                product(static_cast<std::size_t>(((i * oc + o) * out_h + y) * out_w + z),
+                        static_cast<std::size_t>(((i * c + group * cg + ci) * h + iy) * width + iz),
+                        static_cast<std::size_t>(((o * cg + ci) * kh + a) * kw + d));
               }
-          out.push_back(total);
         }
-  (void)c;
+}
+
+// The convolution by its definition, in f64.
+std::vector<double> reference_conv(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p,
+                                   std::int64_t out_h, std::int64_t out_w) {
+  const std::vector<double> xs = x.to_vector<double>(), ws = w.to_vector<double>();
+  std::vector<double> out(static_cast<std::size_t>(x.size(0) * w.size(0) * out_h * out_w));
+  if (b.defined()) {
+    const std::vector<double> bs = b.to_vector<double>();
+    for (std::size_t e = 0; e < out.size(); ++e) out[e] = bs[e / static_cast<std::size_t>(out_h * out_w) % bs.size()];
+  }
+  for_each_product(x.sizes(), w.sizes(), p, out_h, out_w,
+                   [&](std::size_t o, std::size_t i, std::size_t k) { out[o] += xs[i] * ws[k]; });
   return out;
 }
 
@@ -140,29 +154,12 @@ struct ReferenceGradients {
 };
 
 ReferenceGradients reference_gradients(const Tensor& x, const Tensor& w, const Tensor& dy, const Conv2dParams& p) {
-  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), width = x.size(3);
-  const std::int64_t oc = w.size(0), cg = w.size(1), kh = w.size(2), kw = w.size(3);
-  const std::int64_t out_h = dy.size(2), out_w = dy.size(3), per_group_out = oc / p.groups;
   const std::vector<double> xs = x.to_vector<double>(), ws = w.to_vector<double>(), dys = dy.to_vector<double>();
   ReferenceGradients grads{std::vector<double>(xs.size()), std::vector<double>(ws.size())};
-  for (std::int64_t i = 0; i < n; ++i)
-    for (std::int64_t o = 0; o < oc; ++o)
-      for (std::int64_t y = 0; y < out_h; ++y)
-        for (std::int64_t z = 0; z < out_w; ++z) {
-          const double g = dys[static_cast<std::size_t>(((i * oc + o) * out_h + y) * out_w + z)];
-          const std::int64_t group = o / per_group_out;
-          for (std::int64_t ci = 0; ci < cg; ++ci)
-            for (std::int64_t a = 0; a < kh; ++a)
-              for (std::int64_t d = 0; d < kw; ++d) {
-                const std::int64_t iy = y * p.stride[0] - p.padding[0] + a * p.dilation[0];
-                const std::int64_t iz = z * p.stride[1] - p.padding[1] + d * p.dilation[1];
-                if (iy < 0 || iy >= h || iz < 0 || iz >= width) continue;
-                const auto xi = static_cast<std::size_t>(((i * c + group * cg + ci) * h + iy) * width + iz);
-                const auto wi = static_cast<std::size_t>(((o * cg + ci) * kh + a) * kw + d);
-                grads.input[xi] += g * ws[wi];
-                grads.weight[wi] += g * xs[xi];
-              }
-        }
+  for_each_product(x.sizes(), w.sizes(), p, dy.size(2), dy.size(3), [&](std::size_t o, std::size_t i, std::size_t k) {
+    grads.input[i] += dys[o] * ws[k];
+    grads.weight[k] += dys[o] * xs[i];
+  });
   return grads;
 }
 
