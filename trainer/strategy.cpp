@@ -1,5 +1,8 @@
 #include "trainer/strategy.h"
 
+#include <set>
+#include <utility>
+
 #include "core/ops/factory.h"
 #include "distributed/init.h"
 #include "optim/clip_grad.h"
@@ -77,25 +80,45 @@ void Strategy::barrier() const {
   if (group_) group_->barrier()->wait();
 }
 
+std::set<std::string> Strategy::metric_names_of_every_rank(const TrainModule::LogState& logs) const {
+  // Each rank's names as one '\n'-separated byte string (starting with '\n', so none is empty),
+  // their lengths first, then the strings end to end.
+  std::string mine = "\n";
+  for (const auto& entry : logs) mine += entry.first + '\n';
+  const Tensor length = scalar_tensor(static_cast<double>(mine.size()), {.dtype = DType::i64}).reshape({1});
+  const std::vector<std::int64_t> lengths = group_->all_gather_host(length).to_vector<std::int64_t>();
+  const Tensor bytes = from_vector(std::vector<std::uint8_t>(mine.begin(), mine.end()));
+  const std::vector<std::uint8_t> all = group_->all_gather_host(bytes, lengths).to_vector<std::uint8_t>();
+  std::set<std::string> names;
+  std::string name;
+  for (const std::uint8_t byte : all) {
+    if (byte != '\n') {
+      name += static_cast<char>(byte);
+    } else if (!name.empty()) {
+      names.insert(std::exchange(name, {}));
+    }
+  }
+  return names;
+}
+
 Metrics Strategy::take_epoch_metrics(TrainModule& module) {
   if (!group_ || group_->size() == 1) return module.take_epoch_metrics();
   const TrainModule::LogState logs = module.set_aside_logs();
-  // Every rank must have logged the same names: compare the counts first.
-  const Tensor count = scalar_tensor(static_cast<double>(logs.size()), {.dtype = DType::i64});
-  const Tensor most = group_->all_reduce_host(count, distributed::ReduceOp::max);
-  EMBER_CHECK(most.item<double>() == count.item<double>(), "Trainer: rank ", world_.rank, " logged ", logs.size(),
-              " metrics, another rank ", most.item<double>(), "; every rank must log the same names");
-  const Tensor sums = zeros({2 * static_cast<std::int64_t>(logs.size())}, {.dtype = DType::f64});
+  // Ranks may have logged different names (one whose share of an evaluation set was empty logged
+  // none): the sums run over the union, with zeros for what a rank did not log.
+  const std::set<std::string> names = metric_names_of_every_rank(logs);
+  const Tensor sums = zeros({2 * static_cast<std::int64_t>(names.size())}, {.dtype = DType::f64});
   double* values = sums.data<double>();
-  for (const auto& [name, entry] : logs) {
-    *values++ = entry.weighted_sum;
-    *values++ = entry.weight;
+  for (const std::string& name : names) {
+    const auto found = logs.find(name);
+    *values++ = found == logs.end() ? 0.0 : found->second.weighted_sum;
+    *values++ = found == logs.end() ? 0.0 : found->second.weight;
   }
   const Tensor totals = group_->all_reduce_host(sums, distributed::ReduceOp::sum);
   // The module turns the reduced sums into metrics, as it does for one process.
   TrainModule::LogState reduced_logs;
   const double* reduced = totals.data<double>();
-  for (const auto& [name, entry] : logs) {
+  for (const std::string& name : names) {
     reduced_logs[name] = {reduced[0], reduced[1]};
     reduced += 2;
   }

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "data/data_loader.h"
@@ -60,13 +61,15 @@ class Strategy {
   // Waits for every rank (after rank 0 wrote a checkpoint the others may read).
   void barrier() const;
   // The module's epoch metrics, averaged over every rank's samples (weighted sums and weights
-  // are summed across ranks before dividing).
+  // are summed across ranks before dividing); a name some rank did not log counts zero there.
   Metrics take_epoch_metrics(TrainModule& module);
 
  private:
   // Gives this rank its share of the loader's batches: training ones padded to equal shares,
   // evaluation ones without padding (each sample once).
   void shard(data::DataLoader& loader, bool training) const;
+  // The union of the metric names every rank logged.
+  std::set<std::string> metric_names_of_every_rank(const TrainModule::LogState& logs) const;
 
   std::string name_;
   std::chrono::milliseconds timeout_;

@@ -8,6 +8,7 @@
 #include "common/training_curve.h"
 #include "core/ember.h"
 #include "data/data_loader.h"
+#include "distributed/environment.h"
 #include "hand_loop.h"
 #include "predict.h"
 #include "segmenter.h"
@@ -193,11 +194,15 @@ int run_training(const TrainSettings& requested) {
                 *sets.train, 16),
       100 * padded_fraction(unbucketed.batches(sets.train->size(), 0), *sets.train, 16));
 
+  // The schedule spans the run's optimizer steps: with a distributed strategy each rank steps
+  // through its share of the batches (data::DistributedBatchSampler, padded to equal shares).
+  const std::int64_t ranks =
+      settings.strategy == "single" ? 1 : distributed::read_world_from_environment().world_size;
   manual_seed(settings.seed);
   Segmenter model({.task = task,
                    .base_width = settings.base_width,
                    .lr = settings.lr,
-                   .total_steps = settings.max_epochs * train.size()});
+                   .total_steps = settings.max_epochs * ((train.size() + ranks - 1) / ranks)});
   const std::string monitor = model.monitor();
 
   if (settings.loop == "hand") {

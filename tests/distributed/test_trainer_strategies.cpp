@@ -135,3 +135,37 @@ TEST_CASE("under ddp a loader with a batch sampler gives each rank every other b
   CHECK(read_values(run.directory + "/batches.0") == expected[0]);
   CHECK(read_values(run.directory + "/batches.1") == expected[1]);
 }
+
+RANK_SCENARIO(trainer_validates_with_an_empty_rank) {
+  // One validation batch of 3: under ddp rank 0 gets it, rank 1 none, so rank 1 logs nothing.
+  AdamRegressor module;
+  data::DataLoader train(regression_data(8, 17), {.batch_size = 2});
+  const auto validation_set = regression_data(3, 18);
+  data::DataLoader validation(validation_set, {.batch_sampler = bucketing(3, false)});
+  trainer::Trainer trainer({.max_epochs = 1, .strategy = "ddp", .distributed_timeout = std::chrono::seconds(20)});
+  trainer.fit(module, train, &validation);
+  require(validation.size() == (group->rank() == 0 ? 1 : 0), "rank 0 holds the one validation batch");
+  // The reduced val_loss is the loss over all 3 samples, computed here without the Trainer.
+  NoGradGuard no_grad;
+  module.eval();
+  Generator unused;
+  std::vector<Tensor> inputs, targets;
+  for (std::int64_t i = 0; i < 3; ++i) {
+    const data::Example example = validation_set->get(i, unused);
+    inputs.push_back(example[0]);
+    targets.push_back(example[1]);
+  }
+  const double direct = nn::functional::mse_loss(module(stack(inputs, 0)), stack(targets, 0)).item<double>();
+  write_values(directory + "/val." + std::to_string(group->rank()),
+               {trainer.validation_metrics().at("val_loss"), direct});
+}
+
+TEST_CASE("under ddp a rank with no validation batch adds nothing, and the metrics still reduce") {
+  const auto run = run_ranks("trainer_validates_with_an_empty_rank", 2);
+  INFO(run.report());
+  REQUIRE(run.succeeded());
+  for (const char* rank : {"0", "1"}) {
+    const std::vector<double> values = read_values(run.directory + "/val." + rank);
+    CHECK(values[0] == doctest::Approx(values[1]).epsilon(1e-6));
+  }
+}
