@@ -16,7 +16,8 @@
 
 #include "core/cuda.h"
 #include "core/ember.h"
-#include "kernels/cuda/gemm.h"
+#include "kernels/gemm.h"
+#include "kernels/cuda/tf32.h"
 #include "kernels/cuda/tiled_gemm.h"
 #include "optim/adam.h"
 

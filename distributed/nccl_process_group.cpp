@@ -7,8 +7,7 @@
 
 #include "core/cuda.h"
 #include "core/ops/factory.h"
-#include "kernels/cuda/check.h"
-#include "kernels/cuda/stream.h"
+#include "core/cuda/runtime.h"
 
 namespace ember::distributed {
 
@@ -68,7 +67,7 @@ NcclProcessGroup::NcclProcessGroup(const std::shared_ptr<Store>& store, int rank
   EMBER_CHECK(cuda_device >= 0 && cuda_device < gpus, "NcclProcessGroup: rank ", rank, " needs GPU cuda:", cuda_device,
               " (one GPU per process on each machine: cuda:LOCAL_RANK), but this machine has ", gpus, " CUDA device",
               gpus == 1 ? "" : "s");
-  kernels::cuda::DeviceGuard on_device(cuda_device_);
+  cuda::DeviceGuard on_device(cuda_device_);
   ncclUniqueId id;
   if (rank == 0) {
     const ncclResult_t made = ncclGetUniqueId(&id);
@@ -105,7 +104,7 @@ NcclProcessGroup::~NcclProcessGroup() {
   in_flight_changed_.notify_all();
   watchdog_.join();  // returns once every collective finished, failed or timed out
   {
-    kernels::cuda::DeviceGuard on_device(cuda_device_);
+    cuda::DeviceGuard on_device(cuda_device_);
     std::lock_guard lock(mutex_);
     if (comm_ != nullptr) {
       try {
@@ -152,11 +151,11 @@ void NcclProcessGroup::abort_group(const std::string& reason) {
 std::shared_ptr<Work> NcclProcessGroup::launch(const char* op, std::vector<Tensor> tensors,
                                                const std::function<void()>& issue) {
   const std::string call = describe_call(op);
-  kernels::cuda::DeviceGuard on_device(cuda_device_);
+  cuda::DeviceGuard on_device(cuda_device_);
   std::lock_guard lock(mutex_);
   EMBER_CHECK(failure_.empty(), call, ": the group was aborted by an earlier failure: ", failure_);
   // The collective reads what the caller's stream has queued so far (a gradient, a bucket copy).
-  EMBER_CUDA_CHECK(cudaEventRecord(caller_ready_, kernels::cuda::current_stream()));
+  EMBER_CUDA_CHECK(cudaEventRecord(caller_ready_, cuda::current_stream()));
   EMBER_CUDA_CHECK(cudaStreamWaitEvent(stream_, caller_ready_, 0));
   issue();
   cudaEvent_t done = nullptr;

@@ -6,8 +6,7 @@
 #include "core/ops/factory.h"
 #include "core/ops/op_utils.h"
 #include "kernels/conv_geometry.h"
-#include "kernels/cpu/conv.h"
-#include "kernels/cuda/conv.h"
+#include "kernels/conv.h"
 
 namespace ember {
 
@@ -58,8 +57,8 @@ ConvGeometry geometry(const Shape& image, const Tensor& weight, const Pair& stri
           padding[0], padding[1], dilation[0], dilation[1], 0, 0};
 }
 
-// The convolution's three products on the tensors' device (kernels/cpu/conv.h and
-// kernels/cuda/conv.h have the same entry points). Each records the other as its backward:
+// The convolution's three products on the tensors' device (kernels/conv.h declares the
+// same entry points for both). Each records the other as its backward:
 // the image gradient of a convolution is its adjoint applied to the output gradient, and the
 // output gradient of the adjoint is the convolution of its image gradient.
 Tensor convolution_adjoint(const ConvGeometry& g, const Tensor& output, const Tensor& weight, std::int64_t groups);

@@ -8,8 +8,7 @@
 #include "core/ops/op_utils.h"
 #include "core/ops/view.h"
 #include "core/tensor_impl.h"
-#include "kernels/cpu/elementwise.h"
-#include "kernels/cuda/elementwise.h"
+#include "kernels/elementwise.h"
 
 namespace ember {
 

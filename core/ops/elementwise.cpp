@@ -4,8 +4,7 @@
 #include "core/ops/in_place.h"
 #include "core/ops/op_utils.h"
 #include "core/ops/reduction.h"
-#include "kernels/cpu/elementwise.h"
-#include "kernels/cuda/elementwise.h"
+#include "kernels/elementwise.h"
 
 namespace ember {
 

@@ -6,10 +6,8 @@
 
 #include "core/ops/copy.h"
 #include "core/ops/op_utils.h"
-#include "kernels/cpu/elementwise.h"
-#include "kernels/cpu/random.h"
-#include "kernels/cuda/elementwise.h"
-#include "kernels/cuda/random.h"
+#include "kernels/elementwise.h"
+#include "kernels/random.h"
 #include "kernels/philox.h"
 
 namespace ember {

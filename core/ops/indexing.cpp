@@ -4,8 +4,7 @@
 #include "core/ops/factory.h"
 #include "core/ops/op_utils.h"
 #include "core/ops/reduction.h"
-#include "kernels/cpu/index.h"
-#include "kernels/cuda/index.h"
+#include "kernels/index.h"
 
 namespace ember {
 

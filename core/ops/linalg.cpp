@@ -6,10 +6,8 @@
 #include "core/ops/op_utils.h"
 #include "core/ops/reduction.h"
 #include "core/ops/view.h"
-#include "kernels/cpu/elementwise.h"
-#include "kernels/cpu/gemm.h"
-#include "kernels/cuda/elementwise.h"
-#include "kernels/cuda/gemm.h"
+#include "kernels/elementwise.h"
+#include "kernels/gemm.h"
 
 namespace ember {
 
@@ -22,7 +20,7 @@ namespace {
 Tensor gemm_ready(const Tensor& t) {
   const std::int64_t rows = t.size(-2), cols = t.size(-1);
   const kernels::MatrixRef ref{t.data_ptr(), t.stride(-2), t.stride(-1)};
-  return kernels::cpu::gemm_layout_supported(ref, rows, cols) ? t : t.contiguous();
+  return kernels::gemm_layout_supported(ref, rows, cols) ? t : t.contiguous();
 }
 
 kernels::MatrixRef matrix_ref(const Tensor& t) { return {t.data_ptr(), t.stride(-2), t.stride(-1)}; }

@@ -5,8 +5,7 @@
 #include "core/ops/elementwise.h"
 #include "core/ops/factory.h"
 #include "core/ops/op_utils.h"
-#include "kernels/cpu/normalization.h"
-#include "kernels/cuda/normalization.h"
+#include "kernels/normalization.h"
 
 namespace ember {
 

@@ -2,8 +2,7 @@
 
 #include "core/ops/factory.h"
 #include "core/ops/op_utils.h"
-#include "kernels/cpu/pool.h"
-#include "kernels/cuda/pool.h"
+#include "kernels/pool.h"
 
 namespace ember {
 

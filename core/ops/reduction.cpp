@@ -8,8 +8,7 @@
 #include "core/ops/indexing.h"
 #include "core/ops/op_utils.h"
 #include "core/ops/view.h"
-#include "kernels/cpu/reduce.h"
-#include "kernels/cuda/reduce.h"
+#include "kernels/reduce.h"
 
 namespace ember {
 

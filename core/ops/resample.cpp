@@ -4,8 +4,7 @@
 
 #include "core/ops/factory.h"
 #include "core/ops/op_utils.h"
-#include "kernels/cpu/resample.h"
-#include "kernels/cuda/resample.h"
+#include "kernels/resample.h"
 
 namespace ember {
 

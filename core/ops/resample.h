@@ -1,7 +1,7 @@
 #pragma once
 // Ops that resample the H and W of [N, C, H, W] tensors: adaptive average pooling and
 // interpolation (nearest, bilinear). All of them are separable weighted sums
-// (kernels/cpu/resample.h), so their backward is the same scatter with the same weights.
+// (kernels/resample.h), so their backward is the same scatter with the same weights.
 #include <array>
 
 #include "core/tensor.h"

@@ -6,8 +6,7 @@
 #include "core/ops/op_utils.h"
 #include "core/ops/reduction.h"
 #include "core/ops/view.h"
-#include "kernels/cpu/softmax.h"
-#include "kernels/cuda/softmax.h"
+#include "kernels/softmax.h"
 
 namespace ember {
 

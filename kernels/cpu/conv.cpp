@@ -1,4 +1,12 @@
-#include "kernels/cpu/conv.h"
+// Convolution on the CPU (kernels/conv.h).
+//
+// Each product is a GEMM against a column matrix (im2col: one row per (channel, kh, kw), one
+// column per output position). The columns are made for one chunk of an image's output positions
+// at a time, in a buffer of a few MB per thread, so neither the columns of a whole batch (KH * KW
+// times the image) nor anything for backward is ever held: backward rebuilds its chunks from the
+// image. Chunks run in parallel, one range per thread, with Eigen's GEMM serial inside.
+// f16/bf16 compute in f32 and are rounded once.
+#include "kernels/conv.h"
 
 #include <omp.h>
 
@@ -6,7 +14,8 @@
 #include <memory>
 #include <vector>
 
-#include "kernels/cpu/gemm.h"
+#include "kernels/gemm.h"
+#include "kernels/dtype.h"
 
 namespace ember::kernels::cpu {
 

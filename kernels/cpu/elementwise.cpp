@@ -1,9 +1,10 @@
-#include "kernels/cpu/elementwise.h"
+#include "kernels/elementwise.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu/loops.h"
+#include "kernels/dtype.h"
 
 namespace ember::kernels::cpu {
 

@@ -1,8 +1,10 @@
-#include "kernels/cpu/gemm.h"
+// Matrix multiply on the CPU (kernels/gemm.h) through Eigen's GEMM.
+#include "kernels/gemm.h"
 
 #include <vector>
 
 #include "kernels/cpu/parallel.h"
+#include "kernels/dtype.h"
 
 namespace ember::kernels::cpu {
 
@@ -13,14 +15,6 @@ using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajo
 template <class T>
 using ColMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
 using Stride = Eigen::OuterStride<>;
-
-bool is_row_major(const MatrixRef& matrix, std::int64_t rows, std::int64_t cols) {
-  return matrix.col_stride == 1 && (rows <= 1 || matrix.row_stride >= cols);
-}
-
-bool is_col_major(const MatrixRef& matrix, std::int64_t rows, std::int64_t cols) {
-  return matrix.row_stride == 1 && (cols <= 1 || matrix.col_stride >= rows);
-}
 
 // Calls use(map) with an Eigen map of `matrix` in whichever layout it has. A single row (or
 // column) has no meaningful outer stride; Eigen still wants one at least the inner size.
@@ -69,10 +63,6 @@ void gemm_half(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, const
 }
 
 }  // namespace
-
-bool gemm_layout_supported(const MatrixRef& matrix, std::int64_t rows, std::int64_t cols) {
-  return is_row_major(matrix, rows, cols) || is_col_major(matrix, rows, cols);
-}
 
 void gemm(DType dtype, std::int64_t batch, std::int64_t m, std::int64_t n, std::int64_t k, const MatrixRef& a,
           std::int64_t a_batch_stride, const MatrixRef& b, std::int64_t b_batch_stride, void* c,

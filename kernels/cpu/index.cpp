@@ -1,8 +1,9 @@
-#include "kernels/cpu/index.h"
+#include "kernels/index.h"
 
 #include <cstring>
 
 #include "kernels/cpu/parallel.h"
+#include "kernels/dtype.h"
 
 namespace ember::kernels::cpu {
 

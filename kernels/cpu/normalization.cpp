@@ -1,9 +1,10 @@
-#include "kernels/cpu/normalization.h"
+#include "kernels/normalization.h"
 
 #include <cmath>
 #include <vector>
 
 #include "kernels/cpu/parallel.h"
+#include "kernels/dtype.h"
 
 namespace ember::kernels::cpu {
 

@@ -3,7 +3,7 @@
 #include <atomic>
 #include <cmath>
 
-#include "core/dtype.h"
+#include "kernels/dtype.h"
 #include "kernels/cpu/parallel.h"
 
 namespace ember::kernels::cpu {

@@ -2,7 +2,7 @@
 // Fused optimizer updates: one pass over a parameter, its gradient and its state.
 #include <cstdint>
 
-#include "core/scalar_type.h"
+#include "kernels/scalar_type.h"
 
 namespace ember::kernels::cpu {
 

@@ -1,10 +1,11 @@
-#include "kernels/cpu/pool.h"
+#include "kernels/pool.h"
 
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "kernels/cpu/parallel.h"
+#include "kernels/dtype.h"
 
 namespace ember::kernels::cpu {
 

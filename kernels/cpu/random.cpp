@@ -1,7 +1,8 @@
-#include "kernels/cpu/random.h"
+#include "kernels/random.h"
 
 #include "kernels/cpu/parallel.h"
 #include "kernels/philox.h"
+#include "kernels/dtype.h"
 
 namespace ember::kernels::cpu {
 

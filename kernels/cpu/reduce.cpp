@@ -1,8 +1,9 @@
-#include "kernels/cpu/reduce.h"
+#include "kernels/reduce.h"
 
 #include <cmath>
 
 #include "kernels/cpu/parallel.h"
+#include "kernels/dtype.h"
 
 namespace ember::kernels::cpu {
 

@@ -1,6 +1,7 @@
-#include "kernels/cpu/resample.h"
+#include "kernels/resample.h"
 
 #include "kernels/cpu/parallel.h"
+#include "kernels/dtype.h"
 
 namespace ember::kernels::cpu {
 

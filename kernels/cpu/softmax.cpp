@@ -1,9 +1,10 @@
-#include "kernels/cpu/softmax.h"
+#include "kernels/softmax.h"
 
 #include <cmath>
 #include <limits>
 
 #include "kernels/cpu/parallel.h"
+#include "kernels/dtype.h"
 
 namespace ember::kernels::cpu {
 

@@ -4,7 +4,7 @@
 // ignored status that surfaces later as a wrong answer.
 #include <cuda_runtime_api.h>
 
-#include "core/error.h"
+#include "kernels/error.h"
 
 namespace ember::kernels::cuda {
 

@@ -1,5 +1,14 @@
-// cuDNN convolutions (kernels/cuda/conv.h), through cuDNN's legacy convolution API.
-#include "kernels/cuda/conv.h"
+// Convolution on the GPU through cuDNN: the forward product and both backward products of a
+// grouped 2-d convolution over contiguous NCHW tensors. The op layer builds conv2d from them
+// and, as its adjoint, conv_transpose2d (whose forward is backward_data).
+//
+// The convolution: image [N, C, H, W] (g.batch, g.channels, g.height, g.width), weight
+// [out_channels, C / groups, KH, KW], output [N, out_channels, g.out_h, g.out_w]. cuDNN's
+// algorithm for each (direction, dtype, shape) is chosen once by its heuristic and cached; its
+// workspace comes from CUDA's stream-ordered allocator. f16/bf16 run on the tensor cores with
+// f32 accumulation; f32 stays in full f32 unless TF32 is allowed (kernels/cuda/tf32.h).
+// cuDNN convolutions (kernels/conv.h), through cuDNN's legacy convolution API.
+#include "kernels/conv.h"
 
 #include <cudnn.h>
 
@@ -8,7 +17,7 @@
 #include <vector>
 
 #include "kernels/cuda/check.h"
-#include "kernels/cuda/gemm.h"
+#include "kernels/cuda/tf32.h"
 #include "kernels/cuda/stream.h"
 
 namespace ember::kernels::cuda {

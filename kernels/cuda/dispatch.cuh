@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "core/error.h"
-#include "core/scalar_type.h"
+#include "kernels/error.h"
+#include "kernels/scalar_type.h"
 
 namespace ember::kernels::cuda {
 

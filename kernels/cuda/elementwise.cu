@@ -1,5 +1,8 @@
+// Elementwise CUDA kernels, with the CPU kernels' signatures (kernels/elementwise.h): every
+// operand has `sizes` (already broadcast: a broadcast dim has stride 0); the output comes first.
+// They run on the current stream and return without waiting.
 #include "kernels/cuda/dispatch.cuh"
-#include "kernels/cuda/elementwise.h"
+#include "kernels/elementwise.h"
 #include "kernels/cuda/map.cuh"
 
 namespace ember::kernels::cuda {

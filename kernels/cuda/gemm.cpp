@@ -1,7 +1,12 @@
-// cuBLASLt GEMM (kernels/cuda/gemm.h). Written for row-major ember matrices: cuBLASLt is
-// column-major, so C = A B is computed as C^T = B^T A^T, where a row-major matrix read as
-// column-major is exactly its transpose, so no data moves.
-#include "kernels/cuda/gemm.h"
+// Matrix multiply on the GPU (kernels/gemm.h) through cuBLASLt. f16/bf16 run on the tensor
+// cores with f32 accumulation; f32 runs in full f32 unless TF32 is allowed (kernels/cuda/tf32.h).
+// The algorithm is chosen once per (dtype, shape, layout) by cuBLASLt's heuristic and cached.
+//
+// Written for row-major ember matrices: cuBLASLt is column-major, so C = A B is computed as
+// C^T = B^T A^T, where a row-major matrix read as column-major is exactly its transpose, so no
+// data moves.
+#include "kernels/gemm.h"
+#include "kernels/cuda/tf32.h"
 
 #include <cublasLt.h>
 
@@ -12,7 +17,7 @@
 #include <tuple>
 
 #include "kernels/cuda/check.h"
-#include "kernels/cuda/elementwise.h"
+#include "kernels/elementwise.h"
 #include "kernels/cuda/stream.h"
 
 namespace ember::kernels::cuda {

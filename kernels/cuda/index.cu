@@ -1,9 +1,18 @@
+// Index kernels on the GPU, with the CPU kernels' contract (kernels/index.h): contiguous
+// buffers seen as [outer, n, inner]; index values already range-checked by the op layer.
+//
+// The accumulating kernels use no atomics, so their sums are the same on every run and equal to
+// the CPU's. index_add (the backward of index_select, so of Embedding) sorts the index with
+// CUB's radix sort, then one thread per (output row, column) adds that row's sources in order:
+// O(count x inner) work however large the table. scatter_add gives each output element to one
+// thread, which walks its column of the index and adds the sources that land on it (fine for
+// the handful of classes of the losses' gathers).
 #include <cub/device/device_radix_sort.cuh>
 
 #include <limits>
 
 #include "kernels/cuda/dispatch.cuh"
-#include "kernels/cuda/index.h"
+#include "kernels/index.h"
 #include "kernels/cuda/map.cuh"
 
 namespace ember::kernels::cuda {

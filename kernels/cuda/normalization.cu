@@ -1,9 +1,17 @@
+// Fused LayerNorm and BatchNorm on the GPU, with the CPU kernels' contract
+// (kernels/normalization.h): the same formulas, statistics in the compute type, f64 sums.
+//
+// LayerNorm: one block per row for the statistics, the output and the input gradient; the
+// weight and bias gradients are column sums, done in two deterministic steps (partial sums
+// over row chunks, then the chunks in order). BatchNorm: per-channel sums split over chunks of
+// the batch so that every multiprocessor gets work, then combined in order; the output and the
+// input gradient are elementwise. No atomics anywhere: every run gives the same bits.
 #include <algorithm>
 
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/dispatch.cuh"
 #include "kernels/cuda/map.cuh"
-#include "kernels/cuda/normalization.h"
+#include "kernels/normalization.h"
 
 namespace ember::kernels::cuda {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/scalar_type.h"
+#include "kernels/scalar_type.h"
 #include "kernels/cpu/optim.h"  // AdamHyper, SgdHyper: the same hyperparameters on both devices
 
 namespace ember::kernels::cuda {

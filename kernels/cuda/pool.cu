@@ -1,6 +1,10 @@
+// 2-D max and average pooling on the GPU, with the CPU kernels' contract (kernels/pool.h).
+// Forward: one thread per output element. Backward: one thread per input element, which adds
+// the gradients of the windows covering it in window order: no atomics, the same sums as the
+// CPU's on every run.
 #include "kernels/cuda/dispatch.cuh"
 #include "kernels/cuda/map.cuh"
-#include "kernels/cuda/pool.h"
+#include "kernels/pool.h"
 
 namespace ember::kernels::cuda {
 

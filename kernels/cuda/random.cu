@@ -1,6 +1,11 @@
+// Random fills on the GPU from the same Philox stream as the CPU (kernels/random.h): element
+// i depends only on (seed, offset, i), so a seed gives the same uniform values on both devices,
+// bit for bit (the arithmetic is written so nvcc does not fuse it into an FMA the CPU lacks).
+// Normal values go through the device's log and cos, which may differ from glibc's in the last
+// bit or two.
 #include "kernels/cuda/dispatch.cuh"
 #include "kernels/cuda/map.cuh"
-#include "kernels/cuda/random.h"
+#include "kernels/random.h"
 #include "kernels/philox.h"
 
 namespace ember::kernels::cuda {

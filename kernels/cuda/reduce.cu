@@ -1,6 +1,10 @@
+// Reductions on the GPU, with the CPU kernel's contract (kernels/reduce.h): the first
+// `kept` dims of `sizes` index the outputs, the rest are reduced. One block per output; threads
+// combine their partial results through warp shuffles and shared memory in a fixed tree, with
+// no atomics, so a sum is the same on every run.
 #include "kernels/cuda/dispatch.cuh"
 #include "kernels/cuda/map.cuh"
-#include "kernels/cuda/reduce.h"
+#include "kernels/reduce.h"
 
 namespace ember::kernels::cuda {
 

@@ -1,8 +1,13 @@
+// Separable 2-D resampling (adaptive average pooling, nearest, bilinear) on the GPU, with the CPU
+// kernels' contract (kernels/resample.h). The taps are built on the host and copied to the
+// device with the launch. Forward: one thread per output pixel. Backward: one thread per input
+// pixel, walking the transposed taps, so gradients are added without atomics and in the CPU's
+// order.
 #include <cstring>
 
 #include "kernels/cuda/dispatch.cuh"
 #include "kernels/cuda/map.cuh"
-#include "kernels/cuda/resample.h"
+#include "kernels/resample.h"
 
 namespace ember::kernels::cuda {
 

@@ -1,7 +1,11 @@
+// Softmax / log-softmax over the last dim of a contiguous [rows, cols] buffer on the GPU, with
+// the CPU kernel's contract (kernels/softmax.h). One block per row: the row max, then the
+// sum of exp(x - max), each by a block reduction, then one pass that writes the row. The fused
+// cross-entropy works the same way, one block per row, forward and backward.
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/dispatch.cuh"
 #include "kernels/cuda/map.cuh"
-#include "kernels/cuda/softmax.h"
+#include "kernels/softmax.h"
 
 namespace ember::kernels::cuda {
 

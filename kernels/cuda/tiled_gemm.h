@@ -1,6 +1,6 @@
 #pragma once
 // A hand-written tensor-core GEMM, kept for teaching and benchmarking (bench/cuda_bench
-// --gemm tiled): ops use cuBLASLt (kernels/cuda/gemm.h), which is faster on every shape.
+// --gemm tiled): ops use cuBLASLt (kernels/cuda/gemm.cpp), which is faster on every shape.
 //
 // C[m, n] = A[m, k] B[k, n], all row-major and contiguous, f16 or bf16 inputs and output, f32
 // accumulation. Each block computes a 128 x 128 tile of C: it walks k in steps of 32, copying
@@ -9,7 +9,7 @@
 // tensor-core operations (WMMA). Any sizes work: tiles past the edges are zero-filled.
 #include <cstdint>
 
-#include "core/scalar_type.h"
+#include "kernels/scalar_type.h"
 
 namespace ember::kernels::cuda {
 

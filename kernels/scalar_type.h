@@ -1,12 +1,12 @@
 #pragma once
 // DType: the element types, their sizes and names. No C++ element types here (those are in
-// core/dtype.h, with Eigen's half types), so CUDA sources can include it.
+// kernels/dtype.h, with Eigen's half types), so CUDA sources can include it.
 #include <cstddef>
 #include <cstdint>
 #include <ostream>
 #include <utility>
 
-#include "core/error.h"
+#include "kernels/error.h"
 
 namespace ember {
 

@@ -1,0 +1,54 @@
+#pragma once
+// Element types, their sizes and names, and the dispatch from a runtime DType to a C++ type.
+//
+// Like error.h this header is at the bottom: kernels include it to know what a buffer holds, and
+// core re-exports it as core/dtype.h.
+#include <Eigen/Core>  // Eigen::half and Eigen::bfloat16 are ember's CPU half types
+
+#include <cstddef>
+#include <cstdint>
+#include <ostream>
+#include <type_traits>
+
+#include "kernels/error.h"
+#include "kernels/scalar_type.h"
+
+namespace ember {
+
+using half = Eigen::half;
+using bfloat16 = Eigen::bfloat16;
+
+// The DType of a C++ element type: dtype_of<float> == DType::f32.
+template <class T> inline constexpr DType dtype_of = DType::f32;
+template <> inline constexpr DType dtype_of<double> = DType::f64;
+template <> inline constexpr DType dtype_of<half> = DType::f16;
+template <> inline constexpr DType dtype_of<bfloat16> = DType::bf16;
+template <> inline constexpr DType dtype_of<std::int32_t> = DType::i32;
+template <> inline constexpr DType dtype_of<std::int64_t> = DType::i64;
+template <> inline constexpr DType dtype_of<std::uint8_t> = DType::u8;
+template <> inline constexpr DType dtype_of<bool> = DType::b8;
+
+// The type arithmetic on T is carried out in: half types compute in float, as on the GPU.
+template <class T>
+using compute_t = std::conditional_t<std::is_same_v<T, half> || std::is_same_v<T, bfloat16>, float, T>;
+
+// The CPU's half types for the dispatch.
+struct HostHalfTypes {
+  using half = ember::half;
+  using bfloat16 = ember::bfloat16;
+};
+
+// Calls body.template operator()<T>() with the C++ type T of `dtype`. Floating types only;
+// any other dtype is an Error naming `op`.
+template <class Body>
+decltype(auto) dispatch_floating(DType dtype, const char* op, Body&& body) {
+  return dispatch_floating_types<HostHalfTypes>(dtype, op, std::forward<Body>(body));
+}
+
+// As dispatch_floating, for every dtype ember has.
+template <class Body>
+decltype(auto) dispatch_all(DType dtype, const char* op, Body&& body) {
+  return dispatch_all_types<HostHalfTypes>(dtype, op, std::forward<Body>(body));
+}
+
+}  // namespace ember
