@@ -20,6 +20,7 @@ struct Device {
   bool is_cuda() const { return type == DeviceType::cuda; }
   std::string str() const;
   friend bool operator==(const Device&, const Device&) = default;
+  friend auto operator<=>(const Device&, const Device&) = default;  // an order, for maps keyed by device
 };
 
 inline std::ostream& operator<<(std::ostream& out, const Device& device) { return out << device.str(); }

@@ -8,6 +8,7 @@
 #include "core/ops/join.h"
 #include "core/ops/linalg.h"
 #include "core/ops/normalization.h"
+#include "core/ops/optimizer.h"
 #include "core/ops/pool.h"
 #include "core/ops/reduction.h"
 #include "core/ops/resample.h"

@@ -1,13 +1,10 @@
 #include "optim/adam.h"
 
 #include <map>
-#include <tuple>
+#include <vector>
 
 #include "core/autograd/grad_mode.h"
 #include "core/ops.h"
-#include "core/ops/op_utils.h"
-#include "kernels/cpu/optim.h"
-#include "kernels/cuda/optim.h"
 
 namespace ember::optim {
 
@@ -30,38 +27,33 @@ std::unique_ptr<Optimizer> Adam::make_like(std::vector<ParamGroup> groups) const
 void Adam::step() {
   NoGradGuard no_grad;
   for (const ParamGroup& group : param_groups()) {
-    // CUDA parameters of the group that share a dtype and step count go to one fused
-    // multi-tensor launch; CPU parameters update one by one.
-    std::map<std::tuple<int, DType, std::int64_t>, std::vector<kernels::cuda::AdamTensors>> cuda_batches;
+    // Parameters of the group that share a step count (all of them, unless some had no gradient
+    // at some step) take one fused step.
+    struct Lists {
+      std::vector<Tensor> params, grads, exp_avgs, exp_avg_sqs;
+    };
+    std::map<std::int64_t, Lists> by_step;
     for (const Tensor& param : group.params) {
       const Tensor grad = param.grad();
       if (!grad.defined()) continue;
-      EMBER_CHECK(param.is_contiguous() && grad.is_contiguous(), "Adam: parameter ", describe(param),
-                  " and its gradient must be contiguous");
-      detail::common_device("Adam", {&param, &grad});
       State& state = state_[param.impl()];
       if (state.step == 0) {
         state.exp_avg = zeros_like(param);
         state.exp_avg_sq = zeros_like(param);
       }
-      ++state.step;
-      param.bump_version();
-      if (param.device().is_cuda()) {
-        cuda_batches[{param.device().index, param.dtype(), state.step}].push_back(
-            {param.data_ptr(), grad.data_ptr(), state.exp_avg.data_ptr(), state.exp_avg_sq.data_ptr(), param.numel()});
-        continue;
-      }
-      kernels::cpu::adam_step(param.dtype(), param.numel(), param.data_ptr(), grad.data_ptr(), state.exp_avg.data_ptr(),
-                              state.exp_avg_sq.data_ptr(), hyper(group, state.step));
+      Lists& lists = by_step[++state.step];
+      lists.params.push_back(param);
+      lists.grads.push_back(grad);
+      lists.exp_avgs.push_back(state.exp_avg);
+      lists.exp_avg_sqs.push_back(state.exp_avg_sq);
     }
-    for (const auto& [key, tensors] : cuda_batches) {
-      const auto& [device, dtype, step] = key;
-      EMBER_CUDA_DISPATCH(name().c_str(), kernels::cuda::adam_step(dtype, tensors, hyper(group, step)));
+    for (const auto& [step, lists] : by_step) {
+      adam_step_(lists.params, lists.grads, lists.exp_avgs, lists.exp_avg_sqs, hyper(group, step));
     }
   }
 }
 
-kernels::cpu::AdamHyper Adam::hyper(const ParamGroup& group, std::int64_t step) const {
+AdamHyper Adam::hyper(const ParamGroup& group, std::int64_t step) const {
   return {group.lr, options_.beta1, options_.beta2, options_.eps, group.weight_decay, decoupled_, step};
 }
 

@@ -2,7 +2,7 @@
 // Adam and AdamW (Kingma & Ba 2015; Loshchilov & Hutter 2019) with PyTorch's formulas and defaults.
 #include <unordered_map>
 
-#include "kernels/cpu/optim.h"
+#include "core/ops/optimizer.h"
 #include "optim/optimizer.h"
 
 namespace ember::optim {
@@ -15,8 +15,8 @@ struct AdamOptions {
   double weight_decay = 0;
 };
 
-// Adam: L2 weight decay is added to the gradient. The update itself is the fused kernel in
-// kernels/cpu/optim.h, or on CUDA the multi-tensor kernel of kernels/cuda/optim.h.
+// Adam: L2 weight decay is added to the gradient. The update of a group's parameters is one fused
+// op, adam_step_ (core/ops/optimizer.h), on whatever device they live.
 class Adam : public Optimizer {
  public:
   Adam(std::vector<Tensor> params, AdamOptions options = {});
@@ -30,7 +30,7 @@ class Adam : public Optimizer {
   void load_param_state(const OptimizerState& in) override;
 
  private:
-  kernels::cpu::AdamHyper hyper(const ParamGroup& group, std::int64_t step) const;
+  AdamHyper hyper(const ParamGroup& group, std::int64_t step) const;
 
   struct State {
     std::int64_t step = 0;

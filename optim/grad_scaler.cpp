@@ -2,14 +2,12 @@
 
 #include <cmath>
 #include <map>
-#include <utility>
 #include <vector>
 
 #include "core/autograd/grad_mode.h"
 #include "core/ops/elementwise.h"
-#include "core/ops/op_utils.h"
-#include "kernels/cpu/optim.h"
-#include "kernels/cuda/optim.h"
+#include "core/ops/factory.h"
+#include "core/ops/optimizer.h"
 
 namespace ember::optim {
 
@@ -34,33 +32,32 @@ void GradScaler::unscale_(Optimizer& optimizer) {
   if (!options_.enabled) return;
   EMBER_CHECK(stage_ == Stage::ready, "GradScaler.unscale_: already called (or step() was) since the last update()");
   NoGradGuard no_grad;
-  // PyTorch computes the reciprocal in double and applies it in f32.
-  const auto inv_scale = static_cast<float>(1.0 / scale_);
-  bool found = false;
-  // CUDA gradients of one dtype are unscaled by one multi-tensor launch, with one wait for its
-  // inf/NaN flag; CPU gradients one by one.
-  std::map<DType, std::pair<std::vector<void*>, std::vector<std::int64_t>>> cuda_grads;
+  // One fused op per device, each with its own flag (PyTorch's found_inf_per_device).
+  std::map<Device, std::vector<Tensor>> grads_per_device;
   for (const ParamGroup& group : optimizer.param_groups()) {
     for (const Tensor& param : group.params) {
       const Tensor grad = param.grad();
-      if (!grad.defined()) continue;
-      EMBER_CHECK(grad.is_contiguous(), "GradScaler.unscale_: gradient ", describe(grad), " must be contiguous");
-      grad.bump_version();
-      if (grad.device().is_cuda()) {
-        auto& [pointers, sizes] = cuda_grads[grad.dtype()];
-        pointers.push_back(grad.data_ptr());
-        sizes.push_back(grad.numel());
-        continue;
-      }
-      found |= kernels::cpu::unscale_and_check_finite(grad.dtype(), grad.numel(), grad.data_ptr(), inv_scale);
+      if (grad.defined()) grads_per_device[grad.device()].push_back(grad);
     }
   }
-  for (const auto& [dtype, grads] : cuda_grads) {
-    EMBER_CUDA_DISPATCH("GradScaler.unscale_",
-                        found |= kernels::cuda::unscale_and_check_finite(dtype, grads.first, grads.second, inv_scale));
+  found_inf_per_device_.clear();
+  for (const auto& [device, grads] : grads_per_device) {
+    const Tensor found = zeros({1}, {.dtype = DType::f32, .device = device});
+    unscale_and_check_finite_(grads, 1.0 / scale_, found);
+    found_inf_per_device_.emplace(device, found);
   }
-  found_inf_ = optimizer.on_any_process(found);
+  found_inf_.reset();
+  unscaled_ = &optimizer;
   stage_ = Stage::unscaled;
+}
+
+bool GradScaler::found_inf() const {
+  if (!found_inf_.has_value()) {
+    bool local = false;
+    for (const auto& [device, found] : found_inf_per_device_) local |= found.item() != 0;
+    found_inf_ = unscaled_ != nullptr ? unscaled_->on_any_process(local) : local;
+  }
+  return *found_inf_;
 }
 
 bool GradScaler::step(Optimizer& optimizer) {
@@ -71,7 +68,7 @@ bool GradScaler::step(Optimizer& optimizer) {
   EMBER_CHECK(stage_ != Stage::stepped, "GradScaler.step: already called since the last update()");
   if (stage_ == Stage::ready) unscale_(optimizer);
   stage_ = Stage::stepped;
-  if (found_inf_) return false;
+  if (found_inf()) return false;
   optimizer.step();
   return true;
 }
@@ -80,7 +77,7 @@ void GradScaler::update() {
   if (!options_.enabled) return;
   EMBER_CHECK(stage_ != Stage::ready, "GradScaler.update: no inf/NaN check was recorded since the last update() "
               "(call step() or unscale_() first)");
-  if (found_inf_) {
+  if (found_inf()) {
     scale_ *= options_.backoff_factor;
     growth_tracker_ = 0;
   } else if (++growth_tracker_ == options_.growth_interval) {
@@ -90,7 +87,9 @@ void GradScaler::update() {
     growth_tracker_ = 0;
   }
   stage_ = Stage::ready;
+  found_inf_per_device_.clear();
   found_inf_ = false;
+  unscaled_ = nullptr;
 }
 
 std::map<std::string, double> GradScaler::state() const {
@@ -113,7 +112,9 @@ void GradScaler::load_state(const std::map<std::string, double>& state) {
   options_.growth_interval = static_cast<std::int64_t>(required("growth_interval"));
   growth_tracker_ = static_cast<std::int64_t>(required("_growth_tracker"));
   stage_ = Stage::ready;
+  found_inf_per_device_.clear();
   found_inf_ = false;
+  unscaled_ = nullptr;
 }
 
 }  // namespace ember::optim

@@ -10,6 +10,7 @@
 // clipping);  scaler.step(opt);  scaler.update();
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "optim/optimizer.h"
@@ -30,10 +31,13 @@ class GradScaler {
 
   // loss * scale (a differentiable op), or `loss` itself when disabled.
   Tensor scale(const Tensor& loss) const;
-  // Divides every gradient of `optimizer` by the scale, in place, and records whether any was
-  // inf or NaN. At most once between two update() calls; step() calls it if nobody did.
+  // Divides every gradient of `optimizer` by the scale, in place, and records on each device
+  // whether any was inf or NaN, without waiting for the device (PyTorch's scheme: the flag is
+  // read when step() needs it). At most once between two update() calls; step() calls it if
+  // nobody did.
   void unscale_(Optimizer& optimizer);
   // Steps `optimizer` unless the unscaled gradients held an inf or NaN; returns whether it stepped.
+  // Reads the inf/NaN flags: the one wait for the device in a mixed-precision step.
   bool step(Optimizer& optimizer);
   // After step(): halves the scale if the step was skipped, else counts a clean step and
   // doubles the scale after growth_interval of them.
@@ -41,8 +45,9 @@ class GradScaler {
 
   double get_scale() const { return options_.enabled ? scale_ : 1.0; }
   bool is_enabled() const { return options_.enabled; }
-  // Whether the latest unscale_ found an inf or NaN (the step it precedes is skipped).
-  bool found_inf() const { return found_inf_; }
+  // Whether the latest unscale_ found an inf or NaN (the step it precedes is skipped). Reads the
+  // devices' flags the first time it is asked after an unscale_.
+  bool found_inf() const;
 
   // For checkpoints, PyTorch's state_dict keys: scale, growth_factor, backoff_factor,
   // growth_interval, _growth_tracker.
@@ -56,7 +61,11 @@ class GradScaler {
   double scale_;
   std::int64_t growth_tracker_ = 0;  // clean steps in a row since the last growth or backoff
   Stage stage_ = Stage::ready;
-  bool found_inf_ = false;
+  // unscale_'s inf/NaN flags, one f32 per device the gradients live on, not read yet.
+  std::map<Device, Tensor> found_inf_per_device_;
+  // Whether any flag was set on any process; read from the flags by found_inf().
+  mutable std::optional<bool> found_inf_;
+  Optimizer* unscaled_ = nullptr;  // whose gradients unscale_ checked (it asks its processes)
 };
 
 }  // namespace ember::optim

@@ -1,12 +1,9 @@
 #include "optim/sgd.h"
 
-#include <map>
-#include <tuple>
+#include <vector>
 
 #include "core/autograd/grad_mode.h"
 #include "core/ops.h"
-#include "core/ops/op_utils.h"
-#include "kernels/cuda/optim.h"
 
 namespace ember::optim {
 
@@ -25,47 +22,39 @@ std::unique_ptr<Optimizer> SGD::make_like(std::vector<ParamGroup> groups) const 
 
 void SGD::step() {
   NoGradGuard no_grad;
+  const bool momentum = options_.momentum != 0;
   for (const ParamGroup& group : param_groups()) {
-    // As in Adam::step: CUDA parameters sharing a device, dtype and first-step flag go to one
-    // fused multi-tensor launch; CPU parameters update one by one.
-    std::map<std::tuple<int, DType, bool>, std::vector<kernels::cuda::SgdTensors>> cuda_batches;
+    // A buffer made this step takes the gradient (first_step): parameters with a new buffer and
+    // those with an old one take one fused step each.
+    struct Lists {
+      std::vector<Tensor> params, grads, buffers;
+    };
+    Lists with_new_buffer, with_old_buffer;
     for (const Tensor& param : group.params) {
       const Tensor grad = param.grad();
       if (!grad.defined()) continue;
-      EMBER_CHECK(param.is_contiguous() && grad.is_contiguous(), "SGD: parameter ", describe(param),
-                  " and its gradient must be contiguous");
-      detail::common_device("SGD", {&param, &grad});
-      bool first_step = false;
-      void* buffer = nullptr;
-      if (options_.momentum != 0) {
+      Lists* lists = &with_old_buffer;
+      if (momentum) {
         auto [entry, inserted] = momentum_buffers_.try_emplace(param.impl());
-        if (inserted) entry->second = empty_like(param);  // the kernel writes the gradient into it
-        first_step = inserted;
-        buffer = entry->second.data_ptr();
+        if (inserted) {
+          entry->second = empty_like(param);  // the step writes the gradient into it
+          lists = &with_new_buffer;
+        }
+        lists->buffers.push_back(entry->second);
       }
-      param.bump_version();
-      if (param.device().is_cuda()) {
-        cuda_batches[{param.device().index, param.dtype(), first_step}].push_back(
-            {param.data_ptr(), grad.data_ptr(), buffer, param.numel()});
-        continue;
-      }
-      kernels::cpu::sgd_step(param.dtype(), param.numel(), param.data_ptr(), grad.data_ptr(), buffer,
-                             hyper(group, first_step));
+      lists->params.push_back(param);
+      lists->grads.push_back(grad);
     }
-    for (const auto& [key, tensors] : cuda_batches) {
-      const auto& [device, dtype, first_step] = key;
-      EMBER_CUDA_DISPATCH("SGD", kernels::cuda::sgd_step(dtype, tensors, hyper(group, first_step)));
+    for (const bool first_step : {true, false}) {
+      const Lists& lists = first_step ? with_new_buffer : with_old_buffer;
+      if (!lists.params.empty()) sgd_step_(lists.params, lists.grads, lists.buffers, hyper(group, first_step));
     }
   }
 }
 
-kernels::cpu::SgdHyper SGD::hyper(const ParamGroup& group, bool first_step) const {
+SgdHyper SGD::hyper(const ParamGroup& group, bool first_step) const {
   return {group.lr, options_.momentum, options_.dampening, group.weight_decay, options_.nesterov, first_step};
 }
-
-}  // namespace ember::optim
-
-namespace ember::optim {
 
 void SGD::save_param_state(OptimizerState& out) const {
   const std::vector<Tensor> params = all_params();

@@ -2,7 +2,7 @@
 // Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay.
 #include <unordered_map>
 
-#include "kernels/cpu/optim.h"
+#include "core/ops/optimizer.h"
 #include "optim/optimizer.h"
 
 namespace ember::optim {
@@ -15,8 +15,8 @@ struct SGDOptions {
   bool nesterov = false;
 };
 
-// PyTorch's update, per parameter p with gradient g (one fused kernel per parameter on the CPU,
-// one multi-tensor launch for all CUDA parameters of a group):
+// PyTorch's update, per parameter p with gradient g (one fused op, sgd_step_ of
+// core/ops/optimizer.h, for the parameters of a group):
 //   g += weight_decay * p
 //   buf = g on the first step, else buf = momentum * buf + (1 - dampening) * g
 //   g = g + momentum * buf (nesterov) or g = buf (momentum > 0)
@@ -33,7 +33,7 @@ class SGD : public Optimizer {
   void load_param_state(const OptimizerState& in) override;
 
  private:
-  kernels::cpu::SgdHyper hyper(const ParamGroup& group, bool first_step) const;
+  SgdHyper hyper(const ParamGroup& group, bool first_step) const;
 
   SGDOptions options_;
   std::unordered_map<const void*, Tensor> momentum_buffers_;  // keyed by the parameter's TensorImpl

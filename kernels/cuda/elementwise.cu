@@ -4,6 +4,7 @@
 #include "kernels/cuda/dispatch.cuh"
 #include "kernels/elementwise.h"
 #include "kernels/cuda/map.cuh"
+#include "kernels/formulas.h"
 
 namespace ember::kernels::cuda {
 
@@ -23,101 +24,28 @@ void binary_math(const Sizes& sizes, const Operand& out, const Operand& a, const
                out, a, b);
 }
 
-constexpr double kInvSqrt2 = 0.70710678118654752440;
-constexpr double kInvSqrt2Pi = 0.39894228040143267794;
-
 // nvcc allows no __device__ lambda inside a generic lambda, so each dispatch below calls a
 // named function template per element type, and the device lambdas live there.
 
 template <class T>
-void signed_unary(UnaryOp op, const Sizes& sizes, const Operand& out, const Operand& in) {
-  using C = compute_t<T>;
-  if (op == UnaryOp::neg) {
-    unary_math<T>(sizes, out, in, [] __device__(C x) { return static_cast<C>(-x); });
-  } else {
-    if constexpr (std::is_unsigned_v<C>) {
-      unary_math<T>(sizes, out, in, [] __device__(C x) { return x; });
-    } else {
-      unary_math<T>(sizes, out, in, [] __device__(C x) { return x < C(0) ? static_cast<C>(-x) : x; });
-    }
-  }
+void typed_unary(UnaryOp op, const Sizes& sizes, const Operand& out, const Operand& in) {
+  formulas::with_unary_formula<compute_t<T>>(op, [&](auto formula) { unary_math<T>(sizes, out, in, formula); });
 }
 
 template <class T>
-void floating_unary(UnaryOp op, const Sizes& sizes, const Operand& out, const Operand& in) {
-  using C = compute_t<T>;
-  switch (op) {
-    case UnaryOp::exp: return unary_math<T>(sizes, out, in, [] __device__(C x) { return exp(x); });
-    case UnaryOp::log: return unary_math<T>(sizes, out, in, [] __device__(C x) { return log(x); });
-    case UnaryOp::sqrt: return unary_math<T>(sizes, out, in, [] __device__(C x) { return sqrt(x); });
-    case UnaryOp::relu:  // NaN stays NaN: test x < 0, which is false for NaN
-      return unary_math<T>(sizes, out, in, [] __device__(C x) { return x < C(0) ? C(0) : x; });
-    case UnaryOp::gelu:  // exact: x * Phi(x)
-      return unary_math<T>(sizes, out, in,
-                           [] __device__(C x) { return x * C(0.5) * (C(1) + erf(x * C(kInvSqrt2))); });
-    case UnaryOp::sigmoid:
-      return unary_math<T>(sizes, out, in, [] __device__(C x) { return C(1) / (C(1) + exp(-x)); });
-    case UnaryOp::tanh: return unary_math<T>(sizes, out, in, [] __device__(C x) { return tanh(x); });
-    default: fail("unary: unknown op");
-  }
+void typed_binary(BinaryOp op, const Sizes& sizes, const Operand& out, const Operand& a, const Operand& b) {
+  formulas::with_binary_formula<compute_t<T>>(op, [&](auto formula) { binary_math<T>(sizes, out, a, b, formula); });
 }
 
-template <class T>
-void typed_binary(BinaryOp op, DType dtype, const Sizes& sizes, const Operand& out, const Operand& a,
-                  const Operand& b) {
+template <class T, class Formula>
+void compare_with(Formula formula, const Sizes& sizes, const Operand& out, const Operand& a, const Operand& b) {
   using C = compute_t<T>;
-  switch (op) {
-    case BinaryOp::add: return binary_math<T>(sizes, out, a, b, [] __device__(C x, C y) { return C(x + y); });
-    case BinaryOp::sub: return binary_math<T>(sizes, out, a, b, [] __device__(C x, C y) { return C(x - y); });
-    case BinaryOp::mul: return binary_math<T>(sizes, out, a, b, [] __device__(C x, C y) { return C(x * y); });
-    case BinaryOp::div:
-      if constexpr (std::is_integral_v<C>) {
-        // Truncates like C++; the op layer rejects a zero divisor, the guard only avoids a trap.
-        return binary_math<T>(sizes, out, a, b, [] __device__(C x, C y) { return y == 0 ? C(0) : C(x / y); });
-      } else {
-        return binary_math<T>(sizes, out, a, b, [] __device__(C x, C y) { return x / y; });
-      }
-    case BinaryOp::pow:
-      if constexpr (std::is_floating_point_v<C>) {
-        return binary_math<T>(sizes, out, a, b, [] __device__(C x, C y) { return pow(x, y); });
-      } else {
-        return binary_math<T>(sizes, out, a, b, [] __device__(C x, C y) {
-          return static_cast<C>(pow(static_cast<double>(x), static_cast<double>(y)));
-        });
-      }
-    case BinaryOp::relu_backward:
-      return binary_math<T>(sizes, out, a, b, [] __device__(C grad, C y) { return y > C(0) ? grad : C(0); });
-    case BinaryOp::gelu_backward:
-      if constexpr (std::is_floating_point_v<C>) {
-        // d/dx [x * Phi(x)] = Phi(x) + x * phi(x)
-        return binary_math<T>(sizes, out, a, b, [] __device__(C grad, C x) {
-          const C cdf = C(0.5) * (C(1) + erf(x * C(kInvSqrt2)));
-          const C pdf = C(kInvSqrt2Pi) * exp(C(-0.5) * x * x);
-          return grad * (cdf + x * pdf);
-        });
-      } else {
-        fail("gelu: expected a floating dtype, got ", dtype);
-      }
-  }
+  map<bool, T, T>(sizes, [formula] __device__(T x, T y) { return formula(C(x), C(y)); }, out, a, b);
 }
 
 template <class T>
 void typed_compare(CompareOp op, const Sizes& sizes, const Operand& out, const Operand& a, const Operand& b) {
-  using C = compute_t<T>;
-  switch (op) {
-    case CompareOp::eq:
-      return map<bool, T, T>(sizes, [] __device__(T x, T y) { return C(x) == C(y); }, out, a, b);
-    case CompareOp::ne:
-      return map<bool, T, T>(sizes, [] __device__(T x, T y) { return C(x) != C(y); }, out, a, b);
-    case CompareOp::lt:
-      return map<bool, T, T>(sizes, [] __device__(T x, T y) { return C(x) < C(y); }, out, a, b);
-    case CompareOp::le:
-      return map<bool, T, T>(sizes, [] __device__(T x, T y) { return C(x) <= C(y); }, out, a, b);
-    case CompareOp::gt:
-      return map<bool, T, T>(sizes, [] __device__(T x, T y) { return C(x) > C(y); }, out, a, b);
-    case CompareOp::ge:
-      return map<bool, T, T>(sizes, [] __device__(T x, T y) { return C(x) >= C(y); }, out, a, b);
-  }
+  formulas::with_compare_formula(op, [&](auto formula) { compare_with<T>(formula, sizes, out, a, b); });
 }
 
 template <class T>
@@ -129,13 +57,7 @@ template <class T>
 void typed_clamp(const Sizes& sizes, const Operand& out, const Operand& in, bool has_lo, double lo, bool has_hi,
                  double hi) {
   using C = compute_t<T>;
-  const C low = static_cast<C>(lo), high = static_cast<C>(hi);
-  map<T, T>(sizes, [=] __device__(T x) {
-    C value = static_cast<C>(x);
-    if (has_lo && value < low) value = low;
-    if (has_hi && value > high) value = high;
-    return static_cast<T>(value);
-  }, out, in);
+  unary_math<T>(sizes, out, in, formulas::Clamp<C>{has_lo, static_cast<C>(lo), has_hi, static_cast<C>(hi)});
 }
 
 template <class O, class I>
@@ -152,20 +74,21 @@ void typed_fill(const Sizes& sizes, const Operand& out, double value) {
 }  // namespace
 
 void unary(UnaryOp op, DType dtype, const Sizes& sizes, const Operand& out, const Operand& in) {
-  if (op == UnaryOp::neg || op == UnaryOp::abs) {  // also defined for integers
+  auto run = [&]<class T>() {
+    if constexpr (!std::is_same_v<T, bool>) typed_unary<T>(op, sizes, out, in);
+  };
+  if (formulas::unary_takes_integers(op)) {
     EMBER_CHECK(dtype != DType::b8, "neg/abs: not defined for bool tensors");
-    dispatch_all(dtype, "unary", [&]<class T>() {
-      if constexpr (!std::is_same_v<T, bool>) signed_unary<T>(op, sizes, out, in);
-    });
-    return;
+    dispatch_all(dtype, "unary", run);
+  } else {
+    dispatch_floating(dtype, "unary", run);
   }
-  dispatch_floating(dtype, "unary", [&]<class T>() { floating_unary<T>(op, sizes, out, in); });
 }
 
 void binary(BinaryOp op, DType dtype, const Sizes& sizes, const Operand& out, const Operand& a, const Operand& b) {
   EMBER_CHECK(dtype != DType::b8, "arithmetic is not defined for bool tensors");
   dispatch_all(dtype, "binary", [&]<class T>() {
-    if constexpr (!std::is_same_v<T, bool>) typed_binary<T>(op, dtype, sizes, out, a, b);
+    if constexpr (!std::is_same_v<T, bool>) typed_binary<T>(op, sizes, out, a, b);
   });
 }
 

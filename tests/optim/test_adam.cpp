@@ -48,3 +48,48 @@ TEST_CASE("Adam rejects bad hyperparameters") {
   CHECK(contains(error_of([] { optim::Adam({zeros({1})}, {.beta1 = 1.0}); }), "betas must be in [0, 1)"));
   CHECK(contains(error_of([] { optim::Adam({zeros({1})}, {.lr = -1}); }), "invalid learning rate -1"));
 }
+
+TEST_CASE("f32 Adam stays within f32 rounding of an f64 reference when beta2 is close to 1") {
+  // PyTorch computes 1 - beta2 in double. In f32, 1 - 0.9999f = 1.00017e-4: every v would be
+  // 1.7e-4 too large and every update about 8e-5 too small. Reference: the update rule of
+  // kernels/optimizer_formulas.h evaluated in double, for gradients g_i = c_i (loss = sum c * p).
+  const std::vector<double> c = {0.5, -1.25, 3.0, 1e-3};
+  const optim::AdamOptions options{.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.9999, .eps = 1e-8};
+  // p starts at 0, so f32 resolves the updates themselves to 6e-8 relative.
+  Tensor p = from_vector<float>({0, 0, 0, 0}, {4}, true);
+  optim::Adam adam({p}, options);
+  const Tensor weights = from_vector<float>({0.5f, -1.25f, 3.0f, 1e-3f}, {4});
+  std::vector<double> ref(4, 0.0), m(4, 0.0), v(4, 0.0);
+  for (int step = 1; step <= 5; ++step) {
+    adam.zero_grad();
+    sum(p * weights).backward();
+    adam.step();
+    for (std::size_t i = 0; i < 4; ++i) {
+      const double g = static_cast<double>(static_cast<float>(c[i]));
+      m[i] = options.beta1 * m[i] + (1 - options.beta1) * g;
+      v[i] = options.beta2 * v[i] + (1 - options.beta2) * g * g;
+      const double m_hat = m[i] / (1 - std::pow(options.beta1, step));
+      const double v_hat = v[i] / (1 - std::pow(options.beta2, step));
+      ref[i] -= options.lr * m_hat / (std::sqrt(v_hat) + options.eps);
+    }
+  }
+  const std::vector<float> got = p.to_vector<float>();
+  for (std::size_t i = 0; i < 4; ++i) {
+    // f32 rounding of 5 steps gives a few 1e-7 relative at most; 1 - beta2 in f32 gave 8e-5.
+    CHECK(std::abs(got[i] - ref[i]) / std::abs(ref[i]) < 2e-6);
+  }
+}
+
+TEST_CASE("adam_step_ and sgd_step_ name what does not match") {
+  const Tensor p = zeros({3}), g = zeros({3}), m = zeros({3}), v = zeros({2});
+  const AdamHyper hyper{.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0,
+                        .decoupled_weight_decay = false, .step = 1};
+  CHECK(contains(error_of([&] { adam_step_({p}, {g}, {m}, {v}, hyper); }),
+                 "adam_step_: [2] f32 cpu does not match its parameter [3] f32 cpu"));
+  CHECK(contains(error_of([&] { adam_step_({p}, {}, {m}, {v}, hyper); }), "adam_step_: 1 parameters but 0 gradients"));
+  const SgdHyper sgd{.lr = 0.1, .momentum = 0.9, .dampening = 0, .weight_decay = 0, .nesterov = false,
+                     .first_step = true};
+  CHECK(contains(error_of([&] { sgd_step_({p}, {g}, {}, sgd); }), "sgd_step_: 1 parameters but 0 momentum buffers"));
+  CHECK(contains(error_of([&] { sgd_step_({p.to(DType::f16)}, {g.to(DType::f16)}, {m.to(DType::f16)}, sgd); }),
+                 "sgd_step_: expected f32 or f64 tensors (master weights)"));
+}
