@@ -5,6 +5,7 @@
 #include "core/autograd/engine.h"
 #include "core/autograd/grad_mode.h"
 #include "core/autograd/node.h"
+#include "core/host_sync.h"
 #include "core/ops.h"
 #include "core/ops/op_utils.h"
 #include "core/tensor_impl.h"
@@ -51,7 +52,9 @@ void Tensor::check_dtype(DType expected, const char* what) const {
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
-  // A CUDA tensor is read through a host copy (to(cpu) waits for the device).
+  // A CUDA tensor is read through a host copy (to(cpu) waits for the device and counts the wait);
+  // a CPU tensor's read is counted here (core/host_sync.h).
+  if (device().is_cpu()) detail::count_host_sync();
   const Tensor dense = ember::to(*this, Device::cpu()).contiguous();
   std::vector<T> values(static_cast<std::size_t>(dense.numel()));
   dispatch_all(dtype(), "to_vector", [&]<class E>() {

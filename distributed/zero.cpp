@@ -246,10 +246,14 @@ void ZeroRedundancyOptimizer::step() {
   }
 }
 
-double ZeroRedundancyOptimizer::clip_grad_norm_(double max_norm) {
-  return optim::clip_grad_norm_(params_, max_norm, [this](double squares) {
+Tensor ZeroRedundancyOptimizer::clip_grad_norm_(double max_norm) {
+  return optim::clip_grad_norm_(params_, max_norm, [this](const Tensor& squares) {
     if (stage_ == 1) return squares;  // every rank holds every (averaged) gradient
-    return group_->all_reduce_host(scalar_tensor(squares, {.dtype = DType::f64}), ReduceOp::sum).item<double>();
+    // On the gradients' device when the backend is (nccl), so nothing waits on the host.
+    if (squares.device() != group_->device()) return group_->all_reduce_host(squares, ReduceOp::sum);
+    const Tensor total = squares.reshape({1}).clone();
+    group_->all_reduce(total, ReduceOp::sum)->wait();
+    return total.reshape({});
   });
 }
 

@@ -7,25 +7,24 @@
 
 namespace ember::optim {
 
-double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm,
-                       const std::function<double(double)>& combine_squares) {
+Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm,
+                       const std::function<Tensor(const Tensor&)>& combine_squares) {
   EMBER_CHECK(max_norm > 0, "clip_grad_norm_: max_norm must be positive, got ", max_norm);
   NoGradGuard no_grad;
-  double squares = 0;
+  std::vector<Tensor> grads;
   for (const Tensor& param : params) {
-    const Tensor grad = param.grad();
-    if (!grad.defined()) continue;
+    if (param.grad().defined()) grads.push_back(param.grad());
+  }
+  const Device device = grads.empty() ? Device::cpu() : grads[0].device();
+  Tensor squares = zeros({}, {.dtype = DType::f64, .device = device});
+  for (const Tensor& grad : grads) {
     const Tensor g = grad.to(DType::f64);
-    squares += sum(mul(g, g)).item<double>();
+    squares = squares + sum(g * g);
   }
   if (combine_squares) squares = combine_squares(squares);
-  const double norm = std::sqrt(squares);
-  const double scale = max_norm / (norm + 1e-6);
-  if (scale < 1) {
-    for (const Tensor& param : params) {
-      if (param.grad().defined()) mul_(param.grad(), scale);
-    }
-  }
+  const Tensor norm = sqrt(squares);
+  const Tensor factor = clamp(max_norm / (norm + 1e-6), std::nullopt, 1.0);
+  for (const Tensor& grad : grads) mul_(grad, factor.to(grad.dtype()));
   return norm;
 }
 

@@ -4,6 +4,8 @@
 #include <map>
 #include <string>
 
+#include "core/tensor.h"
+
 namespace ember::trainer {
 
 class Trainer;
@@ -15,12 +17,11 @@ class Callback {
   virtual void on_fit_start(Trainer&, TrainModule&) {}
   // Before an epoch's first training batch (Trainer::log_metric values land in this epoch).
   virtual void on_train_epoch_start(Trainer&, TrainModule&) {}
-  // Whether on_train_batch_end needs the loss value (reading it waits for the device).
-  virtual bool wants_batch_loss() const { return false; }
-  // After each training batch's step (or accumulation) work; `loss` is the batch's loss when
-  // some callback wants it, else 0.
+  // After each training batch's step (or accumulation) work. `loss` is the batch's loss, detached
+  // and still on its device: reading it (item()) waits for the device, so a callback reads it
+  // only when it uses the value (the progress bar, at its refresh rate).
   virtual void on_train_batch_end(Trainer&, TrainModule&, std::int64_t /*batch_index*/, std::int64_t /*batches*/,
-                                  double /*loss*/) {}
+                                  const Tensor& /*loss*/) {}
   // After each validation during fit: at the epoch's end or, with val_check_interval, inside it
   // (Trainer::validation_metrics holds its results).
   virtual void on_validation_end(Trainer&, TrainModule&) {}

@@ -12,7 +12,7 @@ namespace ember::trainer {
 ProgressBar::ProgressBar(std::FILE* out) : out_(out), live_(::isatty(::fileno(out)) != 0) {}
 
 void ProgressBar::on_train_batch_end(Trainer& trainer, TrainModule&, std::int64_t batch_index, std::int64_t batches,
-                                     double loss) {
+                                     const Tensor& loss) {
   if (!trainer.is_global_zero()) return;  // one bar for the whole run
   using Clock = std::chrono::steady_clock;
   const auto now = Clock::now();
@@ -30,13 +30,14 @@ void ProgressBar::on_train_batch_end(Trainer& trainer, TrainModule&, std::int64_
     std::fprintf(out_, "\rEpoch %lld [%s%s] %lld/%lld %.1f it/s ETA %02d:%02d loss %.4f ",
                  static_cast<long long>(trainer.current_epoch()), std::string(filled, '=').c_str(),
                  std::string(kWidth - filled, ' ').c_str(), static_cast<long long>(done),
-                 static_cast<long long>(batches), rate, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60, loss);
+                 static_cast<long long>(batches), rate, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60,
+                 loss.item<double>());
   } else {
     const std::int64_t quarter = std::max<std::int64_t>(batches / 4, 1);
     if (done % quarter != 0 && done != batches) return;
     std::fprintf(out_, "Epoch %lld: %lld/%lld batches, %.1f it/s, ETA %.0fs, loss %.4f\n",
                  static_cast<long long>(trainer.current_epoch()), static_cast<long long>(done),
-                 static_cast<long long>(batches), rate, eta, loss);
+                 static_cast<long long>(batches), rate, eta, loss.item<double>());
   }
   std::fflush(out_);
 }

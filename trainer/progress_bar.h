@@ -13,9 +13,10 @@ class ProgressBar : public Callback {
  public:
   // `out` defaults to stdout; whether it is a terminal decides the style.
   explicit ProgressBar(std::FILE* out = stdout);
-  bool wants_batch_loss() const override { return true; }
+  // Reads the loss only when it draws: live, at most 10 times a second; otherwise at each
+  // quarter of the epoch.
   void on_train_batch_end(Trainer& trainer, TrainModule& module, std::int64_t batch_index, std::int64_t batches,
-                          double loss) override;
+                          const Tensor& loss) override;
   void on_train_epoch_end(Trainer& trainer, TrainModule& module) override;
 
  private:

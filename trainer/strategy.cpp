@@ -71,7 +71,7 @@ void Strategy::after_window_backward() {
   if (zero_ && zero_->stage() == 2) zero_->reduce_gradients();
 }
 
-double Strategy::clip_grad_norm_(const std::vector<Tensor>& params, double max_norm) {
+Tensor Strategy::clip_grad_norm_(const std::vector<Tensor>& params, double max_norm) {
   if (zero_) return zero_->clip_grad_norm_(max_norm);
   return optim::clip_grad_norm_(params, max_norm);
 }
@@ -111,7 +111,7 @@ Metrics Strategy::take_epoch_metrics(TrainModule& module) {
   double* values = sums.data<double>();
   for (const std::string& name : names) {
     const auto found = logs.find(name);
-    *values++ = found == logs.end() ? 0.0 : found->second.weighted_sum;
+    *values++ = found == logs.end() ? 0.0 : found->second.total_weighted_sum();
     *values++ = found == logs.end() ? 0.0 : found->second.weight;
   }
   const Tensor totals = group_->all_reduce_host(sums, distributed::ReduceOp::sum);

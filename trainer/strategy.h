@@ -57,7 +57,7 @@ class Strategy {
   // At a window's end, before unscaling: ZeRO-2's reduce-scatter of the gradients.
   void after_window_backward();
   // clip_grad_norm_ over the whole model, also when ZeRO-2 shards the gradients.
-  double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm);
+  Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm);
   // Waits for every rank (after rank 0 wrote a checkpoint the others may read).
   void barrier() const;
   // The module's epoch metrics, averaged over every rank's samples (weighted sums and weights

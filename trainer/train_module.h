@@ -43,6 +43,10 @@ class TrainModule : public nn::Module {
   // Records `value` for this step. At the end of the epoch the Trainer reports the mean over the
   // epoch's steps weighted by batch_size (Lightning's self.log(on_epoch=True) with batch_size).
   void log(const std::string& name, double value, std::int64_t batch_size = 1);
+  // The same for a one-element tensor (a loss, an accuracy), accumulated on the tensor's device:
+  // nothing is read back to the host until the epoch's metrics are taken, so logging adds no
+  // wait for the GPU to a training step (log(name, loss.item()) would add one each step).
+  void log(const std::string& name, const Tensor& value, std::int64_t batch_size = 1);
   // Records a ratio whose epoch value is sum(numerators) / sum(denominators) over the epoch's
   // steps (and every rank): an IoU from its intersection and union counts, a precision, a
   // recall. Exact where a mean of per-step ratios would not be. NaN when the denominators sum to 0.
@@ -60,6 +64,9 @@ class TrainModule : public nn::Module {
   struct Accumulator {
     double weighted_sum = 0;
     double weight = 0;
+    Tensor device_weighted_sum;  // log(name, Tensor)'s part of the sum, still on its device
+    // weighted_sum plus the device-side part: reads it back (once per metric and epoch).
+    double total_weighted_sum() const;
   };
   using LogState = std::map<std::string, Accumulator>;
   LogState set_aside_logs() { return std::exchange(logged_, {}); }

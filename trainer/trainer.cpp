@@ -119,8 +119,6 @@ void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader, data::D
   const std::int64_t period = validation != nullptr ? validation_period(batches) : 0;  // 0: never validates
   std::int64_t last_validated = -1;
   const std::int64_t window = options_.accumulate_grad_batches;
-  const bool report_loss = std::any_of(options_.callbacks.begin(), options_.callbacks.end(),
-                                       [](const auto& callback) { return callback->wants_batch_loss(); });
   optim::Optimizer& optimizer = strategy_.stepping_optimizer(*config_.optimizer);
   std::int64_t index = 0;
   for (const data::Batch& batch : loader) {
@@ -131,7 +129,6 @@ void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader, data::D
     const Tensor loss = with_precision([&] { return module.training_step(inputs, index); });  // 2
     EMBER_CHECK(loss.defined() && loss.numel() == 1, module.type_name(),
                 ": training_step must return a one-element loss, got ", describe(loss));
-    const double loss_value = report_loss ? loss.item<double>() : 0.0;
     const bool window_ends = (index + 1) % window == 0 || index + 1 == batches;
     strategy_.backward(window_ends, [&] {                                                   // 3
       scaler_.scale(window == 1 ? loss : div(loss, static_cast<double>(window))).backward();
@@ -148,7 +145,7 @@ void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader, data::D
       }
     }
     for (const auto& callback : options_.callbacks) {
-      callback->on_train_batch_end(*this, module, index, batches, loss_value);
+      callback->on_train_batch_end(*this, module, index, batches, loss.detach());
     }
     if (validation != nullptr && (index + 1) % period == 0) {
       validate_during_fit(module, *validation);

@@ -1,5 +1,6 @@
 // Devices, synchronization and copies of the CUDA build (core/cuda.h).
 #include "core/cuda.h"
+#include "core/host_sync.h"
 #include "core/cuda/pinned_use.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/stream.h"
@@ -32,7 +33,10 @@ void check_device(const char* op, Device device) {
               " CUDA device", count == 1 ? "" : "s", ")");
 }
 
-void synchronize() { EMBER_CUDA_CHECK(cudaDeviceSynchronize()); }
+void synchronize() {
+  detail::count_host_sync();
+  EMBER_CUDA_CHECK(cudaDeviceSynchronize());
+}
 
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, std::size_t nbytes,
                 bool non_blocking) {
@@ -48,6 +52,7 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   if (async_from_pinned) {
     detail::record_pinned_use(src, stream);
   } else {
+    detail::count_host_sync();
     EMBER_CUDA_CHECK(cudaStreamSynchronize(stream));
   }
 }

@@ -130,6 +130,8 @@ Tensor add(const Tensor& a, double b) { return add(a, scalar_like(b, a)); }
 Tensor sub(const Tensor& a, double b) { return sub(a, scalar_like(b, a)); }
 Tensor mul(const Tensor& a, double b) { return mul(a, scalar_like(b, a)); }
 Tensor div(const Tensor& a, double b) { return div(a, scalar_like(b, a)); }
+Tensor operator-(double a, const Tensor& b) { return sub(scalar_like(a, b), b); }
+Tensor operator/(double a, const Tensor& b) { return div(scalar_like(a, b), b); }
 
 Tensor neg(const Tensor& input) {
   Tensor out = unary_forward("neg", UnaryOp::neg, input);

@@ -60,7 +60,10 @@ inline Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
 inline Tensor operator/(const Tensor& a, double b) { return div(a, b); }
 inline Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
 inline Tensor operator+(double a, const Tensor& b) { return add(b, a); }
-inline Tensor operator-(double a, const Tensor& b) { return add(neg(b), a); }
+// a - b and a / b with the scalar on the left, one kernel each (a becomes a 0-dim tensor of b's
+// dtype and device, so `1 - y` reads like the math).
+Tensor operator-(double a, const Tensor& b);
+Tensor operator/(double a, const Tensor& b);
 inline Tensor operator-(const Tensor& a) { return neg(a); }
 
 }  // namespace ember

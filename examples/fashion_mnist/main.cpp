@@ -37,7 +37,7 @@ class Classifier : public trainer::TrainModule {
 
   Tensor training_step(const data::Batch& batch, std::int64_t) override {
     const Tensor loss = nn::functional::cross_entropy(forward(batch[0]), batch[1]);
-    log("train_loss", loss.item<double>(), batch[0].size(0));
+    log("train_loss", loss, batch[0].size(0));
     return loss;
   }
   void validation_step(const data::Batch& batch, std::int64_t) override { evaluate(batch, "val"); }
@@ -53,9 +53,9 @@ class Classifier : public trainer::TrainModule {
   void evaluate(const data::Batch& batch, const std::string& prefix) {
     const Tensor logits = forward(batch[0]);
     const auto n = batch[0].size(0);
-    log(prefix + "_loss", nn::functional::cross_entropy(logits, batch[1]).item<double>(), n);
-    const double correct = static_cast<double>(sum(eq(argmax(logits, 1), batch[1])).item<std::int64_t>());
-    log(prefix + "_acc", correct / static_cast<double>(n), n);
+    log(prefix + "_loss", nn::functional::cross_entropy(logits, batch[1]), n);
+    const Tensor correct = sum(eq(argmax(logits, 1), batch[1]));
+    log(prefix + "_acc", correct.to(DType::f64) / static_cast<double>(n), n);
   }
   std::shared_ptr<nn::Sequential> net_;
 };
@@ -65,7 +65,8 @@ class Classifier : public trainer::TrainModule {
 class EpochSummary : public trainer::Callback {
  public:
   EpochSummary(data::DataLoader& test, std::int64_t train_size) : test_(test), train_size_(train_size) {}
-  void on_train_batch_end(trainer::Trainer&, trainer::TrainModule&, std::int64_t index, std::int64_t, double) override {
+  void on_train_batch_end(trainer::Trainer&, trainer::TrainModule&, std::int64_t index, std::int64_t,
+                          const Tensor&) override {
     if (index == 0) start_ = std::chrono::steady_clock::now();
   }
   void on_train_epoch_end(trainer::Trainer& trainer, trainer::TrainModule& module) override {

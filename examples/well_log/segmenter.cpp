@@ -40,13 +40,13 @@ Tensor Segmenter::loss(const Tensor& logits, const Tensor& labels) const {
 
 Tensor Segmenter::training_step(const ember::data::Batch& batch, std::int64_t) {
   const Tensor loss = this->loss(forward(batch[0]), batch[1]);
-  log("train_loss", loss.item<double>(), batch[0].size(0));
+  log("train_loss", loss, batch[0].size(0));
   return loss;
 }
 
 void Segmenter::evaluate(const ember::data::Batch& batch, const std::string& prefix) {
   const Tensor logits = forward(batch[0]);
-  log(prefix + "_loss", loss(logits, batch[1]).item<double>(), batch[0].size(0));
+  log(prefix + "_loss", loss(logits, batch[1]), batch[0].size(0));
   log_segmentation_metrics(*this, prefix, confusion_counts(logits, batch[1], class_count(options_.task)),
                            options_.task);
 }

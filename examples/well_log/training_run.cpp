@@ -107,7 +107,7 @@ class EpochSummary : public trainer::Callback {
     start_ = std::chrono::steady_clock::now();
   }
   void on_train_batch_end(trainer::Trainer&, trainer::TrainModule&, std::int64_t index, std::int64_t batches,
-                          double) override {
+                          const Tensor&) override {
     if (index + 1 == batches)
       seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   }

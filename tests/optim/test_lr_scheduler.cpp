@@ -74,10 +74,10 @@ TEST_CASE("ReduceLROnPlateau cuts after patience bad steps and then cools down")
 TEST_CASE("clip_grad_norm_ scales all gradients together and returns the norm before") {
   Tensor a = from_vector<double>({3}, {}, true), b = from_vector<double>({4}, {}, true);
   sum(a * 3.0 + b * 4.0).backward();  // grads 3 and 4: joint norm 5
-  CHECK(optim::clip_grad_norm_({a, b}, 1.0) == doctest::Approx(5));
+  CHECK(optim::clip_grad_norm_({a, b}, 1.0).item() == doctest::Approx(5));
   check_values(a.grad(), {3 / (5 + 1e-6)}, 1e-9);
   check_values(b.grad(), {4 / (5 + 1e-6)}, 1e-9);
-  CHECK(optim::clip_grad_norm_({a, b}, 10.0) == doctest::Approx(1).epsilon(1e-5));  // below: untouched
+  CHECK(optim::clip_grad_norm_({a, b}, 10.0).item() == doctest::Approx(1).epsilon(1e-5));  // below: untouched
   optim::clip_grad_value_({a, b}, 0.7);
   check_values(a.grad(), {0.6}, 1e-5);
   check_values(b.grad(), {0.7}, 1e-12);

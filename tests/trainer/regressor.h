@@ -34,7 +34,7 @@ class Regressor : public trainer::TrainModule {
   std::string type_name() const override { return "Regressor"; }
   Tensor training_step(const data::Batch& batch, std::int64_t) override {
     const Tensor loss = nn::functional::mse_loss(forward(batch[0]), batch[1]);
-    log("train_loss", loss.item<double>(), batch[0].size(0));
+    log("train_loss", loss, batch[0].size(0));
     return loss;
   }
   trainer::OptimizerConfig configure_optimizers() override {

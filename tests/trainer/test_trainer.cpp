@@ -4,9 +4,11 @@
 #include <filesystem>
 #include <tuple>
 
+#include "core/host_sync.h"
 #include "helpers.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
+#include "trainer/progress_bar.h"
 #include "trainer/regressor.h"
 #include "trainer/trainer.h"
 
@@ -313,4 +315,27 @@ TEST_CASE("the GradScaler's state survives a checkpoint and an unknown precision
 
   CHECK(contains(error_of([] { Trainer(TrainerOptions{.precision = "16"}); }),
                  "Trainer: precision '16' is not supported"));
+}
+
+TEST_CASE("a training step reads nothing back to the host: logging, clipping and the progress bar wait per epoch") {
+  // Counted reads (core/host_sync.h) are waits for the GPU on a GPU. With log(name, Tensor),
+  // clip_grad_norm_ on the device and the progress bar reading the loss only when it draws (at
+  // each quarter of the epoch off a terminal), the reads of a run do not grow with its steps.
+  // 16-mixed adds exactly one per optimizer step: the GradScaler reads its inf/NaN flag to decide
+  // whether to step (PyTorch's scheme).
+  std::FILE* sink = std::fopen("/dev/null", "w");
+  auto reads_of_a_run = [&](std::int64_t samples, const std::string& precision) {
+    Regressor module;
+    data::DataLoader loader(regression_data(samples), {.batch_size = 4});
+    Trainer trainer(TrainerOptions{.max_epochs = 1, .gradient_clip_val = 0.5,
+                                   .callbacks = {std::make_shared<trainer::ProgressBar>(sink)}, .precision = precision});
+    const std::int64_t before = host_sync_count();
+    trainer.fit(module, loader);
+    return host_sync_count() - before;
+  };
+  const std::int64_t short_run = reads_of_a_run(16, "32"), long_run = reads_of_a_run(64, "32");
+  CHECK(short_run == long_run);  // 4 and 16 steps: the same reads
+  CHECK(short_run <= 8);          // the epoch's metric and the bar's four quarters
+  CHECK(reads_of_a_run(64, "16-mixed") - reads_of_a_run(16, "16-mixed") == 12);  // one per extra step
+  std::fclose(sink);
 }
