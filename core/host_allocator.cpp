@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <list>
 #include <map>
 #include <mutex>
@@ -187,6 +188,7 @@ SegmentPool& pool() {
 // passes here, small ones too).
 std::atomic<std::size_t> allocated{0};
 std::atomic<std::size_t> peak_allocated{0};
+std::atomic<bool> poison_blocks{false};  // host_set_poison_allocations
 
 void count_allocation(std::size_t nbytes) {
   const std::size_t now = allocated.fetch_add(nbytes, std::memory_order_relaxed) + nbytes;
@@ -199,9 +201,11 @@ void count_allocation(std::size_t nbytes) {
 
 void* host_allocate(std::size_t nbytes) {
   count_allocation(nbytes);
-  if (nbytes < kLargeFrom)
-    return std::aligned_alloc(kAlignment, round_up(std::max<std::size_t>(nbytes, 1), kAlignment));
-  return pool().allocate(nbytes);
+  void* block = nbytes < kLargeFrom
+                    ? std::aligned_alloc(kAlignment, round_up(std::max<std::size_t>(nbytes, 1), kAlignment))
+                    : pool().allocate(nbytes);
+  if (poison_blocks.load(std::memory_order_relaxed)) std::memset(block, 0xFF, nbytes);
+  return block;
 }
 
 void host_release(void* data, std::size_t nbytes) {
@@ -221,5 +225,7 @@ HostMemoryStats host_memory_stats() {
 void host_reset_peak_memory() { peak_allocated.store(allocated.load()); }
 
 void host_empty_cache() { pool().release_free_segments(); }
+
+void host_set_poison_allocations(bool poison) { poison_blocks.store(poison); }
 
 }  // namespace ember

@@ -23,5 +23,9 @@ HostMemoryStats host_memory_stats();
 void host_reset_peak_memory();
 // Returns every wholly free segment to the system.
 void host_empty_cache();
+// For tests: fill every block handed out with 0xFF bytes (NaN for floats, -1 for integers), as
+// cuda::set_poison_allocations does on the GPU, so an element a kernel forgot to write shows up
+// instead of passing by luck.
+void host_set_poison_allocations(bool poison);
 
 }  // namespace ember

@@ -34,7 +34,7 @@ void check_device(const char* op, Device device) {
 }
 
 void synchronize() {
-  detail::count_host_sync();
+  ember::detail::count_host_sync();
   EMBER_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
@@ -52,7 +52,7 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   if (async_from_pinned) {
     detail::record_pinned_use(src, stream);
   } else {
-    detail::count_host_sync();
+    ember::detail::count_host_sync();
     EMBER_CUDA_CHECK(cudaStreamSynchronize(stream));
   }
 }

@@ -1,13 +1,18 @@
-// Every CUDA op against the CPU op on the same random inputs, forward and backward. Run by
+// The GPU beyond single small ops: every op of core/ops against its f64 CPU result is the op
+// table's (tests/op_table); here are dtype conversions between every pair, large index and
+// multi-tensor launches, the hand-written tiled GEMM, the Philox stream across devices, the
+// GradScaler, the caching allocator, pinned memory and whole training runs. Run by
 // tools/gpu_check.sh on a machine with a GPU; elsewhere each test reports itself skipped.
 #include <filesystem>
 
+#include "core/host_sync.h"
 #include "cuda_helpers.h"
 #include "data/data_loader.h"
 #include "kernels/cuda/tiled_gemm.h"
 #include "nn/models.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
+#include "trainer/progress_bar.h"
 #include "trainer/trainer.h"
 
 using namespace ember;
@@ -45,48 +50,6 @@ void check_against_cpu(const std::vector<Tensor>& cpu_inputs, Op op, double tole
 
 }  // namespace
 
-TEST_CASE("CUDA unary ops match the CPU in f32 f16 and bf16 with gradients") {
-  if (skip_without_gpu()) return;
-  for (DType dtype : kFloating) {
-    INFO("dtype " << dtype);
-    const Tensor x = random_cpu({257, 33}, dtype, 1), positive = random_cpu({257, 33}, dtype, 2, 0.1, 3.0);
-    check_against_cpu({x}, [](const auto& in) { return neg(in[0]); }, tolerance_for(dtype));
-    check_against_cpu({x}, [](const auto& in) { return exp(in[0]); }, tolerance_for(dtype));
-    check_against_cpu({positive}, [](const auto& in) { return log(in[0]); }, tolerance_for(dtype));
-    check_against_cpu({positive}, [](const auto& in) { return sqrt(in[0]); }, tolerance_for(dtype));
-    check_against_cpu({x}, [](const auto& in) { return abs(in[0]); }, tolerance_for(dtype));
-    check_against_cpu({x}, [](const auto& in) { return relu(in[0]); }, tolerance_for(dtype));
-    check_against_cpu({x}, [](const auto& in) { return gelu(in[0]); }, tolerance_for(dtype));
-    check_against_cpu({x}, [](const auto& in) { return sigmoid(in[0]); }, tolerance_for(dtype));
-    check_against_cpu({x}, [](const auto& in) { return tanh(in[0]); }, tolerance_for(dtype));
-    check_against_cpu({x}, [](const auto& in) { return clamp(in[0], -0.5, 0.7); }, tolerance_for(dtype));
-  }
-}
-
-TEST_CASE("CUDA binary ops match the CPU with broadcasting and strided operands") {
-  if (skip_without_gpu()) return;
-  for (DType dtype : kFloating) {
-    INFO("dtype " << dtype);
-    const Tensor a = random_cpu({64, 1, 37}, dtype, 3), b = random_cpu({5, 37}, dtype, 4);
-    const Tensor divisor = random_cpu({5, 37}, dtype, 5, 0.5, 2.0), base = random_cpu({64, 1, 37}, dtype, 6, 0.5, 2.0);
-    check_against_cpu({a, b}, [](const auto& in) { return add(in[0], in[1], 0.5); }, tolerance_for(dtype));
-    check_against_cpu({a, b}, [](const auto& in) { return sub(in[0], in[1]); }, tolerance_for(dtype));
-    check_against_cpu({a, b}, [](const auto& in) { return mul(in[0], in[1]); }, tolerance_for(dtype));
-    check_against_cpu({a, divisor}, [](const auto& in) { return div(in[0], in[1]); }, tolerance_for(dtype));
-    check_against_cpu({base, b}, [](const auto& in) { return pow(in[0], in[1]); }, tolerance_for(dtype));
-    // Transposed (non-contiguous) operands take the strided kernel.
-    const Tensor m = random_cpu({48, 40}, dtype, 7), n = random_cpu({40, 48}, dtype, 8);
-    check_against_cpu({m, n}, [](const auto& in) { return add(in[0], in[1].t()); }, tolerance_for(dtype));
-    check_against_cpu({m, n}, [](const auto& in) { return where(gt(in[0], 0.0), in[0], in[1].t()); },
-                      tolerance_for(dtype));
-  }
-  // Integers and comparisons, exactly.
-  const Tensor i = arange(0, 1000, 1, {.dtype = DType::i64}), j = arange(1000, 0, -1, {.dtype = DType::i64});
-  check_against_cpu({i, j}, [](const auto& in) { return add(in[0], in[1]); }, 0.0, false);
-  check_against_cpu({i, j}, [](const auto& in) { return div(in[0], in[1]); }, 0.0, false);
-  check_against_cpu({i, j}, [](const auto& in) { return to(lt(in[0], in[1]), DType::i32); }, 0.0, false);
-}
-
 TEST_CASE("CUDA casts fills and copies match the CPU for every dtype pair") {
   if (skip_without_gpu()) return;
   const std::vector<DType> all = {DType::f32, DType::f64, DType::f16, DType::bf16,
@@ -102,182 +65,6 @@ TEST_CASE("CUDA casts fills and copies match the CPU for every dtype pair") {
   for (DType dtype : all) {
     const Tensor filled = full({3, 513}, 7.0, {.dtype = dtype, .device = gpu});
     CHECK(filled.to_vector<double>() == std::vector<double>(3 * 513, dtype == DType::b8 ? 1.0 : 7.0));
-  }
-}
-
-TEST_CASE("CUDA reductions match the CPU over every dim choice and find the first extreme") {
-  if (skip_without_gpu()) return;
-  for (DType dtype : kFloating) {
-    INFO("dtype " << dtype);
-    const Tensor x = random_cpu({6, 35, 130}, dtype, 10);
-    const double tolerance = dtype == DType::f32 ? 1e-5 : 1e-2;
-    check_against_cpu({x}, [](const auto& in) { return sum(in[0]); }, tolerance);
-    check_against_cpu({x}, [](const auto& in) { return sum(in[0], {1}); }, tolerance);
-    check_against_cpu({x}, [](const auto& in) { return mean(in[0], {0, 2}, true); }, tolerance);
-    check_against_cpu({x}, [](const auto& in) { return var(in[0], {2}, 1, false); }, tolerance);
-    check_against_cpu({x}, [](const auto& in) { return max(in[0], 1); }, 0.0);
-    check_against_cpu({x}, [](const auto& in) { return min(in[0], 2); }, 0.0);
-    check_against_cpu({x}, [](const auto& in) { return argmax(in[0], 2, false); }, 0.0, false);
-  }
-  // Ties go to the first position and NaN wins, as on the CPU.
-  const Tensor ties = from_vector<float>({1, 3, 3, 2, NAN, 0, 5, 5}, {2, 4});
-  check_against_cpu({ties}, [](const auto& in) { return argmax(in[0], 1, false); }, 0.0, false);
-  check_against_cpu({ties}, [](const auto& in) { return argmin(in[0], 1, false); }, 0.0, false);
-}
-
-TEST_CASE("CUDA softmax and log_softmax and cross_entropy match the CPU") {
-  if (skip_without_gpu()) return;
-  for (DType dtype : kFloating) {
-    INFO("dtype " << dtype);
-    for (std::int64_t cols : {7, 1000, 5000}) {
-      const Tensor x = random_cpu({9, cols}, dtype, 11);
-      check_against_cpu({x}, [](const auto& in) { return softmax(in[0], 1); }, tolerance_for(dtype));
-      check_against_cpu({x}, [](const auto& in) { return log_softmax(in[0], 1); }, tolerance_for(dtype));
-      check_against_cpu({x}, [](const auto& in) { return softmax(in[0], 0); }, tolerance_for(dtype));
-    }
-  }
-  const Tensor logits = random_cpu({32, 10}, DType::f32, 12);
-  const Tensor target = to(mul(random_cpu({32}, DType::f32, 13, 0, 1), 10.0), DType::i64);
-  check_against_cpu({logits, target}, [](const auto& in) { return nn::functional::cross_entropy(in[0], in[1]); },
-                    1e-5);
-}
-
-TEST_CASE("CUDA index_select gather and scatter_add match the CPU with gradients") {
-  if (skip_without_gpu()) return;
-  for (DType dtype : kFloating) {
-    INFO("dtype " << dtype);
-    const Tensor x = random_cpu({7, 11, 5}, dtype, 40);
-    // Repeated positions: their gradients add up, in order on both devices.
-    const Tensor rows = from_vector<std::int64_t>({3, 0, 3, 10, 3});
-    check_against_cpu({x, rows}, [](const auto& in) { return index_select(in[0], 1, in[1]); }, tolerance_for(dtype));
-    const Tensor picks = to(mul(random_cpu({7, 4, 5}, DType::f32, 41, 0, 1), 11.0), DType::i64);
-    check_against_cpu({x, picks}, [](const auto& in) { return gather(in[0], 1, in[1]); }, tolerance_for(dtype));
-    const Tensor src = random_cpu({7, 4, 5}, dtype, 42);
-    check_against_cpu({x, picks, src}, [](const auto& in) { return scatter_add(in[0], 1, in[1], in[2]); },
-                      tolerance_for(dtype));
-  }
-}
-
-TEST_CASE("CUDA matmul and linear through cuBLASLt match the CPU for f32 f16 bf16 and transposes") {
-  if (skip_without_gpu()) return;
-  for (DType dtype : kFloating) {
-    INFO("dtype " << dtype);
-    const double tolerance = dtype == DType::f32 ? 1e-5 : 2e-2;
-    const Tensor a = random_cpu({33, 70}, dtype, 14), b = random_cpu({70, 45}, dtype, 15);
-    check_against_cpu({a, b}, [](const auto& in) { return matmul(in[0], in[1]); }, tolerance);
-    check_against_cpu({a, b}, [](const auto& in) { return matmul(in[1].t(), in[0].t()); }, tolerance);
-    const Tensor batched = random_cpu({4, 33, 70}, dtype, 16);
-    check_against_cpu({batched, b}, [](const auto& in) { return matmul(in[0], in[1]); }, tolerance);
-    const Tensor batched_b = random_cpu({4, 70, 45}, dtype, 17);
-    check_against_cpu({batched, batched_b}, [](const auto& in) { return matmul(in[0], in[1]); }, tolerance);
-    const Tensor w = random_cpu({20, 70}, dtype, 18), bias = random_cpu({20}, dtype, 19);
-    check_against_cpu({a, w, bias}, [](const auto& in) { return linear(in[0], in[1], in[2]); }, tolerance);
-  }
-}
-
-TEST_CASE("CUDA conv2d and conv_transpose2d through cuDNN match the CPU with gradients") {
-  if (skip_without_gpu()) return;
-  for (DType dtype : kFloating) {
-    INFO("dtype " << dtype);
-    const double tolerance = dtype == DType::f32 ? 1e-5 : 2e-2;
-    const Tensor x = random_cpu({3, 4, 11, 9}, dtype, 50);
-    const Tensor w = random_cpu({6, 2, 3, 3}, dtype, 51), b = random_cpu({6}, dtype, 52);
-    const Conv2dParams p{.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 2}, .groups = 2};
-    check_against_cpu({x, w, b}, [&](const auto& in) { return conv2d(in[0], in[1], in[2], p); }, tolerance);
-    // The CNN's layers: 1 -> 32 and 32 -> 64 channels, 3x3, no padding.
-    const Tensor image = random_cpu({8, 1, 28, 28}, dtype, 53), w1 = random_cpu({32, 1, 3, 3}, dtype, 54);
-    check_against_cpu({image, w1}, [](const auto& in) { return conv2d(in[0], in[1], {}, {}); }, tolerance);
-    const Tensor wt = random_cpu({4, 3, 3, 2}, dtype, 55), bt = random_cpu({6}, dtype, 56);
-    const ConvTranspose2dParams pt{.stride = {2, 3}, .padding = {1, 0}, .output_padding = {1, 2}, .groups = 2};
-    check_against_cpu({x, wt, bt}, [&](const auto& in) { return conv_transpose2d(in[0], in[1], in[2], pt); },
-                      tolerance);
-  }
-}
-
-TEST_CASE("CUDA max and average pooling match the CPU with gradients") {
-  if (skip_without_gpu()) return;
-  for (DType dtype : kFloating) {
-    INFO("dtype " << dtype);
-    const Tensor x = random_cpu({2, 3, 13, 10}, dtype, 60);
-    check_against_cpu({x}, [](const auto& in) { return max_pool2d(in[0], {.kernel = {2, 2}}); }, tolerance_for(dtype));
-    // Overlapping windows with padding: an input element feeds several outputs.
-    const Pool2dParams overlapping{.kernel = {3, 3}, .stride = {2, 1}, .padding = {1, 1}};
-    check_against_cpu({x}, [&](const auto& in) { return max_pool2d(in[0], overlapping); }, tolerance_for(dtype));
-    check_against_cpu({x}, [&](const auto& in) { return avg_pool2d(in[0], overlapping); }, tolerance_for(dtype));
-  }
-}
-
-TEST_CASE("CUDA adaptive pooling and interpolation match the CPU with gradients") {
-  if (skip_without_gpu()) return;
-  for (DType dtype : kFloating) {
-    INFO("dtype " << dtype);
-    const Tensor x = random_cpu({2, 3, 13, 10}, dtype, 61);
-    // Uneven windows (13 -> 4 rows overlap), and upsampling where several outputs read one input.
-    check_against_cpu({x}, [](const auto& in) { return adaptive_avg_pool2d(in[0], {4, 3}); }, tolerance_for(dtype));
-    check_against_cpu({x}, [](const auto& in) { return interpolate(in[0], {.size = {20, 7}}); }, tolerance_for(dtype));
-    for (bool align_corners : {false, true}) {
-      const InterpolateOptions bilinear{
-          .scale_factor = {1.5, 2.0}, .mode = InterpolateMode::bilinear, .align_corners = align_corners};
-      check_against_cpu({x}, [&](const auto& in) { return interpolate(in[0], bilinear); }, tolerance_for(dtype));
-    }
-  }
-}
-
-TEST_CASE("CUDA cat and stack match the CPU with gradients") {
-  if (skip_without_gpu()) return;
-  for (DType dtype : kFloating) {
-    INFO("dtype " << dtype);
-    const Tensor a = random_cpu({4, 3, 5}, dtype, 62), b = random_cpu({4, 7, 5}, dtype, 63);
-    const Tensor c = random_cpu({4, 5, 2}, dtype, 64);  // used transposed: a strided piece
-    check_against_cpu({a, b, c}, [](const auto& in) { return cat({in[0], in[1], in[2].transpose(1, 2)}, 1); },
-                      tolerance_for(dtype));
-    check_against_cpu({a, a}, [](const auto& in) { return stack({in[0], mul(in[1], 2.0)}, 2); }, tolerance_for(dtype));
-  }
-}
-
-TEST_CASE("the fused CUDA layer_norm and batch_norm match the CPU with parameter gradients") {
-  if (skip_without_gpu()) return;
-  for (DType dtype : kFloating) {
-    INFO("dtype " << dtype);
-    // 300 rows: the weight gradient's column sums span two row chunks.
-    for (const auto& [rows, cols] : {std::pair<std::int64_t, std::int64_t>{300, 1000}, {3, 7}}) {
-      const Tensor x = random_cpu({rows, cols}, dtype, 65), w = random_cpu({cols}, dtype, 66), b = random_cpu({cols}, dtype, 67);
-      check_against_cpu({x, w, b}, [&](const auto& in) { return layer_norm(in[0], {cols}, in[1], in[2]); },
-                        tolerance_for(dtype));
-    }
-    const Tensor image = random_cpu({16, 5, 7, 3}, dtype, 68), w = random_cpu({5}, dtype, 69), b = random_cpu({5}, dtype, 70);
-    check_against_cpu({image, w, b}, [](const auto& in) { return batch_norm(in[0], {}, {}, in[1], in[2], true); },
-                      tolerance_for(dtype));
-    const Tensor running_mean = random_cpu({5}, DType::f32, 71), running_var = random_cpu({5}, DType::f32, 72, 0.5, 2);
-    check_against_cpu({image, w, b, running_mean, running_var}, [](const auto& in) {
-      return batch_norm(in[0], in[3].detach(), in[4].detach(), in[1], in[2], false);
-    }, tolerance_for(dtype));
-  }
-  // The running statistics move the same way on both devices.
-  const Tensor x = random_cpu({32, 4, 6, 6}, DType::f32, 73);
-  Tensor cpu_mean = zeros({4}), cpu_var = ones({4});
-  Tensor gpu_mean = zeros({4}, {.device = gpu}), gpu_var = ones({4}, {.device = gpu});
-  batch_norm(x, cpu_mean, cpu_var, {}, {}, true);
-  batch_norm(x.to(gpu), gpu_mean, gpu_var, {}, {}, true);
-  CHECK(max_relative_error(gpu_mean, cpu_mean) <= 1e-5);
-  CHECK(max_relative_error(gpu_var, cpu_var) <= 1e-5);
-}
-
-TEST_CASE("the fused CUDA softmax cross-entropy matches the CPU with weights smoothing and ignored rows") {
-  if (skip_without_gpu()) return;
-  for (DType dtype : kFloating) {
-    INFO("dtype " << dtype);
-    for (std::int64_t classes : {10, 5000}) {
-      const Tensor logits = random_cpu({64, classes}, dtype, 74);
-      Tensor labels = to(mul(random_cpu({64}, DType::f32, 75, 0, 1), static_cast<double>(classes)), DType::i64);
-      labels.select(0, 5).fill_(-100);
-      const Tensor weight = random_cpu({classes}, dtype, 76, 0.5, 1.5);
-      check_against_cpu({logits, labels}, [](const auto& in) { return softmax_cross_entropy(in[0], in[1]); },
-                        tolerance_for(dtype));
-      check_against_cpu({logits, labels}, [&](const auto& in) {
-        return softmax_cross_entropy(in[0], in[1], weight.to(in[0].device()), -100, 0.1);
-      }, tolerance_for(dtype));
-    }
   }
 }
 
@@ -514,4 +301,32 @@ TEST_CASE("the Trainer runs the CNN on the GPU in 16-mixed and its checkpoint ho
     CHECK(saved[i].second.to_vector<float>() == live[i].second.to_vector<float>());
   }
   std::filesystem::remove(path);
+}
+
+TEST_CASE("a CUDA training step makes no host synchronization in 32 and bf16-mixed, one in 16-mixed") {
+  if (skip_without_gpu()) return;
+  // The device layer counts every wait (core/host_sync.h). With pinned batches copied without
+  // waiting, log(name, Tensor) and the progress bar off a terminal, a run's waits do not grow with
+  // its steps; 16-mixed adds the GradScaler's read of its inf/NaN flag, once per step.
+  std::FILE* sink = std::fopen("/dev/null", "w");
+  auto waits_of_a_run = [&](std::int64_t samples, const std::string& precision) {
+    manual_seed(3);
+    CnnModule module;
+    const Tensor images = random_cpu({samples, 1, 28, 28}, DType::f32, 70);
+    const Tensor labels = to(mul(random_cpu({samples}, DType::f32, 71, 0, 1), 10.0), DType::i64);
+    auto dataset = std::make_shared<data::TensorDataset>(std::vector<Tensor>{images, labels});
+    data::DataLoader loader(dataset, {.batch_size = 16, .pin_memory = true});
+    trainer::Trainer trainer({.max_epochs = 1, .gradient_clip_val = 1.0,
+                              .callbacks = {std::make_shared<trainer::ProgressBar>(sink)}, .precision = precision,
+                              .accelerator = "cuda"});
+    const std::int64_t before = host_sync_count();
+    trainer.fit(module, loader);
+    return host_sync_count() - before;
+  };
+  for (const std::string precision : {"32", "bf16-mixed"}) {
+    INFO("precision " << precision);
+    CHECK(waits_of_a_run(64, precision) == waits_of_a_run(256, precision));  // 4 and 16 steps
+  }
+  CHECK(waits_of_a_run(256, "16-mixed") - waits_of_a_run(64, "16-mixed") == 12);
+  std::fclose(sink);
 }
