@@ -1,0 +1,25 @@
+#pragma once
+// What this machine's devices can do at best, measured in the run that prints it, so a kernel's
+// figure always stands beside its ceiling: copy bandwidth (STREAM's copy on the CPU, a
+// device-to-device copy on a GPU) and arithmetic throughput (independent fused multiply-adds on
+// the CPU, the library GEMM at 8192^3 on a GPU).
+#include <functional>
+
+#include "core/cuda.h"
+#include "core/ember.h"
+
+namespace ember::bench {
+
+// Median seconds of one call of `f` over `calls` timed calls, after one warm-up call; waits for
+// `device` after each (a GPU runs ahead of the host).
+double median_seconds(Device device, const std::function<void()>& f, int calls = 5);
+
+// GB/s (bytes read + written) of a parallel b[i] = a[i] over 256 MiB of floats on all threads.
+double cpu_copy_gbps();
+// f32 GFLOP/s of 16 independent chains of vector fused multiply-adds per thread, on all threads.
+double cpu_fma_gflops();
+// GB/s of a 1 GiB device-to-device copy, and GFLOP/s of ember's (cuBLASLt) GEMM at 8192^3.
+double cuda_copy_gbps();
+double cuda_gemm_gflops(DType dtype);
+
+}  // namespace ember::bench
