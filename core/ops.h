@@ -7,6 +7,7 @@
 #include "core/ops/indexing.h"
 #include "core/ops/join.h"
 #include "core/ops/linalg.h"
+#include "core/ops/loss.h"
 #include "core/ops/normalization.h"
 #include "core/ops/optimizer.h"
 #include "core/ops/pool.h"

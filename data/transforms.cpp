@@ -33,7 +33,7 @@ Transform normalize(std::vector<double> mean, std::vector<double> std) {
     EMBER_CHECK(image.size(0) == channels, "normalize: image has ", image.size(0), " channels, the transform ",
                 channels);
     NoGradGuard no_grad;
-    return div(sub(image, mean_t.to(image.dtype())), std_t.to(image.dtype()));
+    return (image - mean_t.to(image.dtype())) / std_t.to(image.dtype());
   };
 }
 

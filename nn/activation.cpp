@@ -7,7 +7,7 @@ namespace ember::nn {
 
 Tensor ReLU::forward(const Tensor& input) { return relu(input); }
 Tensor GELU::forward(const Tensor& input) { return gelu(input); }
-Tensor SiLU::forward(const Tensor& input) { return mul(input, sigmoid(input)); }
+Tensor SiLU::forward(const Tensor& input) { return input * sigmoid(input); }
 Tensor Tanh::forward(const Tensor& input) { return tanh(input); }
 Tensor Sigmoid::forward(const Tensor& input) { return sigmoid(input); }
 Tensor Softmax::forward(const Tensor& input) { return softmax(input, dim); }

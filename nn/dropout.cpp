@@ -10,11 +10,11 @@ Dropout::Dropout(double p, Generator& generator) : p(p), generator_(&generator) 
 
 Tensor Dropout::forward(const Tensor& input) {
   if (!is_training() || p == 0) return input;
-  if (p == 1) return mul(input, 0.0);
+  if (p == 1) return input * 0.0;
   // keep = U[0, 1) >= p, scaled so the expected output equals the input.
   const Tensor keep = ge(rand(input.sizes(), {.dtype = input.dtype(), .device = input.device()}, *generator_),
                          scalar_tensor(p, {.dtype = input.dtype(), .device = input.device()}));
-  return mul(input, mul(ember::to(keep, input.dtype()), 1.0 / (1.0 - p)));
+  return input * (ember::to(keep, input.dtype()) * (1.0 / (1.0 - p)));
 }
 
 }  // namespace ember::nn

@@ -64,7 +64,7 @@ RowWeights row_weights(const ClassRows& terms, const ClassificationLossOptions& 
   const Tensor counted = ne(terms.labels, scalar_tensor(static_cast<double>(options.ignore_index), label_options));
   const Tensor safe_labels = where(counted, terms.labels, scalar_tensor(0, label_options));
   Tensor weights = to(counted, terms.rows.dtype());
-  if (options.weight.defined()) weights = mul(weights, index_select(options.weight, 0, safe_labels));
+  if (options.weight.defined()) weights = weights * index_select(options.weight, 0, safe_labels);
   return {weights, safe_labels};
 }
 
@@ -72,7 +72,7 @@ Tensor reduce_rows(const Tensor& losses, const Tensor& weights, Reduction reduct
   switch (reduction) {
     case Reduction::none: return losses.reshape(target_sizes);
     case Reduction::sum: return sum(losses);
-    case Reduction::mean: return div(sum(losses), sum(weights));
+    case Reduction::mean: return sum(losses) / sum(weights);
   }
   return losses;
 }
@@ -88,7 +88,7 @@ Tensor nll_loss(const Tensor& log_probs_in, const Tensor& target, const Classifi
   const ClassRows terms = class_rows("nll_loss", log_probs, target, options);
   const RowWeights weights = row_weights(terms, options);
   const Tensor picked = gather(terms.rows, 1, weights.safe_labels.unsqueeze(1)).squeeze(1);
-  return reduce_rows(neg(mul(picked, weights.weights)), weights.weights, options.reduction, target.sizes());
+  return reduce_rows(-(picked * weights.weights), weights.weights, options.reduction, target.sizes());
 }
 
 // The fused softmax_cross_entropy op does the per-row work; here only the layout and reduction.
@@ -104,21 +104,20 @@ Tensor cross_entropy(const Tensor& logits_in, const Tensor& target, const Classi
 Tensor mse_loss(const Tensor& input_in, const Tensor& target_in, Reduction reduction) {
   const Tensor input = autocast_f32(input_in), target = autocast_f32(target_in);
   check_same_shape("mse_loss", input, target);
-  const Tensor difference = sub(input, target);
-  return reduce(mul(difference, difference), reduction);
+  const Tensor difference = input - target;
+  return reduce(difference * difference, reduction);
 }
 
 Tensor l1_loss(const Tensor& input_in, const Tensor& target_in, Reduction reduction) {
   const Tensor input = autocast_f32(input_in), target = autocast_f32(target_in);
   check_same_shape("l1_loss", input, target);
-  return reduce(abs(sub(input, target)), reduction);
+  return reduce(abs(input - target), reduction);
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits_in, const Tensor& target_in, Reduction reduction) {
   const Tensor logits = autocast_f32(logits_in), target = autocast_f32(target_in);
   check_same_shape("binary_cross_entropy_with_logits", logits, target);
-  const Tensor losses = add(sub(relu(logits), mul(logits, target)), log(add(exp(neg(abs(logits))), 1.0)));
-  return reduce(losses, reduction);
+  return reduce(sigmoid_cross_entropy(logits, target), reduction);
 }
 
 Tensor dice_loss(const Tensor& logits_in, const Tensor& target, const DiceLossOptions& options) {

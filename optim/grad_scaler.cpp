@@ -25,7 +25,7 @@ Tensor GradScaler::scale(const Tensor& loss) const {
   if (!options_.enabled) return loss;
   EMBER_CHECK(loss.defined() && is_floating(loss.dtype()), "GradScaler.scale: expected a floating loss, got ",
               loss.defined() ? describe(loss) : "an undefined tensor");
-  return mul(loss, scale_);
+  return loss * scale_;
 }
 
 void GradScaler::unscale_(Optimizer& optimizer) {

@@ -99,7 +99,10 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_s
 }
 
 double OneCycleLR::lr_at(double, std::int64_t epoch) const {
-  EMBER_CHECK(epoch < total_steps_, "OneCycleLR: stepped ", epoch + 1, " times, more than total_steps ", total_steps_);
+  // Like PyTorch: total_steps calls of step() (one per batch of a run that long) are allowed; the
+  // last one extrapolates the cool phase a step past its end.
+  EMBER_CHECK(epoch <= total_steps_, "OneCycleLR: tried to step ", epoch, " times, more than total_steps ",
+              total_steps_);
   const double initial = max_lr_ / div_factor_;
   const double final_lr = initial / final_div_factor_;
   // The warm phase ends at step pct_start * total - 1, the cool phase at total - 1 (PyTorch's phases).
@@ -111,8 +114,9 @@ double OneCycleLR::lr_at(double, std::int64_t epoch) const {
 }
 
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Mode mode, double factor, std::int64_t patience,
-                                     double threshold, std::int64_t cooldown, double min_lr)
-    : optimizer_(optimizer), mode_(mode), factor_(factor), threshold_(threshold), min_lr_(min_lr), patience_(patience),
+                                     double threshold, std::int64_t cooldown, double min_lr, double eps)
+    : optimizer_(optimizer), mode_(mode), factor_(factor), threshold_(threshold), min_lr_(min_lr), eps_(eps),
+      patience_(patience),
       cooldown_(cooldown),
       best_(mode == Mode::min ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity()) {
   EMBER_CHECK(factor > 0 && factor < 1, "ReduceLROnPlateau: factor must be in (0, 1), got ", factor);
@@ -134,7 +138,12 @@ void ReduceLROnPlateau::step(double metric) {
     bad_steps_ = 0;  // bad steps during the cooldown do not count
   }
   if (bad_steps_ > patience_) {
-    for (ParamGroup& group : optimizer_.param_groups()) group.lr = std::max(group.lr * factor_, min_lr_);
+    for (ParamGroup& group : optimizer_.param_groups()) {
+      // As PyTorch: a reduction smaller than eps is not made, so a long plateau leaves the lr
+      // at the last value whose halving would still change it by more than eps.
+      const double reduced = std::max(group.lr * factor_, min_lr_);
+      if (group.lr - reduced > eps_) group.lr = reduced;
+    }
     cooldown_left_ = cooldown_;
     bad_steps_ = 0;
   }

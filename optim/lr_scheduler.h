@@ -110,7 +110,7 @@ class ReduceLROnPlateau {
  public:
   enum class Mode { min, max };
   ReduceLROnPlateau(Optimizer& optimizer, Mode mode = Mode::min, double factor = 0.1, std::int64_t patience = 10,
-                    double threshold = 1e-4, std::int64_t cooldown = 0, double min_lr = 0);
+                    double threshold = 1e-4, std::int64_t cooldown = 0, double min_lr = 0, double eps = 1e-8);
   void step(double metric);
   std::vector<double> last_lr() const;
 
@@ -122,7 +122,7 @@ class ReduceLROnPlateau {
   bool improves(double metric) const;
   Optimizer& optimizer_;
   Mode mode_;
-  double factor_, threshold_, min_lr_;
+  double factor_, threshold_, min_lr_, eps_;
   std::int64_t patience_, cooldown_;
   double best_;
   std::int64_t bad_steps_ = 0, cooldown_left_ = 0;

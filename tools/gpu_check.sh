@@ -59,6 +59,14 @@ grep -E "\(Failed\)|\(Skipped\)|\(Timeout\)" "$OUT/nccl_tests.log" | sed 's/^/  
 (cd build-gpu && ctest -LE gpu -j"$(nproc)" --timeout 300) > "$OUT/cpu_tests.log" 2>&1 || status=1
 log "CPU tests: $(grep -E 'tests passed|tests failed' "$OUT/cpu_tests.log" | tail -1)"
 
+# The op table: every op of core/ops on CUDA in f32/f16/bf16 against its f64 CPU result, then
+# timed against the device's limits; the GEMM versions for learners.
+./build-gpu/tests/ember_op_tests > "$OUT/op_table.log" 2>&1 || status=1
+log "op table (every op on CPU and CUDA): $(grep -E '^\[doctest\] test cases' "$OUT/op_table.log" | tail -1)"
+grep -A4 "ERROR" "$OUT/op_table.log" | head -40 | sed 's/^/   /' | tee -a "$OUT/summary.txt"
+./build-gpu/tests/ember_op_tests --perf > "$OUT/op_perf.txt" 2>&1 || status=1
+./build-gpu/bench/gemm_versions --sizes 1024,4096 > "$OUT/gemm_versions.txt" 2>&1 || status=1
+
 ./build-gpu/bench/cuda_bench > "$OUT/cuda_bench.txt" 2>&1 || status=1
 ./build-gpu/bench/cuda_train_step > "$OUT/cuda_train_step.txt" 2>&1 || status=1
 if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
@@ -83,6 +91,8 @@ echo
 echo "================ ember on $(cut -d, -f1 "$OUT/gpu.txt") ================"
 cat "$OUT/summary.txt"
 cat "$OUT/cuda_bench.txt"
+cat "$OUT/op_perf.txt"
+cat "$OUT/gemm_versions.txt"
 cat "$OUT/torch_peer.txt"
 cat "$OUT/cuda_train_step.txt"
 cat "$OUT/torch_train_step.txt"

@@ -115,7 +115,7 @@ Tensor convolution_adjoint(const ConvGeometry& g, const Tensor& output, const Te
 
 // Adds a bias [C] to every position of an [N, C, H, W] result (differentiable).
 Tensor add_channel_bias(const Tensor& result, const Tensor& bias) {
-  return bias.defined() ? add(result, bias.view({1, bias.size(0), 1, 1})) : result;
+  return bias.defined() ? result + bias.view({1, bias.size(0), 1, 1}) : result;
 }
 
 }  // namespace

@@ -49,7 +49,7 @@ Tensor compare(const char* op, CompareOp kind, const Tensor& a, const Tensor& b)
 }
 
 // 1 where x > 0, -1 where x < 0, 0 elsewhere, in x's dtype.
-Tensor sign(const Tensor& x) { return sub(to(gt(x, 0.0), x.dtype()), to(lt(x, 0.0), x.dtype())); }
+Tensor sign(const Tensor& x) { return to(gt(x, 0.0), x.dtype()) - to(lt(x, 0.0), x.dtype()); }
 
 }  // namespace
 
@@ -81,8 +81,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
     const SavedTensor saved_a = b.requires_grad() ? SavedTensor(a) : SavedTensor();
     const SavedTensor saved_b = a.requires_grad() ? SavedTensor(b) : SavedTensor();
     record_op("mul", out, {a, b}, [saved_a, saved_b, sa = a.sizes(), sb = b.sizes()](const Tensor& g, const Node& n) {
-      return Grads{n.needs_input_grad(0) ? sum_to(mul(g, saved_b.get()), sa) : Tensor(),
-                   n.needs_input_grad(1) ? sum_to(mul(g, saved_a.get()), sb) : Tensor()};
+      return Grads{n.needs_input_grad(0) ? sum_to(g * saved_b.get(), sa) : Tensor(),
+                   n.needs_input_grad(1) ? sum_to(g * saved_a.get(), sb) : Tensor()};
     });
   }
   return out;
@@ -98,10 +98,9 @@ Tensor div(const Tensor& a, const Tensor& b) {
     record_op("div", out, {a, b}, [saved_a = SavedTensor(a), saved_b = SavedTensor(b), sa = a.sizes(),
                                     sb = b.sizes()](const Tensor& g, const Node& n) {
       const Tensor& b_value = saved_b.get();
-      Tensor grad_a = n.needs_input_grad(0) ? sum_to(div(g, b_value), sa) : Tensor();
-      Tensor grad_b = n.needs_input_grad(1)
-                          ? sum_to(neg(div(mul(g, saved_a.get()), mul(b_value, b_value))), sb)
-                          : Tensor();
+      // d(a / b)/da = 1 / b;  d(a / b)/db = -a / b^2
+      Tensor grad_a = n.needs_input_grad(0) ? sum_to(g / b_value, sa) : Tensor();
+      Tensor grad_b = n.needs_input_grad(1) ? sum_to(-(g * saved_a.get()) / (b_value * b_value), sb) : Tensor();
       return Grads{grad_a, grad_b};
     });
   }
@@ -117,8 +116,8 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
       const Tensor& x = saved_base.get();
       const Tensor& y = saved_exp.get();
       // d/dx x^y = y * x^(y-1);  d/dy x^y = x^y * log(x)
-      Tensor grad_base = n.needs_input_grad(0) ? sum_to(mul(g, mul(y, pow(x, sub(y, 1.0)))), sa) : Tensor();
-      Tensor grad_exp = n.needs_input_grad(1) ? sum_to(mul(g, mul(saved_out.get(), log(x))), sb) : Tensor();
+      Tensor grad_base = n.needs_input_grad(0) ? sum_to(g * y * pow(x, y - 1.0), sa) : Tensor();
+      Tensor grad_exp = n.needs_input_grad(1) ? sum_to(g * saved_out.get() * log(x), sb) : Tensor();
       return Grads{grad_base, grad_exp};
     });
   }
@@ -145,7 +144,7 @@ Tensor exp(const Tensor& input) {
   Tensor out = unary_forward("exp", UnaryOp::exp, input);
   if (needs_grad(input)) {
     record_op("exp", out, {input}, [saved_out = SavedTensor(out)](const Tensor& g, const Node&) {
-      return Grads{mul(g, saved_out.get())};
+      return Grads{g * saved_out.get()};
     });
   }
   return out;
@@ -155,7 +154,7 @@ Tensor log(const Tensor& input) {
   Tensor out = unary_forward("log", UnaryOp::log, input);
   if (needs_grad(input)) {
     record_op("log", out, {input}, [saved = SavedTensor(input)](const Tensor& g, const Node&) {
-      return Grads{div(g, saved.get())};
+      return Grads{g / saved.get()};
     });
   }
   return out;
@@ -165,7 +164,7 @@ Tensor sqrt(const Tensor& input) {
   Tensor out = unary_forward("sqrt", UnaryOp::sqrt, input);
   if (needs_grad(input)) {
     record_op("sqrt", out, {input}, [saved_out = SavedTensor(out)](const Tensor& g, const Node&) {
-      return Grads{div(g, mul(saved_out.get(), 2.0))};
+      return Grads{g / (2.0 * saved_out.get())};
     });
   }
   return out;
@@ -175,7 +174,7 @@ Tensor abs(const Tensor& input) {
   Tensor out = unary_forward("abs", UnaryOp::abs, input);
   if (needs_grad(input)) {
     record_op("abs", out, {input}, [saved = SavedTensor(input)](const Tensor& g, const Node&) {
-      return Grads{mul(g, sign(saved.get()))};
+      return Grads{g * sign(saved.get())};
     });
   }
   return out;
@@ -206,7 +205,7 @@ Tensor sigmoid(const Tensor& input) {
   if (needs_grad(input)) {
     record_op("sigmoid", out, {input}, [saved_out = SavedTensor(out)](const Tensor& g, const Node&) {
       const Tensor& y = saved_out.get();
-      return Grads{mul(g, mul(y, sub(scalar_like(1.0, y), y)))};
+      return Grads{g * y * (1.0 - y)};
     });
   }
   return out;
@@ -217,7 +216,7 @@ Tensor tanh(const Tensor& input) {
   if (needs_grad(input)) {
     record_op("tanh", out, {input}, [saved_out = SavedTensor(out)](const Tensor& g, const Node&) {
       const Tensor& y = saved_out.get();
-      return Grads{mul(g, sub(scalar_like(1.0, y), mul(y, y)))};
+      return Grads{g * (1.0 - y * y)};
     });
   }
   return out;

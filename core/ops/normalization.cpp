@@ -115,15 +115,15 @@ Tensor batch_norm(const Tensor& input_in, const Tensor& running_mean, const Tens
       Tensor var = empty({channels}, {.dtype = stats_dtype, .device = device});
       EMBER_KERNEL(op, device, batch_norm_statistics, input.dtype(), batch, channels, spatial, x.data_ptr(),
                    mean.data_ptr(), var.data_ptr());
-      invstd = pow(add(var, eps), -0.5);
+      invstd = pow(var + eps, -0.5);
       if (running_mean.defined()) {
-        const Tensor unbiased = mul(var, static_cast<double>(count) / static_cast<double>(count - 1));
+        const Tensor unbiased = var * (static_cast<double>(count) / static_cast<double>(count - 1));
         add_(mul_(running_mean, 1 - momentum), mean.to(running_mean.dtype()), momentum);
         add_(mul_(running_var, 1 - momentum), unbiased.to(running_var.dtype()), momentum);
       }
     } else {
       mean = running_mean.to(stats_dtype).contiguous();
-      invstd = pow(add(running_var.to(stats_dtype), eps), -0.5);
+      invstd = pow(running_var.to(stats_dtype) + eps, -0.5);
     }
   }
   const Tensor weight = weight_in.defined() ? weight_in.contiguous() : Tensor();

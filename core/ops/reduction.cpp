@@ -107,7 +107,7 @@ Tensor mean(const Tensor& input_in, const Shape& dims, bool keepdim) {
   detail::check_defined("mean", input);
   detail::check_floating("mean", input);
   const ReducePlan plan = plan_reduction("mean", input, dims, keepdim);
-  return div(sum(input, dims, keepdim), static_cast<double>(plan.count));
+  return sum(input, dims, keepdim) / static_cast<double>(plan.count);
 }
 
 Tensor mean(const Tensor& input) { return mean(input, {}, false); }
@@ -117,9 +117,9 @@ Tensor var(const Tensor& input_in, const Shape& dims, std::int64_t correction, b
   detail::check_defined("var", input);
   detail::check_floating("var", input);
   const ReducePlan plan = plan_reduction("var", input, dims, keepdim);
-  const Tensor centered = sub(input, mean(input, dims, /*keepdim=*/true));
+  const Tensor centered = input - mean(input, dims, /*keepdim=*/true);
   const double divisor = static_cast<double>(std::max<std::int64_t>(plan.count - correction, 0));
-  return div(sum(mul(centered, centered), dims, keepdim), divisor);
+  return sum(centered * centered, dims, keepdim) / divisor;
 }
 
 Tensor max(const Tensor& input, std::int64_t dim, bool keepdim) {

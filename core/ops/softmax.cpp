@@ -37,7 +37,7 @@ Tensor softmax(const Tensor& input_in, std::int64_t dim) {
     record_op("softmax", out, {input}, [saved_out = SavedTensor(out), dim](const Tensor& g, const Node&) {
       // dx = y * (g - sum(g * y))
       const Tensor& y = saved_out.get();
-      return Grads{mul(y, sub(g, sum(mul(g, y), {dim}, true)))};
+      return Grads{y * (g - sum(g * y, {dim}, true))};
     });
   }
   return out;
@@ -49,7 +49,7 @@ Tensor log_softmax(const Tensor& input_in, std::int64_t dim) {
   if (detail::needs_grad(input)) {
     record_op("log_softmax", out, {input}, [saved_out = SavedTensor(out), dim](const Tensor& g, const Node&) {
       // dx = g - softmax(x) * sum(g), with softmax(x) = exp(log_softmax(x))
-      return Grads{sub(g, mul(exp(saved_out.get()), sum(g, {dim}, true)))};
+      return Grads{g - exp(saved_out.get()) * sum(g, {dim}, true)};
     });
   }
   return out;

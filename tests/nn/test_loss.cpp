@@ -82,6 +82,17 @@ TEST_CASE("regression and binary losses by hand") {
         doctest::Approx(1000));
 }
 
+TEST_CASE("binary_cross_entropy_with_logits has the gradient sigmoid(x) - y at a logit of exactly 0") {
+  // d/dx BCE(sigmoid(x), y) = sigmoid(x) - y, so 0.5 - y at x = 0 (a zero-initialized output
+  // layer's first step), divided by 4 for the mean. Composed from relu and abs, whose
+  // derivatives at 0 are taken as 0, the loss gave -y / 4 there.
+  const Tensor logits = from_vector<double>({0, 0, 0, 2}, {4}, true);
+  const Tensor target = from_vector<double>({0, 1, 0.25, 1});
+  binary_cross_entropy_with_logits(logits, target).backward();
+  const double s2 = 1 / (1 + std::exp(-2.0));
+  check_values(logits.grad(), {0.5 / 4, -0.5 / 4, 0.25 / 4, (s2 - 1) / 4}, 1e-15);
+}
+
 TEST_CASE("cross_entropy gradient is (softmax - onehot) / N") {
   const Tensor logits = leaf({4, 5}, 71);
   const Tensor target = from_vector<std::int64_t>({0, 4, 2, 2});

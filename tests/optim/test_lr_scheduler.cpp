@@ -59,6 +59,27 @@ TEST_CASE("OneCycleLR: max_lr / 25 up to max_lr at pct_start and down to / 1e4 o
   CHECK(lrs[9] == doctest::Approx(0.04 / 1e4));
 }
 
+TEST_CASE("OneCycleLR allows total_steps calls of step(), as PyTorch does, and names the count past them") {
+  // One step() per batch of a 10-batch run: 10 calls. PyTorch raises only at the 11th ("Tried to
+  // step 11 times"); the 10th extrapolates the cool phase one step past its end.
+  optim::SGD sgd({zeros({1}).set_requires_grad(true)}, {.lr = 1.0});
+  optim::OneCycleLR one_cycle(sgd, 1.0, 10, 0.3);
+  for (int call = 1; call <= 10; ++call) CHECK_NOTHROW(one_cycle.step());
+  // 0.04 / 1e4 + (1 - 0.04 / 1e4) / 2 * (1 + cos(pi * 8 / 7)): pct = (10 - 2) / (9 - 2).
+  const double floor = 0.04 / 1e4;
+  CHECK(sgd.param_groups()[0].lr == doctest::Approx(floor + (1 - floor) / 2 * (1 + std::cos(std::numbers::pi * 8 / 7))));
+  CHECK(contains(error_of([&] { one_cycle.step(); }), "OneCycleLR: tried to step 11 times, more than total_steps 10"));
+}
+
+TEST_CASE("ReduceLROnPlateau makes no reduction smaller than eps, like PyTorch") {
+  // Halving from 1e-6 on a flat metric: 1e-6 / 2^6 = 1.5625e-8 is the last lr whose halving
+  // changes it by more than eps = 1e-8 (by 7.8e-9 it would not), so the lr stays there.
+  optim::SGD sgd({zeros({1}).set_requires_grad(true)}, {.lr = 1e-6});
+  optim::ReduceLROnPlateau plateau(sgd, optim::ReduceLROnPlateau::Mode::min, 0.5, /*patience=*/0);
+  for (int i = 0; i < 30; ++i) plateau.step(1.0);
+  CHECK(plateau.last_lr()[0] == 1e-6 / 64);
+}
+
 TEST_CASE("ReduceLROnPlateau cuts after patience bad steps and then cools down") {
   optim::SGD sgd({zeros({1}).set_requires_grad(true)}, {.lr = 1.0});
   optim::ReduceLROnPlateau plateau(sgd, optim::ReduceLROnPlateau::Mode::min, 0.5, /*patience=*/1, 1e-4, /*cooldown=*/1);
