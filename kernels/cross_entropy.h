@@ -5,7 +5,8 @@
 //   (1 - s) w[y] (lse - row[y]) + (s / cols) sum_c w[c] (lse - row[c]),
 // or 0 when y == ignore_index; its gradient with respect to row[c], with p = softmax(row), is
 //   (1 - s) w[y] (p[c] - [c == y]) + (s / cols) (W p[c] - w[c]).
-// Labels other than ignore_index are in [0, cols) (the op layer checks).
+// Labels other than ignore_index are in [0, cols): the op layer checks CPU labels, the CUDA
+// kernel its own (without a wait for the device).
 #include <cstdint>
 
 namespace ember::kernels {

@@ -27,6 +27,19 @@ std::string error_of(Body&& body) {
 
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// Largest |got - want| / max(1, |want|) over all elements, compared in f64 (any devices); NaN
+// where one side has a NaN the other lacks (an unwritten, poisoned element).
+inline double max_relative_error(const Tensor& got, const Tensor& want) {
+  const std::vector<double> g = got.to_vector<double>(), w = want.to_vector<double>();
+  double worst = 0;
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    if (std::isnan(g[i]) != std::isnan(w[i])) return NAN;
+    if (std::isnan(w[i]) || g[i] == w[i]) continue;
+    worst = std::max(worst, std::abs(g[i] - w[i]) / std::max(1.0, std::abs(w[i])));
+  }
+  return worst;
+}
+
 // An f64 leaf with N(0, 1) values, requiring grad.
 inline Tensor leaf(const Shape& sizes, std::uint64_t seed) {
   Generator generator(seed);

@@ -8,20 +8,14 @@ namespace {
 
 constexpr int kTile = 32;
 
-__global__ void naive_kernel(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b,
-                             float* c) {
-  const std::int64_t row = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
-  const std::int64_t col = blockIdx.y * static_cast<std::int64_t>(blockDim.y) + threadIdx.y;
-  if (row >= m || col >= n) return;
-  float dot = 0;
-  for (std::int64_t p = 0; p < k; ++p) dot += a[row * k + p] * b[p * n + col];
-  c[row * n + col] = dot;
-}
-
-__global__ void coalesced_kernel(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b,
-                                 float* c) {
-  const std::int64_t col = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
-  const std::int64_t row = blockIdx.y * static_cast<std::int64_t>(blockDim.y) + threadIdx.y;
+// Versions 1 and 2: one thread per element of C. The only difference is which index of C the
+// threads of a warp step along: rows (naive) or columns (coalesced).
+template <bool kWarpAlongColumns>
+__global__ void one_thread_per_element(std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
+                                       const float* b, float* c) {
+  const std::int64_t fast = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+  const std::int64_t slow = blockIdx.y * static_cast<std::int64_t>(blockDim.y) + threadIdx.y;
+  const std::int64_t row = kWarpAlongColumns ? slow : fast, col = kWarpAlongColumns ? fast : slow;
   if (row >= m || col >= n) return;
   float dot = 0;
   for (std::int64_t p = 0; p < k; ++p) dot += a[row * k + p] * b[p * n + col];
@@ -53,13 +47,13 @@ unsigned blocks(std::int64_t size, int per_block) { return static_cast<unsigned>
 
 void cuda_naive(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b, float* c) {
   const dim3 threads(kTile, kTile), grid(blocks(m, kTile), blocks(n, kTile));
-  naive_kernel<<<grid, threads, 0, kernels::cuda::current_stream()>>>(m, n, k, a, b, c);
+  one_thread_per_element<false><<<grid, threads, 0, kernels::cuda::current_stream()>>>(m, n, k, a, b, c);
   EMBER_CUDA_CHECK_LAUNCH();
 }
 
 void cuda_coalesced(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b, float* c) {
   const dim3 threads(kTile, kTile), grid(blocks(n, kTile), blocks(m, kTile));
-  coalesced_kernel<<<grid, threads, 0, kernels::cuda::current_stream()>>>(m, n, k, a, b, c);
+  one_thread_per_element<true><<<grid, threads, 0, kernels::cuda::current_stream()>>>(m, n, k, a, b, c);
   EMBER_CUDA_CHECK_LAUNCH();
 }
 

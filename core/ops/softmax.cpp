@@ -77,17 +77,17 @@ Tensor softmax_cross_entropy(const Tensor& logits_in, const Tensor& labels, cons
   }
   EMBER_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0, op, ": label_smoothing must be in [0, 1], got ",
               label_smoothing);
-  if (labels.numel() > 0) {
-    // Ignored rows may hold any value; the others must name a class (one check, on the host).
-    const TensorOptions label_options{.dtype = DType::i64, .device = device};
-    const Tensor counted = ne(labels, scalar_tensor(static_cast<double>(ignore_index), label_options));
-    const Tensor checked = where(counted, labels, scalar_tensor(0, label_options));
-    const auto low = min(checked).item<std::int64_t>(), high = max(checked).item<std::int64_t>();
-    EMBER_CHECK(low >= 0 && high < classes, op, ": label ", low < 0 ? low : high, " is out of range for ", classes,
-                " classes (logits ", describe(logits), ")");
-  }
   const Tensor rows = logits.contiguous();
   const Tensor label_values = labels.contiguous();
+  // Ignored rows may hold any value; the others must name a class. CPU labels are checked here;
+  // the CUDA kernel checks its own, so a GPU step does not wait to read the labels back.
+  if (device.is_cpu()) {
+    const std::int64_t* values = label_values.data<std::int64_t>();
+    for (std::int64_t r = 0; r < label_values.numel(); ++r) {
+      EMBER_CHECK(values[r] == ignore_index || (values[r] >= 0 && values[r] < classes), op, ": label ", values[r],
+                  " is out of range for ", classes, " classes (logits ", describe(logits), ")");
+    }
+  }
   const kernels::CrossEntropyProblem problem{rows.size(0), classes, label_values.data<std::int64_t>(),
                                              class_weight.defined() ? class_weight.data_ptr() : nullptr,
                                              ignore_index, label_smoothing};

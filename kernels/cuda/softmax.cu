@@ -2,6 +2,8 @@
 // the CPU kernel's contract (kernels/softmax.h). One block per row: the row max, then the
 // sum of exp(x - max), each by a block reduction, then one pass that writes the row. The fused
 // cross-entropy works the same way, one block per row, forward and backward.
+#include <cstdio>
+
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/dispatch.cuh"
 #include "kernels/cuda/map.cuh"
@@ -66,8 +68,18 @@ __global__ void cross_entropy_kernel(CrossEntropyProblem problem, const T* logit
   using C = compute_t<T>;
   const std::int64_t r = blockIdx.x, cols = problem.cols;
   const T* row = logits + r * cols;
-  const C lse = row_log_sum_exp(row, cols);
   const std::int64_t label = problem.labels[r];
+  // Checked here, not on the host, so a training step does not wait for the GPU to read the
+  // labels back (PyTorch's device-side assert): the kernel stops with a message, and the next
+  // CUDA call raises an Error ("unspecified launch failure" or "device-side assert").
+  if (label != problem.ignore_index && (label < 0 || label >= cols)) {
+    if (threadIdx.x == 0) {
+      printf("softmax_cross_entropy: label %lld of row %lld is out of range for %lld classes\n",
+             static_cast<long long>(label), static_cast<long long>(r), static_cast<long long>(cols));
+    }
+    __trap();
+  }
+  const C lse = row_log_sum_exp(row, cols);
   const auto smoothing = static_cast<C>(problem.label_smoothing);
   C uniform = 0;
   if (smoothing > 0 && label != problem.ignore_index) {

@@ -26,21 +26,6 @@ inline Tensor random_cpu(const Shape& sizes, DType dtype, std::uint64_t seed, do
   return values.to(dtype);
 }
 
-// Largest |gpu - cpu| / max(1, |cpu|) over all elements, compared in f64; NaN where either side
-// has a NaN the other lacks (an unwritten, poisoned element).
-inline double max_relative_error(const Tensor& gpu, const Tensor& cpu) {
-  REQUIRE(gpu.device().is_cuda());
-  REQUIRE(gpu.sizes() == cpu.sizes());
-  const std::vector<double> g = gpu.to_vector<double>(), c = cpu.to_vector<double>();
-  double worst = 0;
-  for (std::size_t i = 0; i < g.size(); ++i) {
-    if (std::isnan(g[i]) != std::isnan(c[i])) return NAN;
-    if (std::isnan(c[i]) || g[i] == c[i]) continue;
-    worst = std::max(worst, std::abs(g[i] - c[i]) / std::max(1.0, std::abs(c[i])));
-  }
-  return worst;
-}
-
 // METHOD.md's bounds: f32 results within 1e-5 of the CPU's, f16/bf16 inputs within 1e-2.
 inline double tolerance_for(DType dtype) { return dtype == DType::f32 || dtype == DType::f64 ? 1e-5 : 1e-2; }
 

@@ -1,26 +1,14 @@
 #include "op_table/check_case.h"
 
-#include <cmath>
 #include <sstream>
+
+#include "helpers.h"
 
 namespace ember::op_table {
 
 namespace {
 
 constexpr std::uint64_t kSeed = 1234;
-
-// The largest |got - want| / max(1, |want|) over all elements (in f64), or NaN where one side has
-// a NaN the other lacks (a poisoned element a kernel never wrote).
-double worst_error(const Tensor& got, const Tensor& want) {
-  const std::vector<double> g = got.to_vector<double>(), w = want.to_vector<double>();
-  double worst = 0;
-  for (std::size_t i = 0; i < g.size(); ++i) {
-    if (std::isnan(g[i]) != std::isnan(w[i])) return NAN;
-    if (std::isnan(w[i]) || g[i] == w[i]) continue;
-    worst = std::max(worst, std::abs(g[i] - w[i]) / std::max(1.0, std::abs(w[i])));
-  }
-  return worst;
-}
 
 // Appends a line to `report` when `got` and `want` differ by more than `tolerance`.
 void compare(const std::string& what, const Tensor& got, const Tensor& want, double tolerance, std::string& report) {
@@ -29,7 +17,7 @@ void compare(const std::string& what, const Tensor& got, const Tensor& want, dou
     line << what << ": shape " << (got.defined() ? to_string(got.sizes()) : "(undefined)") << ", expected "
          << to_string(want.sizes()) << "\n";
   } else {
-    const double error = worst_error(got, want);
+    const double error = testing::max_relative_error(got, want);
     if (!(error <= tolerance)) line << what << ": error " << error << " > " << tolerance << "\n";
   }
   report += line.str();
