@@ -36,11 +36,6 @@ void softmax(DType dtype, std::int64_t rows, std::int64_t cols, const void* in, 
 
 namespace {
 
-template <class T, class C>
-C class_weight(const CrossEntropyProblem& problem, std::int64_t c) {
-  return problem.class_weight == nullptr ? C(1) : static_cast<C>(static_cast<const T*>(problem.class_weight)[c]);
-}
-
 }  // namespace
 
 void cross_entropy(DType dtype, const CrossEntropyProblem& problem, const void* logits, void* losses,
@@ -48,7 +43,6 @@ void cross_entropy(DType dtype, const CrossEntropyProblem& problem, const void* 
   dispatch_floating(dtype, "cross_entropy", [&]<class T>() {
     using C = compute_t<T>;
     const std::int64_t cols = problem.cols;
-    const auto smoothing = static_cast<C>(problem.label_smoothing);
     parallel_for(problem.rows, cols, [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t r = begin; r < end; ++r) {
         const T* row = static_cast<const T*>(logits) + r * cols;
@@ -62,12 +56,12 @@ void cross_entropy(DType dtype, const CrossEntropyProblem& problem, const void* 
         const std::int64_t label = problem.labels[r];
         C loss = 0;
         if (label != problem.ignore_index) {
-          loss = (C(1) - smoothing) * class_weight<T, C>(problem, label) * (lse - static_cast<C>(row[label]));
-          if (smoothing > 0) {
-            C uniform = 0;
+          C uniform = 0;
+          if (problem.label_smoothing > 0) {
             for (std::int64_t c = 0; c < cols; ++c) uniform += class_weight<T, C>(problem, c) * (lse - static_cast<C>(row[c]));
-            loss += smoothing / static_cast<C>(cols) * uniform;
           }
+          loss = cross_entropy_loss<C>(problem, class_weight<T, C>(problem, label), lse - static_cast<C>(row[label]),
+                                       uniform);
         }
         static_cast<T*>(losses)[r] = static_cast<T>(loss);
       }
@@ -80,7 +74,6 @@ void cross_entropy_backward(DType dtype, const CrossEntropyProblem& problem, con
   dispatch_floating(dtype, "cross_entropy_backward", [&]<class T>() {
     using C = compute_t<T>;
     const std::int64_t cols = problem.cols;
-    const auto smoothing = static_cast<C>(problem.label_smoothing);
     C weight_total = static_cast<C>(cols);
     if (problem.class_weight != nullptr) {
       weight_total = 0;
@@ -97,11 +90,11 @@ void cross_entropy_backward(DType dtype, const CrossEntropyProblem& problem, con
         }
         const C g = static_cast<C>(static_cast<const T*>(grad_losses)[r]);
         const C lse = static_cast<const C*>(log_sum_exp)[r];
-        const C picked = (C(1) - smoothing) * class_weight<T, C>(problem, label);
-        const C spread = smoothing / static_cast<C>(cols);
+        const C label_weight = class_weight<T, C>(problem, label);
         for (std::int64_t c = 0; c < cols; ++c) {
           const C p = std::exp(static_cast<C>(row[c]) - lse);
-          const C d = picked * (p - (c == label ? C(1) : C(0))) + spread * (weight_total * p - class_weight<T, C>(problem, c));
+          const C d = cross_entropy_gradient<C>(problem, p, c == label, label_weight, class_weight<T, C>(problem, c),
+                                                weight_total);
           grad[c] = static_cast<T>(g * d);
         }
       }

@@ -43,12 +43,6 @@ __global__ void softmax_kernel(std::int64_t cols, const T* in, T* out) {
   }
 }
 
-template <class T>
-__device__ inline compute_t<T> weight_of(const CrossEntropyProblem& problem, std::int64_t c) {
-  using C = compute_t<T>;
-  return problem.class_weight == nullptr ? C(1) : static_cast<C>(static_cast<const T*>(problem.class_weight)[c]);
-}
-
 // The row's log-sum-exp, in every thread of the block.
 template <class T>
 __device__ inline compute_t<T> row_log_sum_exp(const T* row, std::int64_t cols) {
@@ -80,11 +74,10 @@ __global__ void cross_entropy_kernel(CrossEntropyProblem problem, const T* logit
     __trap();
   }
   const C lse = row_log_sum_exp(row, cols);
-  const auto smoothing = static_cast<C>(problem.label_smoothing);
   C uniform = 0;
-  if (smoothing > 0 && label != problem.ignore_index) {
+  if (problem.label_smoothing > 0 && label != problem.ignore_index) {
     for (std::int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-      uniform += weight_of<T>(problem, j) * (lse - static_cast<C>(row[j]));
+      uniform += class_weight<T, C>(problem, j) * (lse - static_cast<C>(row[j]));
     }
     uniform = block_reduce(uniform, Plus{});
   }
@@ -92,8 +85,7 @@ __global__ void cross_entropy_kernel(CrossEntropyProblem problem, const T* logit
   log_sum_exp[r] = lse;
   C loss = 0;
   if (label != problem.ignore_index) {
-    loss = (C(1) - smoothing) * weight_of<T>(problem, label) * (lse - static_cast<C>(row[label])) +
-           smoothing / static_cast<C>(cols) * uniform;
+    loss = cross_entropy_loss<C>(problem, class_weight<T, C>(problem, label), lse - static_cast<C>(row[label]), uniform);
   }
   losses[r] = static_cast<T>(loss);
 }
@@ -110,19 +102,19 @@ __global__ void cross_entropy_backward_kernel(CrossEntropyProblem problem, const
     for (std::int64_t j = threadIdx.x; j < cols; j += blockDim.x) grad[j] = static_cast<T>(C(0));
     return;
   }
-  const auto smoothing = static_cast<C>(problem.label_smoothing);
   C weight_total = static_cast<C>(cols);
-  if (problem.class_weight != nullptr && smoothing > 0) {
+  if (problem.class_weight != nullptr && problem.label_smoothing > 0) {
     // Each row block adds the class weights itself; only with weights and smoothing together.
     weight_total = 0;
-    for (std::int64_t j = threadIdx.x; j < cols; j += blockDim.x) weight_total += weight_of<T>(problem, j);
+    for (std::int64_t j = threadIdx.x; j < cols; j += blockDim.x) weight_total += class_weight<T, C>(problem, j);
     weight_total = block_reduce(weight_total, Plus{});
   }
   const C g = static_cast<C>(grad_losses[r]), lse = log_sum_exp[r];
-  const C picked = (C(1) - smoothing) * weight_of<T>(problem, label), spread = smoothing / static_cast<C>(cols);
+  const C label_weight = class_weight<T, C>(problem, label);
   for (std::int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
     const C p = exp(static_cast<C>(row[j]) - lse);
-    const C d = picked * (p - (j == label ? C(1) : C(0))) + spread * (weight_total * p - weight_of<T>(problem, j));
+    const C d = cross_entropy_gradient<C>(problem, p, j == label, label_weight, class_weight<T, C>(problem, j),
+                                          weight_total);
     grad[j] = static_cast<T>(g * d);
   }
 }
