@@ -94,8 +94,8 @@ void unscale_and_check_finite_(const std::vector<Tensor>& grads, double inv_scal
     EMBER_CHECK(grad.is_contiguous(), op, ": gradient ", describe(grad), " must be contiguous");
     EMBER_CHECK(grad.dtype() == DType::f32 || grad.dtype() == DType::f64, op,
                 ": gradients must be f32 or f64 (the master weights' dtype), got ", describe(grad));
-    EMBER_CHECK(grad.device() == found_inf.device(), op, ": gradient ", describe(grad), " is not on found_inf's device ",
-                found_inf.device());
+    EMBER_CHECK(grad.device() == found_inf.device(), op, ": gradient ", describe(grad),
+                " is not on found_inf's device ", found_inf.device());
   }
   found_inf.bump_version();
   for (const auto& [key, indices] : group_by_device_and_dtype(grads)) {

@@ -5,6 +5,7 @@
 
 #include "kernels/cpu/parallel.h"
 #include "kernels/dtype.h"
+#include "kernels/normalization_formulas.h"
 
 namespace ember::kernels::cpu {
 
@@ -40,8 +41,8 @@ void layer_norm(DType dtype, std::int64_t rows, std::int64_t cols, const void* x
         static_cast<C*>(mean_out)[r] = m;
         static_cast<C*>(rstd_out)[r] = rstd;
         for (std::int64_t c = 0; c < cols; ++c) {
-          const C normalized = (static_cast<C>(row[c]) - m) * rstd;
-          y[r * cols + c] = static_cast<T>(normalized * value_or<T>(weight, c, C(1)) + value_or<T>(bias, c, C(0)));
+          const C xhat = normalized(static_cast<C>(row[c]), m, rstd);
+          y[r * cols + c] = static_cast<T>(xhat * value_or<T>(weight, c, C(1)) + value_or<T>(bias, c, C(0)));
         }
       }
     });
@@ -66,14 +67,14 @@ void layer_norm_backward(DType dtype, std::int64_t rows, std::int64_t cols, cons
           for (std::int64_t c = 0; c < cols; ++c) {
             const C gw = static_cast<C>(dy[at + c]) * value_or<T>(weight, c, C(1));
             sum_gw += static_cast<double>(gw);
-            sum_gw_xhat += static_cast<double>(gw * (static_cast<C>(x[at + c]) - mean[r]) * rstd[r]);
+            sum_gw_xhat += static_cast<double>(gw * normalized(static_cast<C>(x[at + c]), mean[r], rstd[r]));
           }
           const auto mean_gw = static_cast<C>(sum_gw / static_cast<double>(cols));
           const auto mean_gw_xhat = static_cast<C>(sum_gw_xhat / static_cast<double>(cols));
           for (std::int64_t c = 0; c < cols; ++c) {
             const C gw = static_cast<C>(dy[at + c]) * value_or<T>(weight, c, C(1));
-            const C xhat = (static_cast<C>(x[at + c]) - mean[r]) * rstd[r];
-            dx[at + c] = static_cast<T>(rstd[r] * (gw - mean_gw - xhat * mean_gw_xhat));
+            const C xhat = normalized(static_cast<C>(x[at + c]), mean[r], rstd[r]);
+            dx[at + c] = static_cast<T>(normalization_input_gradient(rstd[r], gw, mean_gw, xhat, mean_gw_xhat));
           }
         }
       });
@@ -87,12 +88,14 @@ void layer_norm_backward(DType dtype, std::int64_t rows, std::int64_t cols, cons
           const C g = static_cast<C>(dy[r * cols + c]);
           const auto slot = static_cast<std::size_t>(c - begin);
           sum_g[slot] += static_cast<double>(g);
-          sum_g_xhat[slot] += static_cast<double>(g * (static_cast<C>(x[r * cols + c]) - mean[r]) * rstd[r]);
+          const C xhat = normalized(static_cast<C>(x[r * cols + c]), mean[r], rstd[r]);
+          sum_g_xhat[slot] += static_cast<double>(g * xhat);
         }
       }
       for (std::int64_t c = begin; c < end; ++c) {
         const auto slot = static_cast<std::size_t>(c - begin);
-        if (grad_weight_out != nullptr) static_cast<T*>(grad_weight_out)[c] = static_cast<T>(static_cast<C>(sum_g_xhat[slot]));
+        if (grad_weight_out != nullptr)
+          static_cast<T*>(grad_weight_out)[c] = static_cast<T>(static_cast<C>(sum_g_xhat[slot]));
         if (grad_bias_out != nullptr) static_cast<T*>(grad_bias_out)[c] = static_cast<T>(static_cast<C>(sum_g[slot]));
       }
     });
@@ -168,10 +171,11 @@ void batch_norm_backward(DType dtype, std::int64_t batch, std::int64_t channels,
           for (std::int64_t s = 0; s < spatial; ++s) {
             const C g = static_cast<C>(dy[at + s]);
             sum_g += static_cast<double>(g);
-            sum_g_xhat += static_cast<double>(g * (static_cast<C>(x[at + s]) - mean[ch]) * invstd[ch]);
+            sum_g_xhat += static_cast<double>(g * normalized(static_cast<C>(x[at + s]), mean[ch], invstd[ch]));
           }
         }
-        if (grad_weight_out != nullptr) static_cast<T*>(grad_weight_out)[ch] = static_cast<T>(static_cast<C>(sum_g_xhat));
+        if (grad_weight_out != nullptr)
+          static_cast<T*>(grad_weight_out)[ch] = static_cast<T>(static_cast<C>(sum_g_xhat));
         if (grad_bias_out != nullptr) static_cast<T*>(grad_bias_out)[ch] = static_cast<T>(static_cast<C>(sum_g));
         if (grad_x_out == nullptr) continue;
         const C scale = invstd[ch] * value_or<T>(weight, ch, C(1));
@@ -180,9 +184,10 @@ void batch_norm_backward(DType dtype, std::int64_t batch, std::int64_t channels,
         for (std::int64_t n = 0; n < batch; ++n) {
           const std::int64_t at = (n * channels + ch) * spatial;
           for (std::int64_t s = 0; s < spatial; ++s) {
-            const C xhat = (static_cast<C>(x[at + s]) - mean[ch]) * invstd[ch];
+            const C xhat = normalized(static_cast<C>(x[at + s]), mean[ch], invstd[ch]);
             static_cast<T*>(grad_x_out)[at + s] =
-                static_cast<T>(scale * (static_cast<C>(dy[at + s]) - mean_g - xhat * mean_g_xhat));
+                static_cast<T>(normalization_input_gradient(scale, static_cast<C>(dy[at + s]), mean_g, xhat,
+                                                            mean_g_xhat));
           }
         }
       }

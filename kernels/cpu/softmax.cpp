@@ -58,7 +58,8 @@ void cross_entropy(DType dtype, const CrossEntropyProblem& problem, const void* 
         if (label != problem.ignore_index) {
           C uniform = 0;
           if (problem.label_smoothing > 0) {
-            for (std::int64_t c = 0; c < cols; ++c) uniform += class_weight<T, C>(problem, c) * (lse - static_cast<C>(row[c]));
+            for (std::int64_t c = 0; c < cols; ++c)
+              uniform += class_weight<T, C>(problem, c) * (lse - static_cast<C>(row[c]));
           }
           loss = cross_entropy_loss<C>(problem, class_weight<T, C>(problem, label), lse - static_cast<C>(row[label]),
                                        uniform);

@@ -12,6 +12,7 @@
 #include "kernels/cuda/dispatch.cuh"
 #include "kernels/cuda/map.cuh"
 #include "kernels/normalization.h"
+#include "kernels/normalization_formulas.h"
 
 namespace ember::kernels::cuda {
 
@@ -72,8 +73,8 @@ __global__ void layer_norm_kernel(std::int64_t rows, std::int64_t cols, const T*
       rstd_out[r] = rstd;
     }
     for (std::int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-      const C normalized = (static_cast<C>(row[c]) - m) * rstd;
-      y[r * cols + c] = static_cast<T>(normalized * value_or(weight, c, C(1)) + value_or(bias, c, C(0)));
+      const C xhat = normalized(static_cast<C>(row[c]), m, rstd);
+      y[r * cols + c] = static_cast<T>(xhat * value_or(weight, c, C(1)) + value_or(bias, c, C(0)));
     }
   }
 }
@@ -89,14 +90,14 @@ __global__ void layer_norm_grad_input_kernel(std::int64_t rows, std::int64_t col
     for (std::int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
       const C gw = static_cast<C>(dy[at + c]) * value_or(weight, c, C(1));
       sum_gw += static_cast<double>(gw);
-      sum_gw_xhat += static_cast<double>(gw * (static_cast<C>(x[at + c]) - mean[r]) * rstd[r]);
+      sum_gw_xhat += static_cast<double>(gw * normalized(static_cast<C>(x[at + c]), mean[r], rstd[r]));
     }
     const auto mean_gw = static_cast<C>(block_reduce(sum_gw, Plus{}) / static_cast<double>(cols));
     const auto mean_gw_xhat = static_cast<C>(block_reduce(sum_gw_xhat, Plus{}) / static_cast<double>(cols));
     for (std::int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
       const C gw = static_cast<C>(dy[at + c]) * value_or(weight, c, C(1));
-      const C xhat = (static_cast<C>(x[at + c]) - mean[r]) * rstd[r];
-      dx[at + c] = static_cast<T>(rstd[r] * (gw - mean_gw - xhat * mean_gw_xhat));
+      const C xhat = normalized(static_cast<C>(x[at + c]), mean[r], rstd[r]);
+      dx[at + c] = static_cast<T>(normalization_input_gradient(rstd[r], gw, mean_gw, xhat, mean_gw_xhat));
     }
   }
 }
@@ -120,7 +121,7 @@ __global__ void layer_norm_column_partials_kernel(std::int64_t rows, std::int64_
     for (std::int64_t r = first + threadIdx.y; r < last; r += kTileRows) {
       const C g = static_cast<C>(dy[r * cols + c]);
       sum_g += static_cast<double>(g);
-      sum_g_xhat += static_cast<double>(g * (static_cast<C>(x[r * cols + c]) - mean[r]) * rstd[r]);
+      sum_g_xhat += static_cast<double>(g * normalized(static_cast<C>(x[r * cols + c]), mean[r], rstd[r]));
     }
   }
   tile_g[threadIdx.y][threadIdx.x] = sum_g;
@@ -193,7 +194,7 @@ struct GradientTerms {
     using C = compute_t<T>;
     const C g = static_cast<C>(dy[at]);
     a += static_cast<double>(g);
-    b += static_cast<double>(g * (static_cast<C>(x[at]) - mean[ch]) * invstd[ch]);
+    b += static_cast<double>(g * normalized(static_cast<C>(x[at]), mean[ch], invstd[ch]));
   }
 };
 
@@ -274,8 +275,8 @@ __global__ void batch_norm_grad_input_kernel(std::int64_t total, std::int64_t ch
     const C scale = invstd[ch] * value_or(weight, ch, C(1));
     const C mean_g = training ? static_cast<C>(sum_g[ch] / count) : C(0);
     const C mean_g_xhat = training ? static_cast<C>(sum_g_xhat[ch] / count) : C(0);
-    const C xhat = (static_cast<C>(x[e]) - mean[ch]) * invstd[ch];
-    dx[e] = static_cast<T>(scale * (static_cast<C>(dy[e]) - mean_g - xhat * mean_g_xhat));
+    const C xhat = normalized(static_cast<C>(x[e]), mean[ch], invstd[ch]);
+    dx[e] = static_cast<T>(normalization_input_gradient(scale, static_cast<C>(dy[e]), mean_g, xhat, mean_g_xhat));
   }
 }
 

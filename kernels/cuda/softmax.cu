@@ -85,7 +85,8 @@ __global__ void cross_entropy_kernel(CrossEntropyProblem problem, const T* logit
   log_sum_exp[r] = lse;
   C loss = 0;
   if (label != problem.ignore_index) {
-    loss = cross_entropy_loss<C>(problem, class_weight<T, C>(problem, label), lse - static_cast<C>(row[label]), uniform);
+    loss =
+        cross_entropy_loss<C>(problem, class_weight<T, C>(problem, label), lse - static_cast<C>(row[label]), uniform);
   }
   losses[r] = static_cast<T>(loss);
 }
