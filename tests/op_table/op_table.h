@@ -15,17 +15,17 @@ namespace ember::op_table {
 
 // How an input's values are drawn (from the case's seed, in f64, then rounded to the dtype).
 enum class Values {
-  normal,          // N(0, 1)
-  positive,        // uniform in [0.5, 2): log, sqrt, pow bases, divisors
-  away_from_kinks, // |x| in [0.25, 2) with random sign: relu, abs, max/min without near-ties
-  index,           // i64 in [0, range): labels, gather and index_select indices
-  ascending,       // distinct values, row by row increasing: ties-free max/min/argmax/sort-like ops
+  normal,           // N(0, 1)
+  positive,         // uniform in [0.5, 2): log, sqrt, pow bases, divisors
+  away_from_kinks,  // |x| in [0.25, 2) with random sign: relu, abs, max/min without near-ties
+  index,            // i64 in [0, range): labels, gather and index_select indices
+  ascending,        // distinct values (0..n-1 shuffled, scaled into [-0.5, 0.5)): max, min, argmax without ties
 };
 
 struct Input {
   Shape shape;
   Values values = Values::normal;
-  std::int64_t range = 0;  // Values::index: values in [0, range)
+  std::int64_t range = 0;     // Values::index: values in [0, range)
   bool requires_grad = true;  // floating inputs only; off for constants (class weights, running stats)
   bool transposed = false;    // passed as the transpose of a contiguous [.., W, H] tensor: a strided operand
 };
@@ -38,10 +38,9 @@ struct OpCase {
   bool differentiable = true;  // gradcheck in f64 and backward compared on every device
   bool half_precision = true;  // also run in f16 and bf16
   bool in_place = false;       // run writes into its inputs (no autograd) and returns what to compare
-  double tolerance = 1;        // times the dtype's tolerance; wider only with a comment why
   bool needs_gpu = false;      // meaningful only where CUDA is (pinned memory): skipped without a GPU
   // --perf: inputs at a size worth timing (empty: not timed), and the FLOPs of one call at those
-  // sizes (0: a bandwidth-bound op, judged by bytes moved).
+  // sizes (null: a bandwidth-bound op, judged by the bytes it moves).
   std::vector<Input> perf_inputs = {};
   std::function<double(const std::vector<Tensor>&)> flops = nullptr;
 };
@@ -52,7 +51,7 @@ const std::vector<OpCase>& op_cases();
 // The families (one file each, cases_<family>.cpp).
 std::vector<OpCase> elementwise_cases();
 std::vector<OpCase> reduction_cases();
-std::vector<OpCase> shape_cases();  // views, joins, indexing, copies
+std::vector<OpCase> shape_cases();    // views, joins, indexing, copies
 std::vector<OpCase> network_cases();  // linalg, conv, pooling, resampling, normalization, softmax
 std::vector<OpCase> factory_and_optimizer_cases();
 
