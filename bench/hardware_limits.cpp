@@ -1,5 +1,6 @@
 #include "bench/hardware_limits.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -58,6 +59,35 @@ double cpu_fma_gflops() {
   });
   if (sink == 12345.0f) std::printf(" ");  // the result is used: the loop cannot be dropped
   return 2.0 * kLanes * kChains * static_cast<double>(kSteps) * omp_get_max_threads() / seconds / 1e9;
+}
+
+__attribute__((target("avx512f,avx512bf16"))) double bf16_dot_seconds(float& sink) {
+  constexpr int kChains = 16, kSteps = 1 << 22;
+  return median_seconds(Device::cpu(), [&] {
+#pragma omp parallel reduction(+ : sink)
+    {
+      __m512 acc[kChains];
+      for (int a = 0; a < kChains; ++a) acc[a] = _mm512_set1_ps(static_cast<float>(a));
+      const __m512bh x = (__m512bh)_mm512_set1_epi32(0x3f803f80), y = (__m512bh)_mm512_set1_epi32(0x3f003f00);
+      for (int step = 0; step < kSteps; ++step) {
+        for (int a = 0; a < kChains; ++a) acc[a] = _mm512_dpbf16_ps(acc[a], x, y);
+      }
+      float lanes[16];
+      for (int a = 0; a < kChains; ++a) {
+        _mm512_storeu_ps(lanes, acc[a]);
+        sink += lanes[0];
+      }
+    }
+  });
+}
+
+double cpu_bf16_dot_gflops() {
+  if (!__builtin_cpu_supports("avx512bf16")) return 0;
+  float sink = 0;
+  const double seconds = bf16_dot_seconds(sink);
+  if (sink == 12345.0f) std::printf(" ");
+  // 16 lanes x 2 products x 2 FLOPs per instruction.
+  return 64.0 * 16 * static_cast<double>(1 << 22) * omp_get_max_threads() / seconds / 1e9;
 }
 
 double cuda_copy_gbps() {

@@ -18,6 +18,9 @@ double median_seconds(Device device, const std::function<void()>& f, int calls =
 double cpu_copy_gbps();
 // f32 GFLOP/s of 16 independent chains of vector fused multiply-adds per thread, on all threads.
 double cpu_fma_gflops();
+// The same with AVX512-BF16's pair dot products (2 multiply-adds per f32 lane), or 0 where the
+// CPU lacks them.
+double cpu_bf16_dot_gflops();
 // GB/s of a 1 GiB device-to-device copy, and GFLOP/s of ember's (cuBLASLt) GEMM at 8192^3.
 double cuda_copy_gbps();
 double cuda_gemm_gflops(DType dtype);

@@ -1,8 +1,8 @@
 #pragma once
-// The CPU GEMM in three versions, each a step a learner can read and measure
+// The CPU GEMM in versions, each a step a learner can read and measure
 // (bench/gemm_versions/README.md): C[m, n] = A[m, k] B[k, n], f32, all row-major and contiguous.
-// ember's ops use Eigen's GEMM (kernels/cpu/gemm.cpp); gemm_versions checks and times these
-// against it.
+// The third version, packing and a register micro-kernel, is the one ember's ops use
+// (kernels/cpu/gemm.cpp); gemm_versions checks and times all three against Eigen's GEMM.
 #include <cstdint>
 
 namespace ember::gemm_versions {
@@ -15,11 +15,5 @@ void cpu_naive(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, c
 //    (contiguous, so the compiler vectorizes it), and blocks of A, B and C small enough for the
 //    caches are reused many times before they are evicted. Rows of C split over the threads.
 void cpu_blocked(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b, float* c);
-
-// 3. Packing and a register micro-kernel, as in BLIS and GotoBLAS: B is copied into panels of
-//    32 columns and A into panels of 6 rows, laid out in the order the micro-kernel reads them;
-//    the micro-kernel keeps a 6 x 32 block of C in 12 vector registers and performs 12 fused
-//    multiply-adds per two loads. Panels of C split over the threads.
-void cpu_micro_kernel(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b, float* c);
 
 }  // namespace ember::gemm_versions

@@ -23,6 +23,14 @@ Tensor gemm_ready(const Tensor& t) {
   return kernels::gemm_layout_supported(ref, rows, cols) ? t : t.contiguous();
 }
 
+// The product of all but the last `trailing` sizes: the row (or batch) count of a reshape that
+// -1 cannot name when a trailing size is 0 (an empty depth).
+std::int64_t product_of_leading_dims(const Tensor& t, std::int64_t trailing) {
+  std::int64_t product = 1;
+  for (std::int64_t d = 0; d < t.dim() - trailing; ++d) product *= t.size(d);
+  return product;
+}
+
 kernels::MatrixRef matrix_ref(const Tensor& t) { return {t.data_ptr(), t.stride(-2), t.stride(-1)}; }
 
 // out[b] = a[b] @ b[b] (+ out[b] when accumulate) for 3-D a [B, m, k], b [B, k, n], out [B, m, n].
@@ -68,7 +76,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   Tensor result;
   if (rhs.dim() == 2) {
     // [..., m, k] @ [k, n]: fold the batch into the rows, one GEMM.
-    const Tensor rows = lhs.reshape({-1, k});
+    const Tensor rows = lhs.reshape({product_of_leading_dims(lhs, 1), k});
     result = bmm(rows.unsqueeze(0), rhs.unsqueeze(0));
     Shape sizes(lhs.sizes().begin(), lhs.sizes().end() - 1);
     sizes.push_back(n);
@@ -80,8 +88,9 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
     Shape a_sizes = batch, b_sizes = batch;
     a_sizes.insert(a_sizes.end(), {m, k});
     b_sizes.insert(b_sizes.end(), {k, n});
-    const Tensor a3 = lhs.expand(a_sizes).reshape({-1, m, k});
-    const Tensor b3 = rhs.expand(b_sizes).reshape({-1, k, n});
+    const std::int64_t count = product_of_leading_dims(lhs.expand(a_sizes), 2);
+    const Tensor a3 = lhs.expand(a_sizes).reshape({count, m, k});
+    const Tensor b3 = rhs.expand(b_sizes).reshape({count, k, n});
     Shape sizes = batch;
     sizes.insert(sizes.end(), {m, n});
     result = bmm(a3, b3).reshape(sizes);
@@ -107,7 +116,7 @@ Tensor linear(const Tensor& input_in, const Tensor& weight_in, const Tensor& bia
     EMBER_CHECK(bias.dim() == 1 && bias.size(0) == out_features, "linear: bias of shape ", to_string(bias.sizes()),
                 " does not match weight of shape ", to_string(weight.sizes()));
   }
-  const Tensor rows = gemm_ready(input.reshape({-1, in_features}));
+  const Tensor rows = gemm_ready(input.reshape({product_of_leading_dims(input, 1), in_features}));
   Tensor out = empty({rows.size(0), out_features}, {.dtype = input.dtype(), .device = device});
   if (bias.defined()) {
     // Start every row at the bias; the GEMM then accumulates x @ W^T onto it.

@@ -1,4 +1,6 @@
 // matmul and linear: against products computed by hand and an f64 triple loop.
+#include <tuple>
+
 #include "helpers.h"
 
 using namespace ember;
@@ -44,6 +46,35 @@ TEST_CASE("matmul of every layout and dtype agrees with the f64 reference") {
   check_values(matmul(padded.slice(1, 0, 7), b), expected, 1e-12);  // row stride 9, not 7
   check_values(matmul(a.to(DType::f32), b.to(DType::f32)), expected, 1e-5);
   check_values(matmul(a.to(DType::bf16), b.to(DType::bf16)), expected, 0.1);
+}
+
+TEST_CASE("the CPU's packed GEMM is right across its block edges, layouts, half types and empty depth") {
+  // kernels/cpu/gemm.cpp cuts C into 6 x 32 register blocks, A into 96-row blocks, B into
+  // 1024-column blocks and the depth into 256-deep slices: these shapes end mid-block in every
+  // one of them. Reference: the same rounded inputs multiplied in f64 (Eigen's f64 GEMM, itself
+  // checked against the triple loop above). f32 sums of k products in another order differ by
+  // up to about 1e-5 sqrt(k) relative to max(1, |C|); f16/bf16 round the output once more.
+  Generator generator(8);
+  for (const auto& [m, n, k] : {std::tuple<std::int64_t, std::int64_t, std::int64_t>{197, 1100, 300},
+                                {7, 33, 513}, {1, 1, 1}, {100, 3, 1}, {64, 256, 784}}) {
+    INFO(m << " x " << n << " x " << k);
+    const Tensor a = randn({m, k}, {.dtype = DType::f64}, generator);
+    const Tensor b = randn({n, k}, {.dtype = DType::f64}, generator).t();  // column-major B
+    for (const DType dtype : {DType::f32, DType::f16, DType::bf16}) {
+      INFO("dtype " << dtype);
+      const Tensor a_low = a.to(dtype), b_low = b.to(dtype);
+      const Tensor expected = matmul(a_low.to(DType::f64), b_low.to(DType::f64));
+      const double bound = dtype == DType::f32   ? 1e-5 * std::sqrt(static_cast<double>(k))
+                           : dtype == DType::f16 ? 1e-3
+                                                 : 8e-3;
+      CHECK(max_relative_error(matmul(a_low, b_low), expected) <= bound);
+      CHECK(max_relative_error(matmul(a_low.t().contiguous().t(), b_low.contiguous()), expected) <= bound);
+    }
+  }
+  // An empty depth gives zeros, whatever the memory held (as in PyTorch), also batched and in linear.
+  check_values(matmul(zeros({3, 0}), zeros({0, 5})), std::vector<double>(15, 0.0), 0.0);
+  check_values(matmul(zeros({2, 3, 0}), zeros({2, 0, 1})), std::vector<double>(6, 0.0), 0.0);
+  check_values(linear(zeros({2, 0}), zeros({4, 0}), ones({4})), std::vector<double>(8, 1.0), 0.0);
 }
 
 TEST_CASE("batched matmul broadcasts batch dims") {
