@@ -32,6 +32,22 @@ template <> inline constexpr DType dtype_of<bool> = DType::b8;
 template <class T>
 using compute_t = std::conditional_t<std::is_same_v<T, half> || std::is_same_v<T, bfloat16>, float, T>;
 
+// `value` (in the compute type) rounded to the element type T. For bf16 the rounding (to nearest,
+// ties to even, NaN kept a NaN) is written out inline, so the loops that use it vectorize; Eigen's
+// own conversion is a function call per element.
+template <class T>
+inline T round_to(compute_t<T> value) {
+  if constexpr (std::is_same_v<T, bfloat16>) {
+    std::uint32_t bits = Eigen::numext::bit_cast<std::uint32_t>(value);
+    const bool nan = (bits & 0x7fffffffu) > 0x7f800000u;
+    bits += 0x7fffu + ((bits >> 16) & 1u);
+    const auto rounded = static_cast<std::uint16_t>(bits >> 16);
+    return Eigen::numext::bit_cast<bfloat16>(nan ? std::uint16_t{0x7fc0} : rounded);
+  } else {
+    return static_cast<T>(value);
+  }
+}
+
 // The CPU's half types for the dispatch.
 struct HostHalfTypes {
   using half = ember::half;

@@ -119,7 +119,7 @@ Metrics Strategy::take_epoch_metrics(TrainModule& module) {
   TrainModule::LogState reduced_logs;
   const double* reduced = totals.data<double>();
   for (const std::string& name : names) {
-    reduced_logs[name] = {reduced[0], reduced[1]};
+    reduced_logs[name] = {.weighted_sum = reduced[0], .weight = reduced[1], .device_weighted_sum = Tensor()};
     reduced += 2;
   }
   module.restore_logs(std::move(reduced_logs));

@@ -4,8 +4,9 @@
 // column per output position). The columns are made for one chunk of an image's output positions
 // at a time, in a buffer of a few MB per thread, so neither the columns of a whole batch (KH * KW
 // times the image) nor anything for backward is ever held: backward rebuilds its chunks from the
-// image. Chunks run in parallel, one range per thread, with Eigen's GEMM serial inside.
-// f16/bf16 compute in f32 and are rounded once.
+// image. Chunks run in parallel, one range per thread, with the GEMM (kernels/cpu/gemm.cpp) serial inside.
+// bf16 operands stay bf16 (the packed GEMM multiplies them on dot-product instructions, summing in
+// f32); f16 is widened to f32; the results are rounded once.
 #include "kernels/conv.h"
 
 #include <omp.h>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/cpu/packed_gemm.h"
 #include "kernels/gemm.h"
 #include "kernels/dtype.h"
 
@@ -203,7 +205,13 @@ struct Columns {
   std::int64_t stride;
 };
 
-template <class T, class C = compute_t<T>>
+// The type the GEMM operands (weights, columns, output gradients) are kept in: bf16 stays bf16
+// (the packed GEMM multiplies it on the dot-product instructions, summing in f32); f16 is
+// widened to f32.
+template <class T>
+using operand_t = std::conditional_t<std::is_same_v<T, bfloat16>, bfloat16, compute_t<T>>;
+
+template <class T, class C = operand_t<T>>
 Columns<C> columns_of(const ConvShape& s, const T* image_n, const Chunk& chunk) {
   if constexpr (std::is_same_v<T, C>) {
     if (s.pointwise()) return {image_n + chunk.begin, s.positions()};
@@ -232,32 +240,38 @@ const C* as_compute(const T* data, std::int64_t rows, std::int64_t columns, std:
 }
 
 // The weight [out_channels, depth] in the compute type: itself, or converted into `copy`.
-template <class T, class C = compute_t<T>>
+template <class T, class C = operand_t<T>>
 const C* weight_in_compute_type(const ConvShape& s, const T* weight, Scratch<C>& copy) {
   std::int64_t stride = s.depth();
   return as_compute<C>(weight, s.out_channels, s.depth(), stride, [&](std::int64_t n) { return copy.get(n); });
 }
 
-// C_out [m, n] (row stride ldc) = (+=) A @ B in the compute type, serial inside a parallel range.
-template <class C>
+// C_out [m, n] (row stride ldc) = (+=) A @ B with operands of type O and the result in the compute
+// type C, serial inside a parallel range.
+template <class O, class C>
 void gemm_into(std::int64_t m, std::int64_t n, std::int64_t k, const MatrixRef& a, const MatrixRef& b, C* out,
                std::int64_t ldc, bool accumulate) {
-  gemm(dtype_of<C>, 1, m, n, k, a, 0, b, 0, out, ldc, 0, accumulate);
+  if constexpr (std::is_same_v<O, C>) {
+    gemm(dtype_of<C>, 1, m, n, k, a, 0, b, 0, out, ldc, 0, accumulate);
+  } else {
+    half_gemm_f32_output(dtype_of<O>, m, n, k, a, b, out, ldc, accumulate);
+  }
 }
 
 template <class T>
 void forward(const ConvShape& s, const T* image, const T* weight_in, T* output) {
   using C = compute_t<T>;
+  using O = operand_t<T>;
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs();
-  Scratch<C> weight_copy;
-  const C* weight = weight_in_compute_type(s, weight_in, weight_copy);  // [out_channels, depth], dense
-  const std::vector<Chunk> chunks = make_chunks(s, sizeof(C));
+  Scratch<O> weight_copy;
+  const O* weight = weight_in_compute_type(s, weight_in, weight_copy);  // [out_channels, depth], dense
+  const std::vector<Chunk> chunks = make_chunks(s, sizeof(O));
   const auto count = static_cast<std::int64_t>(chunks.size());
   for_each_range(count, ranges_for(count), [&](std::int64_t, std::int64_t first, std::int64_t last) {
     for (std::int64_t i = first; i < last; ++i) {
       const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
       const std::int64_t width = chunk.size();
-      const Columns<C> cols = columns_of(s, image + chunk.image * s.image_size(), chunk);
+      const Columns<O> cols = columns_of(s, image + chunk.image * s.image_size(), chunk);
       T* out_n = output + chunk.image * s.out_channels * P + chunk.begin;
       C* out = nullptr;
       std::int64_t out_stride = P;
@@ -268,7 +282,7 @@ void forward(const ConvShape& s, const T* image, const T* weight_in, T* output) 
         out_stride = width;
       }
       for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-        gemm_into<C>(ocg, width, depth, {weight + grp * ocg * depth, depth, 1},
+        gemm_into<O>(ocg, width, depth, {weight + grp * ocg * depth, depth, 1},
                      {cols.data + grp * depth * cols.stride, cols.stride, 1}, out + grp * ocg * out_stride, out_stride,
                      false);
       }
@@ -284,9 +298,10 @@ void forward(const ConvShape& s, const T* image, const T* weight_in, T* output) 
 template <class T>
 void backward_filter(const ConvShape& s, const T* image, const T* grad_output, T* grad_weight) {
   using C = compute_t<T>;
+  using O = operand_t<T>;
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs();
   const std::int64_t weight_size = s.out_channels * depth;
-  const std::vector<Chunk> chunks = make_chunks(s, sizeof(C));
+  const std::vector<Chunk> chunks = make_chunks(s, sizeof(O));
   const auto count = static_cast<std::int64_t>(chunks.size());
   const std::int64_t ranges = std::max<std::int64_t>(1, ranges_for(count));
   // One partial gradient per range, added up in range order: the same sum for the same threads.
@@ -296,13 +311,13 @@ void backward_filter(const ConvShape& s, const T* image, const T* grad_output, T
     for (std::int64_t i = first; i < last; ++i) {
       const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
       const std::int64_t width = chunk.size();
-      const Columns<C> cols = columns_of(s, image + chunk.image * s.image_size(), chunk);
+      const Columns<O> cols = columns_of(s, image + chunk.image * s.image_size(), chunk);
       std::int64_t dy_stride = P;
-      const C* dy = as_compute<C>(grad_output + chunk.image * s.out_channels * P + chunk.begin, s.out_channels, width,
-                                  dy_stride, gradient_scratch<C>{});
+      const O* dy = as_compute<O>(grad_output + chunk.image * s.out_channels * P + chunk.begin, s.out_channels, width,
+                                  dy_stride, gradient_scratch<O>{});
       // grad W_g += dy_g [OCg, width] @ cols_g^T [width, depth]
       for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-        gemm_into<C>(ocg, depth, width, {dy + grp * ocg * dy_stride, dy_stride, 1},
+        gemm_into<O>(ocg, depth, width, {dy + grp * ocg * dy_stride, dy_stride, 1},
                      {cols.data + grp * depth * cols.stride, 1, cols.stride}, partial + grp * ocg * depth, depth, true);
       }
     }
@@ -360,10 +375,11 @@ void backward_data_by_convolution(const ConvShape& s, const T* weight, const T* 
 template <class T>
 void backward_data_by_scatter(const ConvShape& s, const T* weight_in, const T* grad_output, T* grad_image) {
   using C = compute_t<T>;
+  using O = operand_t<T>;
   const ConvGeometry& g = s.g;
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs();
-  Scratch<C> weight_copy;
-  const C* weight = weight_in_compute_type(s, weight_in, weight_copy);  // [out_channels, depth], dense
+  Scratch<O> weight_copy;
+  const O* weight = weight_in_compute_type(s, weight_in, weight_copy);  // [out_channels, depth], dense
   const std::vector<Chunk> chunks = make_chunks(s, sizeof(C));
   const std::int64_t per_image = static_cast<std::int64_t>(chunks.size()) / std::max<std::int64_t>(g.batch, 1);
   for_each_range(g.batch, ranges_for(g.batch), [&](std::int64_t, std::int64_t first, std::int64_t last) {
@@ -380,12 +396,12 @@ void backward_data_by_scatter(const ConvShape& s, const T* weight_in, const T* g
         const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
         const std::int64_t width = chunk.size();
         std::int64_t dy_stride = P;
-        const C* dy = as_compute<C>(grad_output + n * s.out_channels * P + chunk.begin, s.out_channels, width,
-                                    dy_stride, gradient_scratch<C>{});
+        const O* dy = as_compute<O>(grad_output + n * s.out_channels * P + chunk.begin, s.out_channels, width,
+                                    dy_stride, gradient_scratch<O>{});
         C* cols = thread_scratch<C>(Slot::columns, s.rows() * width);
         // cols_g [depth, width] = W_g^T [depth, OCg] @ dy_g [OCg, width]
         for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-          gemm_into<C>(depth, width, ocg, {weight + grp * ocg * depth, 1, depth},
+          gemm_into<O>(depth, width, ocg, {weight + grp * ocg * depth, 1, depth},
                        {dy + grp * ocg * dy_stride, dy_stride, 1}, cols + grp * depth * width, width, false);
         }
         scatter_columns(g, cols, chunk, grad_n);

@@ -17,13 +17,13 @@ T from_double(double value) {
 template <class T, class F>
 void unary_math(const Sizes& sizes, const Operand& out, const Operand& in, F f) {
   using C = compute_t<T>;
-  map<T, T>(sizes, [f](T x) { return static_cast<T>(f(static_cast<C>(x))); }, out, in);
+  map<T, T>(sizes, [f](T x) { return round_to<T>(f(static_cast<C>(x))); }, out, in);
 }
 
 template <class T, class F>
 void binary_math(const Sizes& sizes, const Operand& out, const Operand& a, const Operand& b, F f) {
   using C = compute_t<T>;
-  map<T, T, T>(sizes, [f](T x, T y) { return static_cast<T>(f(static_cast<C>(x), static_cast<C>(y))); },
+  map<T, T, T>(sizes, [f](T x, T y) { return round_to<T>(f(static_cast<C>(x), static_cast<C>(y))); },
                out, a, b);
 }
 

@@ -132,7 +132,7 @@ void write_block(const float (&block)[kMr][kNr], T* c, std::int64_t ldc, std::in
   for (std::int64_t i = 0; i < rows; ++i) {
     for (std::int64_t j = 0; j < cols; ++j) {
       T& out = c[i * ldc + j];
-      out = static_cast<T>(block[i][j] + (add ? static_cast<float>(out) : 0.0f));
+      out = round_to<T>(block[i][j] + (add ? static_cast<float>(out) : 0.0f));
     }
   }
 }
@@ -239,20 +239,31 @@ bool cpu_has_avx512_bf16() {
 
 std::uint16_t bits_of(bfloat16 x) { return Eigen::numext::bit_cast<std::uint16_t>(x); }
 
-// B[p0 + p, j0 + j] as panels of kNr columns, each ceil(kc / 2) depth pairs of 2 kNr values.
+// B[p0 + p, j0 + j] as panels of kNr columns, each ceil(kc / 2) depth pairs of 2 kNr values
+// (zero past the edges), read along the layout's contiguous direction.
 void pack_b_pairs(const bfloat16* b, const MatrixRef& ref, std::int64_t p0, std::int64_t kc, std::int64_t j0,
                   std::int64_t nc, std::uint16_t* packed) {
+  const std::int64_t pairs = (kc + 1) / 2;
   for (std::int64_t jp = 0; jp < nc; jp += kNr) {
     const std::int64_t width = std::min(kNr, nc - jp);
-    for (std::int64_t p = 0; p < kc; p += 2) {
-      for (std::int64_t j = 0; j < kNr; ++j) {
-        const bool inside = j < width;
-        const std::int64_t col = j0 + jp + j;
-        packed[2 * j] = inside ? bits_of(b[(p0 + p) * ref.row_stride + col * ref.col_stride]) : 0;
-        packed[2 * j + 1] = inside && p + 1 < kc ? bits_of(b[(p0 + p + 1) * ref.row_stride + col * ref.col_stride]) : 0;
+    if (width < kNr || kc % 2 != 0) std::fill(packed, packed + pairs * 2 * kNr, std::uint16_t{0});
+    if (ref.col_stride == 1) {  // row-major: interleave two contiguous rows
+      for (std::int64_t p = 0; p < kc; p += 2) {
+        const bfloat16* first = b + (p0 + p) * ref.row_stride + j0 + jp;
+        std::uint16_t* out = packed + p / 2 * 2 * kNr;
+        for (std::int64_t j = 0; j < width; ++j) out[2 * j] = bits_of(first[j]);
+        if (p + 1 < kc) {
+          const bfloat16* second = first + ref.row_stride;
+          for (std::int64_t j = 0; j < width; ++j) out[2 * j + 1] = bits_of(second[j]);
+        }
       }
-      packed += 2 * kNr;
+    } else {  // column-major: a column's consecutive pairs are adjacent in memory
+      for (std::int64_t j = 0; j < width; ++j) {
+        const bfloat16* column = b + (j0 + jp + j) * ref.col_stride + p0 * ref.row_stride;
+        for (std::int64_t p = 0; p < kc; ++p) packed[p / 2 * 2 * kNr + 2 * j + p % 2] = bits_of(column[p * ref.row_stride]);
+      }
     }
+    packed += pairs * 2 * kNr;
   }
 }
 
@@ -382,6 +393,17 @@ void eigen_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, cons
 void packed_gemm_f32(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const MatrixRef& a_ref,
                      const float* b, const MatrixRef& b_ref, float* c, std::int64_t ldc, bool accumulate) {
   packed_gemm<F32Kernel<float>>(m, n, k, a, a_ref, b, b_ref, c, ldc, accumulate);
+}
+
+void half_gemm_f32_output(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, const MatrixRef& a,
+                          const MatrixRef& b, float* c, std::int64_t ldc, bool accumulate) {
+  EMBER_CHECK(dtype == DType::f16 || dtype == DType::bf16, "half_gemm_f32_output: expected f16 or bf16, got ", dtype);
+  dispatch_floating(dtype, "matmul", [&]<class T>() {
+    if constexpr (!std::is_same_v<compute_t<T>, T>) {
+      half_packed_gemm<T, float>(m, n, k, static_cast<const T*>(a.data), a, static_cast<const T*>(b.data), b, c, ldc,
+                                 accumulate);
+    }
+  });
 }
 
 void gemm(DType dtype, std::int64_t batch, std::int64_t m, std::int64_t n, std::int64_t k, const MatrixRef& a,
