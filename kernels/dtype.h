@@ -32,17 +32,41 @@ template <> inline constexpr DType dtype_of<bool> = DType::b8;
 template <class T>
 using compute_t = std::conditional_t<std::is_same_v<T, half> || std::is_same_v<T, bfloat16>, float, T>;
 
-// `value` (in the compute type) rounded to the element type T. For bf16 the rounding (to nearest,
-// ties to even, NaN kept a NaN) is written out inline, so the loops that use it vectorize; Eigen's
-// own conversion is a function call per element.
+// bf16 as the CPU loops see it: its 16 bits. GCC vectorizes loops over integers and floats but
+// not over Eigen::bfloat16 objects, whose conversions are function calls; these are bit
+// operations it can see through. Other element types are themselves.
 template <class T>
-inline T round_to(compute_t<T> value) {
+using loop_t = std::conditional_t<std::is_same_v<T, bfloat16>, std::uint16_t, T>;
+
+// An element (as loop_t) widened to the compute type: exact.
+template <class T>
+inline compute_t<T> widen(loop_t<T> x) {
+  if constexpr (std::is_same_v<T, bfloat16>) {
+    return Eigen::numext::bit_cast<float>(static_cast<std::uint32_t>(x) << 16);
+  } else {
+    return static_cast<compute_t<T>>(x);
+  }
+}
+
+// A compute-type value rounded to the element type (as loop_t): to nearest, ties to even, a NaN
+// stays a NaN.
+template <class T>
+inline loop_t<T> narrow(compute_t<T> value) {
   if constexpr (std::is_same_v<T, bfloat16>) {
     std::uint32_t bits = Eigen::numext::bit_cast<std::uint32_t>(value);
     const bool nan = (bits & 0x7fffffffu) > 0x7f800000u;
     bits += 0x7fffu + ((bits >> 16) & 1u);
-    const auto rounded = static_cast<std::uint16_t>(bits >> 16);
-    return Eigen::numext::bit_cast<bfloat16>(nan ? std::uint16_t{0x7fc0} : rounded);
+    return nan ? std::uint16_t{0x7fc0} : static_cast<std::uint16_t>(bits >> 16);
+  } else {
+    return static_cast<T>(value);
+  }
+}
+
+// The same rounding to T itself.
+template <class T>
+inline T round_to(compute_t<T> value) {
+  if constexpr (std::is_same_v<T, bfloat16>) {
+    return Eigen::numext::bit_cast<bfloat16>(narrow<T>(value));
   } else {
     return static_cast<T>(value);
   }

@@ -13,18 +13,18 @@ T from_double(double value) {
   return static_cast<T>(static_cast<compute_t<T>>(value));
 }
 
-// Applies `f` to each element, computing in compute_t<T> (float for the half types).
+// Applies `f` to each element, computing in compute_t<T> (float for the half types); bf16 goes
+// through the loops as its bits (loop_t), so they vectorize.
 template <class T, class F>
 void unary_math(const Sizes& sizes, const Operand& out, const Operand& in, F f) {
-  using C = compute_t<T>;
-  map<T, T>(sizes, [f](T x) { return round_to<T>(f(static_cast<C>(x))); }, out, in);
+  using L = loop_t<T>;
+  map<L, L>(sizes, [f](L x) { return narrow<T>(f(widen<T>(x))); }, out, in);
 }
 
 template <class T, class F>
 void binary_math(const Sizes& sizes, const Operand& out, const Operand& a, const Operand& b, F f) {
-  using C = compute_t<T>;
-  map<T, T, T>(sizes, [f](T x, T y) { return round_to<T>(f(static_cast<C>(x), static_cast<C>(y))); },
-               out, a, b);
+  using L = loop_t<T>;
+  map<L, L, L>(sizes, [f](L x, L y) { return narrow<T>(f(widen<T>(x), widen<T>(y))); }, out, a, b);
 }
 
 }  // namespace
