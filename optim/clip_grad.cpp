@@ -1,6 +1,7 @@
 #include "optim/clip_grad.h"
 
 #include <cmath>
+#include <map>
 
 #include "core/autograd/grad_mode.h"
 #include "core/ops.h"
@@ -24,7 +25,12 @@ Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm,
   if (combine_squares) squares = combine_squares(squares);
   const Tensor norm = sqrt(squares);
   const Tensor factor = clamp(max_norm / (norm + 1e-6), std::nullopt, 1.0);
-  for (const Tensor& grad : grads) mul_(grad, factor.to(grad.dtype()));
+  std::map<DType, Tensor> factors;  // the factor in each gradient dtype, converted once
+  for (const Tensor& grad : grads) {
+    Tensor& in_dtype = factors[grad.dtype()];
+    if (!in_dtype.defined()) in_dtype = factor.to(grad.dtype());
+    mul_(grad, in_dtype);
+  }
   return norm;
 }
 

@@ -144,8 +144,9 @@ void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader, data::D
         config_.scheduler->step();
       }
     }
+    const Tensor batch_loss = loss.detach();  // one detached handle for every callback
     for (const auto& callback : options_.callbacks) {
-      callback->on_train_batch_end(*this, module, index, batches, loss.detach());
+      callback->on_train_batch_end(*this, module, index, batches, batch_loss);
     }
     if (validation != nullptr && (index + 1) % period == 0) {
       validate_during_fit(module, *validation);

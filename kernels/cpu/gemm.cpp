@@ -1,7 +1,7 @@
 // Matrix multiply on the CPU (kernels/gemm.h).
 //
-// f32, f16 and bf16 go through ember's own packed GEMM (the scheme of GotoBLAS and BLIS; the
-// learner's steps towards it are bench/gemm_versions): B is copied into panels of 32 columns and
+// Large f32 products and every f16/bf16 one go through ember's own packed GEMM (the scheme of
+// GotoBLAS and BLIS; the learner's steps towards it are bench/gemm_versions): B is copied into panels of 32 columns and
 // A into panels of 6 rows, converted to f32 on the way (so any layout, row- or column-major, and
 // the half types cost one pass over the operands), and a micro-kernel keeps a 6 x 32 block of C
 // in 12 vector registers, 12 fused multiply-adds per two loads. The blocks of A (96 x 256) and
