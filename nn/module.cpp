@@ -1,6 +1,7 @@
 #include "nn/module.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -80,23 +81,24 @@ StateDict Module::state_dict() const {
 
 void Module::load_state_dict(const StateDict& state, bool strict) {
   const StateDict own = state_dict();
-  std::vector<std::string> missing, unexpected;
+  std::map<std::string, const Tensor*> given;
+  for (const auto& [name, value] : state) given[name] = &value;
   std::set<std::string> own_names;
-  for (const auto& entry : own) own_names.insert(entry.first);
+  std::vector<std::string> missing, unexpected, mismatched;
+  for (const auto& [name, target] : own) {
+    own_names.insert(name);
+    const auto found = given.find(name);
+    if (found == given.end()) {
+      missing.push_back(name);
+    } else if (found->second->sizes() != target.sizes()) {
+      mismatched.push_back(name + " (the state has shape " + to_string(found->second->sizes()) + ", the " +
+                           type_name() + " has shape " + to_string(target.sizes()) + ")");
+    }
+  }
   for (const auto& [name, value] : state) {
     if (!own_names.count(name)) unexpected.push_back(name);
   }
-  for (const auto& [name, target] : own) {
-    const auto found = std::find_if(state.begin(), state.end(), [&](const auto& entry) { return entry.first == name; });
-    if (found == state.end()) {
-      missing.push_back(name);
-      continue;
-    }
-    EMBER_CHECK(found->second.sizes() == target.sizes(), "load_state_dict: size mismatch for '", name,
-                "': the checkpoint has shape ", to_string(found->second.sizes()), ", the ", type_name(),
-                " has shape ", to_string(target.sizes()));
-  }
-  if (strict && (!missing.empty() || !unexpected.empty())) {
+  if (!mismatched.empty() || (strict && (!missing.empty() || !unexpected.empty()))) {
     std::ostringstream message;
     message << "load_state_dict: error(s) loading state_dict for " << type_name() << ":";
     auto list = [&](const char* what, const std::vector<std::string>& names) {
@@ -105,15 +107,17 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
       for (const auto& n : names) message << " '" << n << "'";
       message << '.';
     };
-    list("missing keys", missing);
-    list("unexpected keys", unexpected);
+    if (strict) {
+      list("missing keys", missing);
+      list("unexpected keys", unexpected);
+    }
+    list("size mismatch for", mismatched);
     throw Error(message.str());
   }
   NoGradGuard no_grad;
   for (const auto& [name, target] : own) {
-    for (const auto& [source_name, source] : state) {
-      if (source_name == name) copy_(target, source);
-    }
+    const auto found = given.find(name);
+    if (found != given.end()) copy_(target, *found->second);
   }
 }
 

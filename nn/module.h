@@ -13,6 +13,20 @@ namespace ember::nn {
 // Named tensors in a fixed order ("0.weight", "0.bias", ...), like PyTorch's OrderedDict.
 using StateDict = std::vector<std::pair<std::string, Tensor>>;
 
+// How Module::load_safetensors maps a file's keys onto the module's state_dict names: the key
+// K of the file is read as add_prefix + (K without strip_prefix).
+struct LoadOptions {
+  // Read only the keys that start with this, without it: "model.net." takes the network out of
+  // an ember Trainer checkpoint (whose other keys, the optimizer's state, are left alone),
+  // "model." a Hugging Face file's base model.
+  std::string strip_prefix = {};
+  // For a file whose keys lack a prefix the module's names have (weights of a bare network
+  // loaded into a module that holds it as its submodule `net`: "net.").
+  std::string add_prefix = {};
+  // As load_state_dict's.
+  bool strict = true;
+};
+
 class Module {
  public:
   virtual ~Module() = default;
@@ -39,9 +53,18 @@ class Module {
 
   // Parameters then buffers of each module, recursively (PyTorch's order).
   StateDict state_dict() const;
-  // Copies values in. strict: every key must be present and no extra key allowed. A shape
-  // mismatch is always an Error naming the key and both shapes.
+  // Copies values in, converted to each parameter's dtype and device. strict: every key must be
+  // present and no extra key allowed. A shape mismatch is always an Error. The Error names every
+  // missing, unexpected and mis-shaped key (with both shapes) at once, and nothing is copied.
   void load_state_dict(const StateDict& state, bool strict = true);
+  // The same from a safetensors file: PyTorch's (safetensors.torch.save_file of a state_dict),
+  // a Hugging Face file or an ember checkpoint. f16, bf16, f64 (any dtype) become the dtype of
+  // the parameter or buffer they load into. Defined in nn/weights_file.cpp.
+  void load_safetensors(const std::string& path, const LoadOptions& options = {});
+  // Writes state_dict() as safetensors (atomically), with the names PyTorch's load_state_dict
+  // expects of the same architecture ("0.weight" for nn.Sequential, "<attribute>.<name>" for a
+  // submodule) and the metadata {"format": "pt"} Hugging Face's loaders look for.
+  void save_safetensors(const std::string& path) const;
   // Sets every parameter's .grad to none.
   void zero_grad();
   // Moves every parameter and buffer to `device` in place (the same Tensor objects, new memory);

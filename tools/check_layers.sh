@@ -2,7 +2,7 @@
 # Checks every #include "..." of ember's sources against the layering of docs/design.md: a layer
 # includes only itself and the layers below it. Prints each upward include and exits 1 if any.
 #
-#   kernels   <- core <- nn, optim, data <- distributed (also optim) <- trainer
+#   kernels <- core <- io <- nn;  core <- optim, data <- distributed (also optim) <- trainer
 #   examples and tools use the public layers (core and up), never kernels/ directly;
 #   tests and bench may include anything (they test and measure the kernels themselves).
 set -euo pipefail
@@ -11,13 +11,14 @@ cd "$(dirname "$0")/.."
 declare -A allowed=(
   [kernels]="kernels"
   [core]="core kernels"
-  [nn]="nn core"
+  [io]="io core"
+  [nn]="nn io core"
   [optim]="optim core"
   [data]="data core"
   [distributed]="distributed optim core"
-  [trainer]="trainer nn optim data distributed core"
-  [examples]="examples trainer nn optim data distributed core"
-  [tools]="tools trainer nn optim data distributed core"
+  [trainer]="trainer nn io optim data distributed core"
+  [examples]="examples trainer nn io optim data distributed core"
+  [tools]="tools trainer nn io optim data distributed core"
 )
 
 violations=0

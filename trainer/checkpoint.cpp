@@ -2,11 +2,16 @@
 #include <charconv>
 
 #include "core/generator.h"
-#include "trainer/safetensors.h"
+#include "io/safetensors.h"
 #include "trainer/number_text.h"
 #include "trainer/trainer.h"
 
 namespace ember::trainer {
+
+using io::load_safetensors;
+using io::NamedTensors;
+using io::SafetensorsFile;
+using io::save_safetensors;
 
 namespace {
 

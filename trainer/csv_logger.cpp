@@ -5,12 +5,14 @@
 #include <set>
 #include <sstream>
 
-#include "trainer/atomic_file.h"
+#include "io/atomic_file.h"
 #include "trainer/log_directory.h"
 #include "trainer/number_text.h"
 #include "trainer/trainer.h"
 
 namespace ember::trainer {
+
+using io::write_text_atomically;
 
 namespace {
 

@@ -5,12 +5,14 @@
 #include <chrono>
 #include <filesystem>
 
-#include "trainer/atomic_file.h"
+#include "io/atomic_file.h"
 #include "trainer/log_directory.h"
 #include "trainer/tfevents.h"
 #include "trainer/trainer.h"
 
 namespace ember::trainer {
+
+using io::write_text_atomically;
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "trainer/atomic_file.h"
+#include "io/atomic_file.h"
 
 namespace examples {
 
@@ -25,7 +25,7 @@ std::string TrainingCurve::plot(const std::string& directory) const {
     for (double value : rows_[epoch]) data << ' ' << value;
     data << '\n';
   }
-  ember::trainer::write_text_atomically(data_path, "TrainingCurve", data.str());
+  ember::io::write_text_atomically(data_path, "TrainingCurve", data.str());
   if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) {
     return "training curve: " + data_path + " (install gnuplot, apt-get install gnuplot-nox, for a PNG)";
   }

@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "core/error.h"
-#include "trainer/atomic_file.h"
+#include "io/atomic_file.h"
 
 namespace well_log {
 
@@ -74,8 +74,8 @@ void write_png(const std::string& path, const Image& image) {
   std::vector<std::uint8_t> encoded(size);
   EMBER_CHECK(png_image_write_to_memory(&png.image, encoded.data(), &size, 0, image.pixels.data(), 0, nullptr) != 0,
               "write_png: encoding '", path, "' failed (", png.image.message, ")");
-  ember::trainer::write_atomically(path, "write_png",
-                                   [&](ember::trainer::FileSink& sink) { sink.write(encoded.data(), size); });
+  ember::io::write_atomically(path, "write_png",
+                                   [&](ember::io::FileSink& sink) { sink.write(encoded.data(), size); });
 }
 
 }  // namespace well_log

@@ -16,7 +16,7 @@
 #include "optim/grad_scaler.h"
 #include "ranks.h"
 #include "tiny_problem.h"
-#include "trainer/safetensors.h"
+#include "io/safetensors.h"
 
 using namespace ember;
 using namespace ember::distributed;
@@ -34,11 +34,11 @@ void save_state(const std::string& path, const optim::OptimizerState& state) {
     char text[64];
     scalars[name] = std::string(text, std::to_chars(text, text + sizeof(text), value).ptr);
   }
-  trainer::save_safetensors(path, state.tensors, scalars);
+  io::save_safetensors(path, state.tensors, scalars);
 }
 
 optim::OptimizerState load_state(const std::string& path) {
-  trainer::SafetensorsFile file = trainer::load_safetensors(path);
+  io::SafetensorsFile file = io::load_safetensors(path);
   optim::OptimizerState state;
   state.tensors = file.tensors;
   for (const auto& [name, text] : file.metadata) state.scalars[name] = std::stod(text);

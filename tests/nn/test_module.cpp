@@ -69,10 +69,17 @@ TEST_CASE("load_state_dict errors name the keys and shapes") {
   CHECK(contains(message, "unexpected keys: 'extra'"));
   block.load_state_dict(state, /*strict=*/false);  // allowed: loads what matches
 
+  // Every problem in one message, and nothing copied: a mis-shaped key is an error even when
+  // not strict (as in PyTorch).
   nn::StateDict wrong = block.state_dict();
+  wrong[0].second = full({2}, 7.0);
   wrong[2].second = zeros({4, 4});
+  wrong.emplace_back("extra", zeros({1}));
   CHECK(error_of([&] { block.load_state_dict(wrong); }) ==
-        "load_state_dict: size mismatch for 'inner.weight': the checkpoint has shape [4, 4], the Block has shape [3, 2]");
+        "load_state_dict: error(s) loading state_dict for Block: unexpected keys: 'extra'. size mismatch for: "
+        "'inner.weight (the state has shape [4, 4], the Block has shape [3, 2])'.");
+  CHECK(contains(error_of([&] { block.load_state_dict(wrong, /*strict=*/false); }), "size mismatch for: 'inner.weight"));
+  check_values(block.scale, {1, 1});
 }
 
 TEST_CASE("registration errors") {

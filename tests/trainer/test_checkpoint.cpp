@@ -8,7 +8,7 @@
 #include "optim/optim.h"
 #include "trainer/csv_logger.h"
 #include "trainer/early_stopping.h"
-#include "trainer/safetensors.h"
+#include "io/safetensors.h"
 #include "trainer/trainer.h"
 
 using namespace ember;
@@ -107,7 +107,7 @@ TEST_CASE("a damaged or foreign checkpoint is a clear error") {
   trainer.save_checkpoint(path, module);
   std::filesystem::resize_file(path, std::filesystem::file_size(path) - 16);
   CHECK(contains(error_of([&] { trainer::Trainer({.max_epochs = 2}).fit(module, train, nullptr, path); }), "is truncated"));
-  trainer::save_safetensors(path, {{"w", zeros({1})}});
+  io::save_safetensors(path, {{"w", zeros({1})}});
   CHECK(contains(error_of([&] { trainer::Trainer({.max_epochs = 2}).fit(module, train, nullptr, path); }),
                  "has no 'format' entry: not an ember checkpoint"));
   CHECK(contains(error_of([&] { trainer::checkpoint_weights(path); }), "has no 'format' entry"));

@@ -1,4 +1,4 @@
-#include "trainer/atomic_file.h"
+#include "io/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 
-namespace ember::trainer {
+namespace ember::io {
 
 namespace {
 
@@ -70,4 +70,4 @@ void write_text_atomically(const std::string& path, const char* what, const std:
   write_atomically(path, what, [&](FileSink& sink) { sink.write(text.data(), text.size()); });
 }
 
-}  // namespace ember::trainer
+}  // namespace ember::io

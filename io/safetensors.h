@@ -10,7 +10,7 @@
 
 #include "core/tensor.h"
 
-namespace ember::trainer {
+namespace ember::io {
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
@@ -28,4 +28,4 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
 // ember::Error naming the path and what is wrong.
 SafetensorsFile load_safetensors(const std::string& path);
 
-}  // namespace ember::trainer
+}  // namespace ember::io

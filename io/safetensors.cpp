@@ -1,4 +1,4 @@
-#include "trainer/safetensors.h"
+#include "io/safetensors.h"
 
 #include <bit>
 #include <cerrno>
@@ -8,9 +8,9 @@
 
 #include "core/ops/copy.h"
 #include "core/ops/factory.h"
-#include "trainer/atomic_file.h"
+#include "io/atomic_file.h"
 
-namespace ember::trainer {
+namespace ember::io {
 
 static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian; so is ember's host");
 
@@ -129,4 +129,4 @@ SafetensorsFile load_safetensors(const std::string& path) {
   return result;
 }
 
-}  // namespace ember::trainer
+}  // namespace ember::io

@@ -4,12 +4,12 @@
 #include <fstream>
 
 #include "helpers.h"
-#include "trainer/safetensors.h"
+#include "io/safetensors.h"
 
 using namespace ember;
 using namespace ember::testing;
-using trainer::load_safetensors;
-using trainer::save_safetensors;
+using io::load_safetensors;
+using io::save_safetensors;
 
 namespace {
 
@@ -33,13 +33,13 @@ void write_bytes(const std::string& path, const std::string& bytes) {
 TEST_CASE("safetensors round trip of every dtype + a strided tensor and metadata") {
   const std::string path = (scratch() / "all.safetensors").string();
   const Tensor strided = arange(0, 6, 1, {.dtype = DType::f32}).view({2, 3}).t();  // saved as its values
-  const trainer::NamedTensors tensors = {
+  const io::NamedTensors tensors = {
       {"f32", strided}, {"f64", from_vector<double>({1.5, -2})}, {"f16", from_vector<float>({0.5}).to(DType::f16)},
       {"bf16", from_vector<float>({3}).to(DType::bf16)}, {"i32", from_vector<std::int32_t>({-7})},
       {"i64", from_vector<std::int64_t>({1} )}, {"u8", from_vector<std::uint8_t>({255})}, {"bool", from_vector<bool>({true, false})},
       {"scalar", scalar_tensor(4)}, {"empty", zeros({0, 3})}};
   save_safetensors(path, tensors, {{"epoch", "3"}, {"note", "x"}});
-  const trainer::SafetensorsFile loaded = load_safetensors(path);
+  const io::SafetensorsFile loaded = load_safetensors(path);
   REQUIRE(loaded.tensors.size() == tensors.size());
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     CHECK(loaded.tensors[i].first == tensors[i].first);  // file order is save order

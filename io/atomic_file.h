@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-namespace ember::trainer {
+namespace ember::io {
 
 class FileSink {
  public:
@@ -18,4 +18,4 @@ class FileSink {
 void write_atomically(const std::string& path, const char* what, const std::function<void(FileSink&)>& fill);
 void write_text_atomically(const std::string& path, const char* what, const std::string& text);
 
-}  // namespace ember::trainer
+}  // namespace ember::io
