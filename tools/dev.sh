@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ccache libeigen3-dev doctest-dev zlib1g-dev nlohmann-json3-dev
-          libbenchmark-dev libgloo-dev dataset-fashion-mnist libpng-dev libcli11-dev)
+          libbenchmark-dev libgloo-dev dataset-fashion-mnist libpng-dev libcli11-dev pkgconf)
 
 install_missing() {
   local missing=()

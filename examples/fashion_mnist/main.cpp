@@ -126,6 +126,8 @@ int run(const Options& options) {
       .dirpath = options.out + "/checkpoints", .filename = "epoch={epoch}-val_loss={val_loss:.4f}",
       .monitor = "val_loss", .save_top_k = 1, .save_last = true});
   trainer::Trainer trainer({.max_epochs = options.max_epochs,
+                            .limit_train_batches = options.limit_train_batches,
+                            .limit_val_batches = options.limit_val_batches,
                             .seed = options.seed,
                             .callbacks = {std::make_shared<trainer::ProgressBar>(),
                                           std::make_shared<trainer::EarlyStopping>(
@@ -167,9 +169,10 @@ int run(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const Options options = parse_options(argc, argv);
   try {
-    return run(parse_options(argc, argv));
-  } catch (const Error& error) {
+    return run(options);
+  } catch (const std::exception& error) {  // an ember::Error, or the file system's (an unwritable --out)
     std::cerr << "fashion_mnist: " << error.what() << '\n';
     return 2;
   }

@@ -1,64 +1,47 @@
 #include "options.h"
 
-#include <charconv>
-
-#include "core/error.h"
+#include <CLI/CLI.hpp>
+#include <cstdlib>
 
 namespace {
 
-template <class T>
-T parse_number(const std::string& flag, const std::string& text, T minimum) {
-  T value{};
-  const auto [end, status] = std::from_chars(text.data(), text.data() + text.size(), value);
-  EMBER_CHECK(status == std::errc() && end == text.data() + text.size() && value >= minimum, flag,
-              ": expected a whole number >= ", minimum, ", got '", text, "'");
-  return value;
-}
+// A whole number from `minimum` up (CLI11's PositiveNumber prints its range as a 300-digit double).
+CLI::Range at_least(int minimum) { return CLI::Range(minimum, 1 << 30); }
 
 }  // namespace
 
 Options parse_options(int argc, char** argv) {
-  Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      ember::fail("usage: fashion_mnist [--max-epochs N] [--batch-size B] [--seed S] [--threads T] [--workers W] "
-                  "[--data DIR] [--model mlp|cnn] [--out DIR] [--resume CKPT] [--augment 0|1] [--device cpu|cuda] "
-                  "[--precision 32|16-mixed|bf16-mixed] [--strategy single|ddp|zero1|zero2]");
-    }
-    EMBER_CHECK(i + 1 < argc, flag, ": missing value");
-    const std::string value = argv[++i];
-    if (flag == "--epochs" || flag == "--max-epochs") {
-      options.max_epochs = parse_number<int>(flag, value, 1);
-    } else if (flag == "--workers") {
-      options.workers = parse_number<int>(flag, value, 0);
-    } else if (flag == "--out") {
-      options.out = value;
-    } else if (flag == "--resume") {
-      options.resume = value;
-    } else if (flag == "--batch-size") {
-      options.batch_size = parse_number<std::int64_t>(flag, value, 1);
-    } else if (flag == "--seed") {
-      options.seed = parse_number<std::uint64_t>(flag, value, 0);
-    } else if (flag == "--threads") {
-      options.threads = parse_number<int>(flag, value, 1);
-    } else if (flag == "--data") {
-      options.data = value;
-    } else if (flag == "--augment") {
-      options.augment = parse_number<int>(flag, value, 0) != 0;
-    } else if (flag == "--device") {
-      EMBER_CHECK(value == "cpu" || value == "cuda", "--device: expected cpu or cuda, got '", value, "'");
-      options.device = value;
-    } else if (flag == "--precision") {
-      options.precision = value;  // the Trainer checks it
-    } else if (flag == "--strategy") {
-      options.strategy = value;  // the Trainer checks it
-    } else if (flag == "--model") {
-      EMBER_CHECK(value == "mlp" || value == "cnn", "--model: expected mlp or cnn, got '", value, "'");
-      options.model = value;
-    } else {
-      ember::fail("unknown flag '", flag, "' (try --help)");
-    }
+  Options o;
+  CLI::App app{"Trains the Fashion-MNIST CNN (or MLP) with ember's Trainer", "fashion_mnist"};
+  app.add_option("--max-epochs,--epochs", o.max_epochs, "epochs at most (early stopping on val_loss may end sooner)")
+      ->check(at_least(1))->capture_default_str();
+  app.add_option("--limit-train-batches", o.limit_train_batches, "training batches per epoch (-1: all)")
+      ->check(at_least(-1))->capture_default_str();
+  app.add_option("--limit-val-batches", o.limit_val_batches, "validation batches per epoch (-1: all)")
+      ->check(at_least(-1))->capture_default_str();
+  app.add_option("--batch-size", o.batch_size, "examples per step (per process under ddp/zero)")
+      ->check(at_least(1))->capture_default_str();
+  app.add_option("--seed", o.seed, "seed of the split, the initialization, shuffling and augmentation")
+      ->capture_default_str();
+  app.add_option("--threads", o.threads, "ember's compute threads")->check(at_least(1))->capture_default_str();
+  app.add_option("--workers", o.workers, "data loader worker threads (0: load on the training thread)")
+      ->check(at_least(0))->capture_default_str();
+  app.add_option("--data", o.data, "folder of the Fashion-MNIST IDX files")->capture_default_str();
+  app.add_option("--model", o.model, "the network")->check(CLI::IsMember({"cnn", "mlp"}))->capture_default_str();
+  app.add_option("--out", o.out, "folder for checkpoints, logs and the training curve")->capture_default_str();
+  app.add_option("--resume", o.resume, "a checkpoint to continue from (e.g. <out>/checkpoints/last.safetensors)");
+  app.add_option("--augment", o.augment, "random crop (padding 2) and horizontal flip of the training images (0 or 1)")
+      ->capture_default_str();
+  app.add_option("--device", o.device, "the Trainer's accelerator")->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  app.add_option("--precision", o.precision, "32, 16-mixed or bf16-mixed")
+      ->check(CLI::IsMember({"32", "16-mixed", "bf16-mixed"}))->capture_default_str();
+  app.add_option("--strategy", o.strategy, "single, or ddp, zero1, zero2 under ember-run --nproc N")
+      ->check(CLI::IsMember({"single", "ddp", "zero1", "zero2"}))->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    std::exit(app.exit(error));  // --help: the usage on stdout and 0; a bad flag: its error and 1
   }
-  return options;
+  return o;
 }

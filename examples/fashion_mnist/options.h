@@ -5,6 +5,8 @@
 
 struct Options {
   int max_epochs = 15;  // early stopping on val_loss usually ends the run before this
+  std::int64_t limit_train_batches = -1;  // -1: every batch (Lightning's limit_train_batches)
+  std::int64_t limit_val_batches = -1;
   std::int64_t batch_size = 64;
   std::uint64_t seed = 0;
   int threads = 2;
@@ -21,7 +23,7 @@ struct Options {
   std::string strategy = "single";
 };
 
-// Parses --max-epochs N (or --epochs N) --batch-size B --seed S --threads T --workers W
-// --data DIR --model mlp|cnn --out DIR --resume CKPT --augment 0|1 --device cpu|cuda
-// --precision 32|16-mixed|bf16-mixed --strategy single|ddp|zero1|zero2; an ember::Error on a bad flag.
+// The command line (CLI11; `fashion_mnist --help` lists every flag). --help prints the usage and
+// exits 0; a bad flag or value exits 1 with a message naming it. `--flag value` and
+// `--flag=value` both work.
 Options parse_options(int argc, char** argv);
