@@ -7,9 +7,9 @@
 // usage: cuda_bench [--elements N] [--gemm N] [--gemm-kernel cublaslt|tiled|both]
 #include <cuda_runtime_api.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <functional>
 #include <string>
 #include <tuple>
@@ -46,15 +46,13 @@ int main(int argc, char** argv) {
   std::int64_t n = std::int64_t{1} << 26;  // 64M floats, 256 MiB per tensor: far beyond L2
   std::int64_t g = 8192;
   std::string gemm_kernel = "both";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--elements") == 0) n = std::stoll(argv[i + 1]);
-    if (std::strcmp(argv[i], "--gemm") == 0) g = std::stoll(argv[i + 1]);
-    if (std::strcmp(argv[i], "--gemm-kernel") == 0) gemm_kernel = argv[i + 1];
-  }
-  if (gemm_kernel != "cublaslt" && gemm_kernel != "tiled" && gemm_kernel != "both") {
-    std::fprintf(stderr, "cuda_bench: --gemm-kernel must be cublaslt, tiled or both, got %s\n", gemm_kernel.c_str());
-    return 2;
-  }
+  CLI::App app{"Bandwidth kernels and GEMMs on the GPU beside the device's copy bandwidth", "cuda_bench"};
+  app.add_option("--elements", n, "elements of the bandwidth kernels' tensors")->check(CLI::Range(1LL, 1LL << 34))
+      ->capture_default_str();
+  app.add_option("--gemm", g, "size of the square GEMMs")->check(CLI::Range(1LL, 1LL << 16))->capture_default_str();
+  app.add_option("--gemm-kernel", gemm_kernel, "which GEMM to time")->check(CLI::IsMember({"cublaslt", "tiled", "both"}))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   if (!cuda::is_available()) {
     std::printf("cuda_bench: no CUDA device on this machine; nothing measured\n");
     return 0;

@@ -4,9 +4,9 @@
 // PyTorch eager. tools/gpu_check.sh runs both and puts the tables side by side.
 //
 // usage: cuda_train_step [--batch N] [--steps N]
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <string>
 
 #include "core/cuda.h"
@@ -52,10 +52,10 @@ double milliseconds_per_step(const std::string& model_name, bool mixed, std::int
 int main(int argc, char** argv) {
   std::int64_t batch = 256;
   int steps = 100;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--batch") == 0) batch = std::stoll(argv[i + 1]);
-    if (std::strcmp(argv[i], "--steps") == 0) steps = std::stoi(argv[i + 1]);
-  }
+  CLI::App app{"The Fashion-MNIST CNN's training step on the GPU in each precision", "cuda_train_step"};
+  app.add_option("--batch", batch, "examples per step")->check(CLI::Range(1LL, 1LL << 20))->capture_default_str();
+  app.add_option("--steps", steps, "timed steps")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   if (!cuda::is_available()) {
     std::printf("cuda_train_step: no CUDA device on this machine; nothing measured\n");
     return 0;

@@ -4,10 +4,11 @@
 // both; the table gives each side's median epoch time and their ratio (target <= 1.01).
 //
 //   ./build/bench/trainer_overhead [--model mlp|cnn] [--rounds N] [--batches N] [--threads N]
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -30,17 +31,20 @@ struct Settings {
   int threads = 2;
 };
 
+// The command line (CLI11): --help prints it and exits 0.
 Settings parse(int argc, char** argv) {
   Settings settings;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--model") settings.model = value;
-    else if (flag == "--rounds") settings.rounds = std::stoi(value);
-    else if (flag == "--batches") settings.batches = std::stoll(value);
-    else if (flag == "--threads") settings.threads = std::stoi(value);
-    else fail("trainer_overhead: unknown flag ", flag);
+  CLI::App app{"One Fashion-MNIST epoch through Trainer::fit vs a hand-written loop", "trainer_overhead"};
+  app.add_option("--model", settings.model, "the network")->check(CLI::IsMember({"mlp", "cnn"}))->capture_default_str();
+  app.add_option("--rounds", settings.rounds, "epochs per side")->check(CLI::Range(1, 1000))->capture_default_str();
+  app.add_option("--batches", settings.batches, "batches per epoch (-1: the whole training set)")
+      ->check(CLI::Range(-1LL, 1LL << 30))->capture_default_str();
+  app.add_option("--threads", settings.threads, "compute threads")->check(CLI::Range(1, 1024))->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    std::exit(app.exit(error));
   }
-  EMBER_CHECK(settings.model == "mlp" || settings.model == "cnn", "trainer_overhead: --model is mlp or cnn");
   return settings;
 }
 
