@@ -1,5 +1,5 @@
 #pragma once
-// Autocast: a thread-local scope in which ops pick their own precision (design.md, "Mixed
+// Autocast: a thread-local scope in which ops pick their own precision (docs/design.md, "Mixed
 // precision"), like PyTorch's torch.autocast:
 //   - matrix products (matmul, linear, conv2d, conv_transpose2d) cast f32 inputs down to the
 //     scope's dtype (f16 or bf16) and run there; the kernels accumulate in f32;

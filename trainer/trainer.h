@@ -1,5 +1,5 @@
 #pragma once
-// Trainer: owns the training loop and its canonical step order (design.md, "Training step"):
+// Trainer: owns the training loop and its canonical step order (docs/design.md, "The training step"):
 //   1. zero the gradients (set to none) at the start of an accumulation window
 //   2. forward + loss: module.training_step, under autocast with a mixed precision
 //   3. backward of (loss / accumulate_grad_batches), scaled by the GradScaler with "16-mixed"

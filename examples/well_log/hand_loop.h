@@ -1,6 +1,6 @@
 #pragma once
 // The training loop the well-log team wrote by hand before moving to the Trainer, kept to tell
-// the story. In the canonical order (design.md) it ends with the Trainer's weights bit for bit.
+// the story. In the canonical order (docs/design.md) it ends with the Trainer's weights bit for bit.
 // Its drifted version is the bug the move exposed: in one configuration's copy of the loop a
 // refactor had slid the gradient zeroing out of the batch loop, to the start of each epoch:
 //   canonical, per batch:   zero_grad   forward + loss   backward   step
