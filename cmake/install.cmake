@@ -16,6 +16,9 @@ foreach(library IN LISTS EMBER_LIBRARIES ITEMS ember)
   add_library(ember::${exported} ALIAS ${library})
   target_include_directories(${library} INTERFACE $<INSTALL_INTERFACE:${EMBER_INSTALL_INCLUDEDIR}>)
 endforeach()
+# Shared libraries find each other where they are installed (libember_nn.so needs libember_io.so;
+# a program's own RUNPATH does not reach its libraries' dependencies).
+set_target_properties(${EMBER_LIBRARIES} PROPERTIES INSTALL_RPATH "$ORIGIN")
 
 install(TARGETS ${EMBER_LIBRARIES} ember EXPORT emberTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -35,7 +35,9 @@ echo "every installed header compiles on its own"
 cmake -S "$source_dir/examples/embedding" -B "$work/embedding" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/embedding" -j "$(nproc)" >/dev/null
 read -r -a libs <<<"$(pkg-config --libs ember)"
-c++ -std=c++20 -O1 "$source_dir/examples/embedding/main.cpp" "${cflags[@]}" "${libs[@]}" -o "$work/embedding-pkg-config"
+# (the rpath: where a shared build's libraries are, as a user would set it or LD_LIBRARY_PATH)
+c++ -std=c++20 -O1 "$source_dir/examples/embedding/main.cpp" "${cflags[@]}" "${libs[@]}" -Wl,-rpath,"$prefix/lib" \
+  -o "$work/embedding-pkg-config"
 echo "examples/embedding builds with find_package(ember) and with pkg-config"
 
 "$build/examples/fashion_mnist" --max-epochs 1 --limit-train-batches 100 --limit-val-batches 2 --workers 0 \
