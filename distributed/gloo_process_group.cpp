@@ -1,7 +1,11 @@
 #include "distributed/gloo_process_group.h"
 
+#include <signal.h>
+
 #include <algorithm>
+#include <csignal>
 #include <cstring>
+#include <mutex>
 #include <numeric>
 
 #include <gloo/allgatherv.h>
@@ -86,12 +90,25 @@ std::string local_hostname(const GlooOptions& options) {
   return name;
 }
 
+// Gloo writes to its peers' sockets without MSG_NOSIGNAL: when a peer has died, the write raises
+// SIGPIPE, whose default action kills this process before Gloo can report the error (PyTorch's
+// users never see it because Python ignores SIGPIPE). Ignore it, unless the program installed a
+// handler of its own, so a dead rank is an error naming the collective on the others.
+void ignore_sigpipe_unless_handled() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) std::signal(SIGPIPE, SIG_IGN);
+  });
+}
+
 }  // namespace
 
 GlooProcessGroup::GlooProcessGroup(std::shared_ptr<Store> store, int rank, int size,
                                    std::chrono::milliseconds timeout, const GlooOptions& options)
     : ProcessGroup(rank, size, timeout), store_(std::move(store)) {
   EMBER_CHECK(store_ != nullptr, "GlooProcessGroup: no store");
+  ignore_sigpipe_unless_handled();
   gloo::transport::tcp::attr address;
   if (!options.interface_name.empty()) {
     address.iface = options.interface_name;
