@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/packed_gemm.h"
 #include "kernels/gemm.h"
 #include "kernels/dtype.h"
@@ -418,6 +419,7 @@ void backward_data_by_scatter(const ConvShape& s, const T* weight_in, const T* g
 
 void conv2d_forward(DType dtype, const ConvGeometry& g, std::int64_t out_channels, std::int64_t groups,
                     const void* image, const void* weight, void* output) {
+  (void)cpu_isa();  // reads EMBER_CPU_ISA before the parallel loops: a bad value is an Error there
   dispatch_floating(dtype, "conv2d", [&]<class T>() {
     forward<T>({g, out_channels, groups}, static_cast<const T*>(image), static_cast<const T*>(weight),
                static_cast<T*>(output));
@@ -426,6 +428,7 @@ void conv2d_forward(DType dtype, const ConvGeometry& g, std::int64_t out_channel
 
 void conv2d_backward_data(DType dtype, const ConvGeometry& g, std::int64_t out_channels, std::int64_t groups,
                           const void* weight, const void* grad_output, void* grad_image) {
+  (void)cpu_isa();  // reads EMBER_CPU_ISA before the parallel loops: a bad value is an Error there
   dispatch_floating(dtype, "conv2d_backward_data", [&]<class T>() {
     const ConvShape s{g, out_channels, groups};
     const T* w = static_cast<const T*>(weight);
@@ -441,6 +444,7 @@ void conv2d_backward_data(DType dtype, const ConvGeometry& g, std::int64_t out_c
 
 void conv2d_backward_filter(DType dtype, const ConvGeometry& g, std::int64_t out_channels, std::int64_t groups,
                             const void* image, const void* grad_output, void* grad_weight) {
+  (void)cpu_isa();  // reads EMBER_CPU_ISA before the parallel loops: a bad value is an Error there
   dispatch_floating(dtype, "conv2d_backward_filter", [&]<class T>() {
     backward_filter<T>({g, out_channels, groups}, static_cast<const T*>(image), static_cast<const T*>(grad_output),
                        static_cast<T*>(grad_weight));

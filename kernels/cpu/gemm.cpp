@@ -1,13 +1,15 @@
 // Matrix multiply on the CPU (kernels/gemm.h).
 //
 // Large f32 products and every f16/bf16 one go through ember's own packed GEMM (the scheme of
-// GotoBLAS and BLIS; the learner's steps towards it are bench/gemm_versions): B is copied into panels of 32 columns and
-// A into panels of 6 rows, converted to f32 on the way (so any layout, row- or column-major, and
-// the half types cost one pass over the operands), and a micro-kernel keeps a 6 x 32 block of C
-// in 12 vector registers, 12 fused multiply-adds per two loads. The blocks of A (96 x 256) and
-// B (256 x 1024) fit the caches and are reused across a whole block of C. bf16 multiplies on the
-// AVX512-BF16 dot-product instructions where the CPU has them. f64 (gradcheck's dtype, where
-// speed does not matter) and small f32 products use Eigen's GEMM.
+// GotoBLAS and BLIS; the learner's steps towards it are bench/gemm_versions): B is copied into
+// panels of nr columns and A into panels of 6 rows, converted to f32 on the way (so any layout,
+// row- or column-major, and the half types cost one pass over the operands), and a micro-kernel
+// keeps a 6 x nr block of C in 12 vector registers, 12 fused multiply-adds per two loads. The
+// blocks of A (96 x 256) and B (256 x 1024) fit the caches and are reused across a whole block
+// of C. The micro-kernel is compiled for each instruction set and chosen at run time
+// (kernels/cpu/isa.h): AVX-512 (nr = 32), AVX2 + FMA and plain x86-64 (nr = 16); bf16 multiplies
+// on the AVX512-BF16 dot-product instructions where the CPU has them. f64 (gradcheck's dtype,
+// where speed does not matter) and narrow f32 products use Eigen's GEMM.
 #include "kernels/gemm.h"
 
 #include <immintrin.h>
@@ -18,6 +20,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/packed_gemm.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/dtype.h"
@@ -28,48 +31,47 @@ namespace {
 
 // --- the packed GEMM ----------------------------------------------------------------------------
 
-// 16 floats: one AVX-512 register (GCC's vector extension; two AVX registers elsewhere).
-using Vector = float __attribute__((vector_size(64)));
-constexpr std::int64_t kLanes = 16;
-constexpr std::int64_t kMr = 6;           // rows of the C block held in registers
-constexpr std::int64_t kNr = 2 * kLanes;  // its columns: two vectors
+constexpr std::int64_t kMr = 6;           // rows of the C block held in registers (its columns: Kernel::nr)
 constexpr std::int64_t kKc = 256;         // depth of a packed f32 panel (bf16 pairs: twice as deep)
 constexpr std::int64_t kMc = 96;          // rows of a packed block of A (96 x 256 floats: L2)
 constexpr std::int64_t kNc = 1024;        // columns of a packed block of B (256 x 1024 floats: L2/L3)
-// f32 products of at least this many multiply-adds (about 400^3) take the packed GEMM, smaller
-// ones Eigen's (see gemm() below).
-constexpr std::int64_t kPackedFromFlops = std::int64_t{1} << 26;
+// f32 products with at least this many columns take the packed GEMM, narrower ones Eigen's
+// (see gemm() below).
+constexpr std::int64_t kPackedFromColumns = 64;
 
-Vector load(const float* p) {
-  Vector v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-void store(float* p, const Vector& v) { std::memcpy(p, &v, sizeof(v)); }
+// The widest instructions this file (and Eigen's GEMM in it) was compiled for: the build's
+// -march. A portable build (EMBER_NATIVE=OFF) is compiled for plain x86-64.
+#if defined(__AVX512F__)
+constexpr Isa kCompiledIsa = Isa::avx512;
+#elif defined(__AVX2__) && defined(__FMA__)
+constexpr Isa kCompiledIsa = Isa::avx2;
+#else
+constexpr Isa kCompiledIsa = Isa::generic;
+#endif
 
 std::int64_t round_up(std::int64_t value, std::int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 
-// B[p0 + p, j0 + j] for p < kc, j < nc as panels of kNr columns, each kc rows of kNr floats,
+// B[p0 + p, j0 + j] for p < kc, j < nc as panels of nr columns, each kc rows of nr floats,
 // zero past the matrix's edge so the micro-kernel has no edge cases. Each layout is read along
 // its contiguous direction.
-template <class T>
+template <std::int64_t nr, class T>
 void pack_b_floats(const T* b, const MatrixRef& ref, std::int64_t p0, std::int64_t kc, std::int64_t j0,
                    std::int64_t nc, float* packed) {
-  for (std::int64_t jp = 0; jp < nc; jp += kNr) {
-    const std::int64_t width = std::min(kNr, nc - jp);
-    if (width < kNr) std::fill(packed, packed + kc * kNr, 0.0f);
+  for (std::int64_t jp = 0; jp < nc; jp += nr) {
+    const std::int64_t width = std::min(nr, nc - jp);
+    if (width < nr) std::fill(packed, packed + kc * nr, 0.0f);
     if (ref.col_stride == 1) {  // row-major: rows of the panel are contiguous
       for (std::int64_t p = 0; p < kc; ++p) {
         const T* source = b + (p0 + p) * ref.row_stride + j0 + jp;
-        for (std::int64_t j = 0; j < width; ++j) packed[p * kNr + j] = static_cast<float>(source[j]);
+        for (std::int64_t j = 0; j < width; ++j) packed[p * nr + j] = static_cast<float>(source[j]);
       }
     } else {  // column-major: columns are
       for (std::int64_t j = 0; j < width; ++j) {
         const T* source = b + (j0 + jp + j) * ref.col_stride + p0 * ref.row_stride;
-        for (std::int64_t p = 0; p < kc; ++p) packed[p * kNr + j] = static_cast<float>(source[p * ref.row_stride]);
+        for (std::int64_t p = 0; p < kc; ++p) packed[p * nr + j] = static_cast<float>(source[p * ref.row_stride]);
       }
     }
-    packed += kc * kNr;
+    packed += kc * nr;
   }
 }
 
@@ -95,11 +97,18 @@ void pack_a_floats(const T* a, const MatrixRef& ref, std::int64_t i0, std::int64
   }
 }
 
-// The kMr x kNr block of packed A panel (kMr x kc) times packed B panel (kc x kNr), in `block`.
-void micro_kernel(std::int64_t kc, const float* a, const float* b, float (&block)[kMr][kNr]) {
+// The kMr x 2 Lanes block of packed A panel (kMr x kc) times packed B panel (kc x 2 Lanes),
+// into `block` (kMr rows of 2 Lanes floats), with vectors of Lanes floats (GCC's vector
+// extension: the instructions are those of the function it is inlined into, below).
+template <int Lanes>
+[[gnu::always_inline]] inline void f32_micro_kernel(std::int64_t kc, const float* a, const float* b, float* block) {
+  using Vector [[gnu::vector_size(Lanes * sizeof(float))]] = float;
+  constexpr std::int64_t nr = 2 * Lanes;
   Vector acc[kMr][2] = {};
   for (std::int64_t p = 0; p < kc; ++p) {
-    const Vector b0 = load(b + p * kNr), b1 = load(b + p * kNr + kLanes);
+    Vector b0, b1;  // unaligned loads (no helper function: it would not share the caller's target)
+    std::memcpy(&b0, b + p * nr, sizeof(Vector));
+    std::memcpy(&b1, b + p * nr + Lanes, sizeof(Vector));
     for (std::int64_t i = 0; i < kMr; ++i) {
       const float a_ip = a[p * kMr + i];
       acc[i][0] += a_ip * b0;
@@ -107,23 +116,39 @@ void micro_kernel(std::int64_t kc, const float* a, const float* b, float (&block
     }
   }
   for (std::int64_t i = 0; i < kMr; ++i) {
-    store(block[i], acc[i][0]);
-    store(block[i] + kLanes, acc[i][1]);
+    std::memcpy(block + i * nr, &acc[i][0], sizeof(Vector));
+    std::memcpy(block + i * nr + Lanes, &acc[i][1], sizeof(Vector));
   }
 }
 
-// C[rows x cols block] (+)= block. `add` is false only for the first depth slice of a product
-// that does not accumulate into C.
-template <class T>
-void write_block(const float (&block)[kMr][kNr], T* c, std::int64_t ldc, std::int64_t rows, std::int64_t cols,
-                 bool add) {
+// The micro-kernel once per instruction set. 8 lanes on AVX2 (16 registers: 12 accumulators, 2
+// of B, a broadcast of A) and on plain x86-64 (where each vector is two SSE registers, and the
+// compiler spills); 16 on AVX-512 (32 registers).
+void f32_micro_kernel_generic(std::int64_t kc, const float* a, const float* b, float* block) {
+  f32_micro_kernel<8>(kc, a, b, block);
+}
+__attribute__((target("avx2,fma"))) void f32_micro_kernel_avx2(std::int64_t kc, const float* a, const float* b,
+                                                                float* block) {
+  f32_micro_kernel<8>(kc, a, b, block);
+}
+__attribute__((target("avx512f"))) void f32_micro_kernel_avx512(std::int64_t kc, const float* a, const float* b,
+                                                                 float* block) {
+  f32_micro_kernel<16>(kc, a, b, block);
+}
+
+// C[rows x cols block] (+)= block (kMr rows of nr floats). `add` is false only for the first
+// depth slice of a product that does not accumulate into C.
+template <std::int64_t nr, class T>
+void write_block(const float* block, T* c, std::int64_t ldc, std::int64_t rows, std::int64_t cols, bool add) {
   if constexpr (std::is_same_v<T, float>) {
-    if (rows == kMr && cols == kNr) {  // the common case, in vectors
+    if (rows == kMr && cols == nr) {  // the common case, a loop the compiler vectorizes
       for (std::int64_t i = 0; i < kMr; ++i) {
-        for (std::int64_t half = 0; half < kNr; half += kLanes) {
-          float* out = c + i * ldc + half;
-          const Vector sum = load(block[i] + half);
-          store(out, add ? load(out) + sum : sum);
+        float* out = c + i * ldc;
+        const float* sum = block + i * nr;
+        if (add) {
+          for (std::int64_t j = 0; j < nr; ++j) out[j] += sum[j];
+        } else {
+          for (std::int64_t j = 0; j < nr; ++j) out[j] = sum[j];
         }
       }
       return;
@@ -132,7 +157,7 @@ void write_block(const float (&block)[kMr][kNr], T* c, std::int64_t ldc, std::in
   for (std::int64_t i = 0; i < rows; ++i) {
     for (std::int64_t j = 0; j < cols; ++j) {
       T& out = c[i * ldc + j];
-      out = round_to<T>(block[i][j] + (add ? static_cast<float>(out) : 0.0f));
+      out = round_to<T>(block[i * nr + j] + (add ? static_cast<float>(out) : 0.0f));
     }
   }
 }
@@ -145,26 +170,44 @@ E* scratch(std::vector<E>& buffer, std::int64_t size) {
   return buffer.data();
 }
 
-// The f32 kernel: operands packed as f32 (converted from T on the way).
-template <class T>
+// The f32 kernel for instruction set `isa`: operands packed as f32 (converted from T on the way).
+template <class T, Isa isa>
 struct F32Kernel {
   using PackedA = float;
   using PackedB = float;
+  static constexpr std::int64_t nr = isa >= Isa::avx512 ? 32 : 16;
   static constexpr std::int64_t depth = kKc;
   static std::int64_t a_panel(std::int64_t kc) { return kMr * kc; }
-  static std::int64_t b_panel(std::int64_t kc) { return kNr * kc; }
+  static std::int64_t b_panel(std::int64_t kc) { return nr * kc; }
   static void pack_a(const T* a, const MatrixRef& ref, std::int64_t i0, std::int64_t mc, std::int64_t p0,
                      std::int64_t kc, float* packed) {
     pack_a_floats(a, ref, i0, mc, p0, kc, packed);
   }
   static void pack_b(const T* b, const MatrixRef& ref, std::int64_t p0, std::int64_t kc, std::int64_t j0,
                      std::int64_t nc, float* packed) {
-    pack_b_floats(b, ref, p0, kc, j0, nc, packed);
+    pack_b_floats<nr>(b, ref, p0, kc, j0, nc, packed);
   }
-  static void multiply(std::int64_t kc, const float* a, const float* b, float (&block)[kMr][kNr]) {
-    micro_kernel(kc, a, b, block);
+  static void multiply(std::int64_t kc, const float* a, const float* b, float* block) {
+    if constexpr (isa >= Isa::avx512) {
+      f32_micro_kernel_avx512(kc, a, b, block);
+    } else if constexpr (isa == Isa::avx2) {
+      f32_micro_kernel_avx2(kc, a, b, block);
+    } else {
+      f32_micro_kernel_generic(kc, a, b, block);
+    }
   }
 };
+
+// Calls use.template operator()<F32Kernel<T, isa>>() for this CPU's instruction set.
+template <class T, class Use>
+void with_f32_kernel(Use&& use) {
+  switch (cpu_isa()) {
+    case Isa::generic: return use.template operator()<F32Kernel<T, Isa::generic>>();
+    case Isa::avx2: return use.template operator()<F32Kernel<T, Isa::avx2>>();
+    case Isa::avx512:
+    case Isa::avx512_bf16: return use.template operator()<F32Kernel<T, Isa::avx512>>();
+  }
+}
 
 // C = A B (+ C), A and B of type T, C of type TC (T, or f32 for the partial sums of a half
 // product), with Kernel's packing and micro-kernel: per block of kNc columns and slice of
@@ -184,10 +227,11 @@ void packed_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, con
   const bool threaded = !omp_in_parallel() && omp_get_max_threads() > 1 && m * n * k >= kParallelGrain * 8;
   thread_local std::vector<PackedB> packed_b_buffer;
   constexpr std::int64_t depth = Kernel::depth;
-  PackedB* packed_b = scratch(packed_b_buffer, round_up(std::min(n, kNc), kNr) / kNr * Kernel::b_panel(depth));
+  constexpr std::int64_t nr = Kernel::nr;
+  PackedB* packed_b = scratch(packed_b_buffer, round_up(std::min(n, kNc), nr) / nr * Kernel::b_panel(depth));
   for (std::int64_t j0 = 0; j0 < n; j0 += kNc) {
     const std::int64_t nc = std::min(kNc, n - j0);
-    const std::int64_t panels = (nc + kNr - 1) / kNr;
+    const std::int64_t panels = (nc + nr - 1) / nr;
     for (std::int64_t p0 = 0; p0 < k; p0 += depth) {
       const std::int64_t kc = std::min(depth, k - p0);
       const bool add = accumulate || p0 > 0;
@@ -196,8 +240,8 @@ void packed_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, con
       {
 #pragma omp for schedule(static)
         for (std::int64_t panel = 0; panel < panels; ++panel) {
-          const std::int64_t jp = panel * kNr;
-          Kernel::pack_b(b, b_ref, p0, kc, j0 + jp, std::min(kNr, nc - jp), packed_b + panel * Kernel::b_panel(kc));
+          const std::int64_t jp = panel * nr;
+          Kernel::pack_b(b, b_ref, p0, kc, j0 + jp, std::min(nr, nc - jp), packed_b + panel * Kernel::b_panel(kc));
         }
         thread_local std::vector<PackedA> packed_a_buffer;
         PackedA* packed_a = scratch(packed_a_buffer, round_up(kMc, kMr) / kMr * Kernel::a_panel(kc));
@@ -205,17 +249,17 @@ void packed_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, con
 #pragma omp for collapse(2) schedule(static)
         for (std::int64_t row_block = 0; row_block < row_blocks; ++row_block) {
           for (std::int64_t panel = 0; panel < panels; ++panel) {
-            const std::int64_t i0 = row_block * kMc, mc = std::min(kMc, m - i0), jp = panel * kNr;
+            const std::int64_t i0 = row_block * kMc, mc = std::min(kMc, m - i0), jp = panel * nr;
             if (packed_block != row_block) {
               Kernel::pack_a(a, a_ref, i0, mc, p0, kc, packed_a);
               packed_block = row_block;
             }
             for (std::int64_t ip = 0; ip < mc; ip += kMr) {
-              float block[kMr][kNr];
+              float block[kMr * nr];
               Kernel::multiply(kc, packed_a + ip / kMr * Kernel::a_panel(kc), packed_b + panel * Kernel::b_panel(kc),
                                block);
-              write_block(block, c + (i0 + ip) * ldc + j0 + jp, ldc, std::min(kMr, mc - ip), std::min(kNr, nc - jp),
-                          add);
+              write_block<nr>(block, c + (i0 + ip) * ldc + j0 + jp, ldc, std::min(kMr, mc - ip), std::min(nr, nc - jp),
+                              add);
             }
           }
         }
@@ -232,25 +276,22 @@ void packed_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, con
 // columns' (B[p][j], B[p + 1][j]); a panel of A holds each row's (A[i][p], A[i][p + 1]) as one
 // 32-bit word, broadcast to every lane. Chosen at run time, where the CPU has the instructions.
 
-bool cpu_has_avx512_bf16() {
-  static const bool has = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512f");
-  return has;
-}
+constexpr std::int64_t kBf16Nr = 32;  // one AVX-512 register of f32 sums per 16 columns, two per panel
 
 std::uint16_t bits_of(bfloat16 x) { return Eigen::numext::bit_cast<std::uint16_t>(x); }
 
-// B[p0 + p, j0 + j] as panels of kNr columns, each ceil(kc / 2) depth pairs of 2 kNr values
+// B[p0 + p, j0 + j] as panels of kBf16Nr columns, each ceil(kc / 2) depth pairs of 2 kBf16Nr values
 // (zero past the edges), read along the layout's contiguous direction.
 void pack_b_pairs(const bfloat16* b, const MatrixRef& ref, std::int64_t p0, std::int64_t kc, std::int64_t j0,
                   std::int64_t nc, std::uint16_t* packed) {
   const std::int64_t pairs = (kc + 1) / 2;
-  for (std::int64_t jp = 0; jp < nc; jp += kNr) {
-    const std::int64_t width = std::min(kNr, nc - jp);
-    if (width < kNr || kc % 2 != 0) std::fill(packed, packed + pairs * 2 * kNr, std::uint16_t{0});
+  for (std::int64_t jp = 0; jp < nc; jp += kBf16Nr) {
+    const std::int64_t width = std::min(kBf16Nr, nc - jp);
+    if (width < kBf16Nr || kc % 2 != 0) std::fill(packed, packed + pairs * 2 * kBf16Nr, std::uint16_t{0});
     if (ref.col_stride == 1) {  // row-major: interleave two contiguous rows
       for (std::int64_t p = 0; p < kc; p += 2) {
         const bfloat16* first = b + (p0 + p) * ref.row_stride + j0 + jp;
-        std::uint16_t* out = packed + p / 2 * 2 * kNr;
+        std::uint16_t* out = packed + p / 2 * 2 * kBf16Nr;
         for (std::int64_t j = 0; j < width; ++j) out[2 * j] = bits_of(first[j]);
         if (p + 1 < kc) {
           const bfloat16* second = first + ref.row_stride;
@@ -260,10 +301,10 @@ void pack_b_pairs(const bfloat16* b, const MatrixRef& ref, std::int64_t p0, std:
     } else {  // column-major: a column's consecutive pairs are adjacent in memory
       for (std::int64_t j = 0; j < width; ++j) {
         const bfloat16* column = b + (j0 + jp + j) * ref.col_stride + p0 * ref.row_stride;
-        for (std::int64_t p = 0; p < kc; ++p) packed[p / 2 * 2 * kNr + 2 * j + p % 2] = bits_of(column[p * ref.row_stride]);
+        for (std::int64_t p = 0; p < kc; ++p) packed[p / 2 * 2 * kBf16Nr + 2 * j + p % 2] = bits_of(column[p * ref.row_stride]);
       }
     }
-    packed += pairs * 2 * kNr;
+    packed += pairs * 2 * kBf16Nr;
   }
 }
 
@@ -286,12 +327,12 @@ void pack_a_pairs(const bfloat16* a, const MatrixRef& ref, std::int64_t i0, std:
 
 __attribute__((target("avx512f,avx512bf16"))) void micro_kernel_bf16(std::int64_t pairs, const std::uint32_t* a,
                                                                         const std::uint16_t* b,
-                                                                        float (&block)[kMr][kNr]) {
+                                                                        float* block) {
   __m512 acc[kMr][2];
   for (auto& row : acc) row[0] = row[1] = _mm512_setzero_ps();
   for (std::int64_t q = 0; q < pairs; ++q) {
-    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + q * 2 * kNr);
-    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + q * 2 * kNr + kNr);
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + q * 2 * kBf16Nr);
+    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + q * 2 * kBf16Nr + kBf16Nr);
     for (std::int64_t i = 0; i < kMr; ++i) {
       const __m512bh a_pair = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[q * kMr + i]));
       acc[i][0] = _mm512_dpbf16_ps(acc[i][0], a_pair, b0);
@@ -299,18 +340,19 @@ __attribute__((target("avx512f,avx512bf16"))) void micro_kernel_bf16(std::int64_
     }
   }
   for (std::int64_t i = 0; i < kMr; ++i) {
-    _mm512_storeu_ps(block[i], acc[i][0]);
-    _mm512_storeu_ps(block[i] + kLanes, acc[i][1]);
+    _mm512_storeu_ps(block + i * kBf16Nr, acc[i][0]);
+    _mm512_storeu_ps(block + i * kBf16Nr + 16, acc[i][1]);
   }
 }
 
 struct Bf16DotKernel {
   using PackedA = std::uint32_t;
   using PackedB = std::uint16_t;
+  static constexpr std::int64_t nr = kBf16Nr;
   static constexpr std::int64_t depth = 2 * kKc;  // the same bytes per panel as f32
   static std::int64_t pairs(std::int64_t kc) { return (kc + 1) / 2; }
   static std::int64_t a_panel(std::int64_t kc) { return kMr * pairs(kc); }
-  static std::int64_t b_panel(std::int64_t kc) { return 2 * kNr * pairs(kc); }
+  static std::int64_t b_panel(std::int64_t kc) { return 2 * kBf16Nr * pairs(kc); }
   static void pack_a(const bfloat16* a, const MatrixRef& ref, std::int64_t i0, std::int64_t mc, std::int64_t p0,
                      std::int64_t kc, std::uint32_t* packed) {
     pack_a_pairs(a, ref, i0, mc, p0, kc, packed);
@@ -319,7 +361,7 @@ struct Bf16DotKernel {
                      std::int64_t nc, std::uint16_t* packed) {
     pack_b_pairs(b, ref, p0, kc, j0, nc, packed);
   }
-  static void multiply(std::int64_t kc, const std::uint32_t* a, const std::uint16_t* b, float (&block)[kMr][kNr]) {
+  static void multiply(std::int64_t kc, const std::uint32_t* a, const std::uint16_t* b, float* block) {
     micro_kernel_bf16(pairs(kc), a, b, block);
   }
 };
@@ -329,17 +371,17 @@ template <class T, class TC>
 void half_packed_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, const MatrixRef& a_ref, const T* b,
                       const MatrixRef& b_ref, TC* c, std::int64_t ldc, bool accumulate) {
   if constexpr (std::is_same_v<T, bfloat16>) {
-    if (cpu_has_avx512_bf16()) return packed_gemm<Bf16DotKernel>(m, n, k, a, a_ref, b, b_ref, c, ldc, accumulate);
+    if (cpu_isa() >= Isa::avx512_bf16) return packed_gemm<Bf16DotKernel>(m, n, k, a, a_ref, b, b_ref, c, ldc, accumulate);
   }
-  packed_gemm<F32Kernel<T>>(m, n, k, a, a_ref, b, b_ref, c, ldc, accumulate);
+  with_f32_kernel<T>([&]<class Kernel>() { packed_gemm<Kernel>(m, n, k, a, a_ref, b, b_ref, c, ldc, accumulate); });
 }
 
 // f16/bf16: products deeper than one slice sum in an f32 copy of C, rounded to T once at the end.
 template <class T>
 void half_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, const MatrixRef& a_ref, const T* b,
                const MatrixRef& b_ref, T* c, std::int64_t ldc, bool accumulate) {
-  const bool dot_kernel = std::is_same_v<T, bfloat16> && cpu_has_avx512_bf16();
-  if (k <= (dot_kernel ? Bf16DotKernel::depth : F32Kernel<T>::depth)) {
+  const bool dot_kernel = std::is_same_v<T, bfloat16> && cpu_isa() >= Isa::avx512_bf16;
+  if (k <= (dot_kernel ? Bf16DotKernel::depth : kKc)) {
     return half_packed_gemm<T, T>(m, n, k, a, a_ref, b, b_ref, c, ldc, accumulate);
   }
   std::vector<float> sums(static_cast<std::size_t>(m * n));
@@ -392,7 +434,7 @@ void eigen_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, cons
 
 void packed_gemm_f32(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const MatrixRef& a_ref,
                      const float* b, const MatrixRef& b_ref, float* c, std::int64_t ldc, bool accumulate) {
-  packed_gemm<F32Kernel<float>>(m, n, k, a, a_ref, b, b_ref, c, ldc, accumulate);
+  with_f32_kernel<float>([&]<class Kernel>() { packed_gemm<Kernel>(m, n, k, a, a_ref, b, b_ref, c, ldc, accumulate); });
 }
 
 void half_gemm_f32_output(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, const MatrixRef& a,
@@ -409,6 +451,7 @@ void half_gemm_f32_output(DType dtype, std::int64_t m, std::int64_t n, std::int6
 void gemm(DType dtype, std::int64_t batch, std::int64_t m, std::int64_t n, std::int64_t k, const MatrixRef& a,
           std::int64_t a_batch_stride, const MatrixRef& b, std::int64_t b_batch_stride, void* c,
           std::int64_t c_row_stride, std::int64_t c_batch_stride, bool accumulate) {
+  (void)cpu_isa();  // reads EMBER_CPU_ISA before the parallel loops: a bad value is an Error there
   dispatch_floating(dtype, "matmul", [&]<class T>() {
     const T* a_data = static_cast<const T*>(a.data);
     const T* b_data = static_cast<const T*>(b.data);
@@ -420,9 +463,11 @@ void gemm(DType dtype, std::int64_t batch, std::int64_t m, std::int64_t n, std::
       if constexpr (std::is_same_v<T, double>) {
         eigen_gemm(m, n, k, a_i, a, b_i, b, c_i, c_row_stride, accumulate);
       } else if constexpr (std::is_same_v<T, float>) {
-        // Measured on the models' shapes: the packed GEMM matches Eigen's on large products and
-        // loses up to 10% on the small ones convolutions cut their work into.
-        if (m * n * k >= kPackedFromFlops) {
+        // Measured on the models' shapes (bench/README.md): the packed GEMM beats Eigen's by up
+        // to 1.5x once C is two panels wide, and loses on narrower products (a classifier's 10
+        // outputs), where its panels are mostly padding; unless the CPU has wider vectors than
+        // Eigen was compiled for (a portable build on a newer machine), where it wins at any width.
+        if (n >= kPackedFromColumns || std::min(cpu_isa(), Isa::avx512) > kCompiledIsa) {
           packed_gemm_f32(m, n, k, a_i, a, b_i, b, c_i, c_row_stride, accumulate);
         } else {
           eigen_gemm(m, n, k, a_i, a, b_i, b, c_i, c_row_stride, accumulate);

@@ -1,6 +1,6 @@
 #pragma once
 // ember's packed GEMM, for the CPU code that needs more than gemm() of kernels/gemm.h: the f32 form
-// whatever the size (gemm() chooses it for large f32 products and Eigen's below; the learner's
+// whatever the size (gemm() chooses it for f32 products of 64 columns or more and Eigen's below; the learner's
 // runner, bench/gemm_versions, times it as its third version), and half operands with an f32
 // result (the convolution's).
 #include <cstdint>
