@@ -135,17 +135,22 @@ InsideRange inside_range(std::int64_t base, std::int64_t stride, std::int64_t wi
 // Calls visit(row_data_offset, run_start, image_row, inside, base) for each output row the
 // chunk touches in column-matrix row (c, kh, kw): `run_start` is where the row's run starts
 // in the chunk, image_row the input row read (or -1 in the padding), base the input column of
-// the run's first output column.
+// the run's first output column. The runs are short (an output row: 11 positions in the CNN's
+// second layer), so nothing here divides per run: a run that starts at output column 0 reads
+// the same input columns as every other such run of this (kh, kw), worked out once.
 template <class Visit>
 void for_each_run(const ConvGeometry& g, std::int64_t kh, std::int64_t kw, const Chunk& chunk, Visit&& visit) {
-  for (std::int64_t p = chunk.begin; p < chunk.end;) {
-    const std::int64_t oh = p / g.out_w, ow = p % g.out_w;
+  const std::int64_t column_offset = kw * g.dilation_w - g.pad_w;
+  const InsideRange whole_row = inside_range(column_offset, g.stride_w, g.width, g.out_w);
+  std::int64_t oh = chunk.begin / g.out_w, ow = chunk.begin % g.out_w;
+  for (std::int64_t p = chunk.begin; p < chunk.end; ++oh, ow = 0) {
     const std::int64_t run = std::min(g.out_w - ow, chunk.end - p);
     const std::int64_t ih = oh * g.stride_h - g.pad_h + kh * g.dilation_h;
-    const std::int64_t base = ow * g.stride_w - g.pad_w + kw * g.dilation_w;
+    const std::int64_t base = ow * g.stride_w + column_offset;
+    InsideRange inside{0, 0};
     const bool row_inside = ih >= 0 && ih < g.height;
-    visit(p - chunk.begin, run, row_inside ? ih : -1,
-          row_inside ? inside_range(base, g.stride_w, g.width, run) : InsideRange{0, 0}, base);
+    if (row_inside) inside = run == g.out_w ? whole_row : inside_range(base, g.stride_w, g.width, run);
+    visit(p - chunk.begin, run, row_inside ? ih : -1, inside, base);
     p += run;
   }
 }
@@ -332,10 +337,15 @@ void backward_filter(const ConvShape& s, const T* image, const T* grad_output, T
 
 // With stride 1 the image gradient is a convolution of grad_output, padded by
 // dilation * (K - 1) - padding, with weight'[c, o, kh, kw] = weight[o, c, KH-1-kh, KW-1-kw]
-// (per group): every gradient element is a sum it computes alone, no scatter needed.
-bool backward_data_is_convolution(const ConvGeometry& g) {
+// (per group): every gradient element is a sum it computes alone, no scatter needed. Its column
+// matrix has out_channels * KH * KW rows per input position, the scatter's channels * KH * KW
+// per output position: the convolution is taken only when its columns are not the larger (a
+// first layer's 1 input channel against 32 outputs would make them 30 times larger).
+bool backward_data_is_convolution(const ConvShape& s) {
+  const ConvGeometry& g = s.g;
   return g.stride_h == 1 && g.stride_w == 1 && g.pad_h <= g.dilation_h * (g.kernel_h - 1) &&
-         g.pad_w <= g.dilation_w * (g.kernel_w - 1);
+         g.pad_w <= g.dilation_w * (g.kernel_w - 1) &&
+         s.out_channels * g.height * g.width <= g.channels * g.out_h * g.out_w;
 }
 
 template <class T>
@@ -434,7 +444,7 @@ void conv2d_backward_data(DType dtype, const ConvGeometry& g, std::int64_t out_c
     const T* w = static_cast<const T*>(weight);
     const T* dy = static_cast<const T*>(grad_output);
     T* dx = static_cast<T*>(grad_image);
-    if (backward_data_is_convolution(g)) {
+    if (backward_data_is_convolution(s)) {
       backward_data_by_convolution<T>(s, w, dy, dx);
     } else {
       backward_data_by_scatter<T>(s, w, dy, dx);

@@ -465,9 +465,10 @@ void gemm(DType dtype, std::int64_t batch, std::int64_t m, std::int64_t n, std::
       } else if constexpr (std::is_same_v<T, float>) {
         // Measured on the models' shapes (bench/README.md): the packed GEMM beats Eigen's by up
         // to 1.5x once C is two panels wide, and loses on narrower products (a classifier's 10
-        // outputs), where its panels are mostly padding; unless the CPU has wider vectors than
-        // Eigen was compiled for (a portable build on a newer machine), where it wins at any width.
-        if (n >= kPackedFromColumns || std::min(cpu_isa(), Isa::avx512) > kCompiledIsa) {
+        // outputs) and on fewer rows than a tile holds, where its tiles are mostly padding;
+        // unless the CPU has wider vectors than Eigen was compiled for (a portable build on a
+        // newer machine), where it wins at any width.
+        if ((n >= kPackedFromColumns && m >= kMr) || std::min(cpu_isa(), Isa::avx512) > kCompiledIsa) {
           packed_gemm_f32(m, n, k, a_i, a, b_i, b, c_i, c_row_stride, accumulate);
         } else {
           eigen_gemm(m, n, k, a_i, a, b_i, b, c_i, c_row_stride, accumulate);

@@ -189,8 +189,10 @@ void check_conv_against_reference(const Shape& x_shape, const Shape& w_shape, co
 TEST_CASE("conv2d and its gradients match the definitions on images cut into many chunks, on 2 threads") {
   // 3 x 40 x 260 per image: the column matrix of one image (27 rows x 10,400 positions in f64)
   // is over the kernel's 2 MB buffer, so each image is cut into chunks, and the two threads
-  // share the chunks of both images. Stride 1 computes the input gradient as a convolution,
-  // stride 2 by scattering columns; a 1x1 kernel reads the image as its own column matrix.
+  // share the chunks of both images. Stride 1 with no more output than input channels computes
+  // the input gradient as a convolution; more output channels (fewer columns to scatter) and
+  // stride 2 scatter columns; a 1x1 kernel reads the image as its own column matrix.
+  check_conv_against_reference({2, 4, 40, 260}, {3, 4, 3, 3}, {.padding = {1, 1}}, DType::f64, 2, 1e-10);
   check_conv_against_reference({2, 3, 40, 260}, {4, 3, 3, 3}, {.padding = {1, 1}}, DType::f64, 2, 1e-10);
   check_conv_against_reference({2, 3, 40, 260}, {4, 3, 3, 3}, {.stride = {2, 2}, .padding = {1, 0}}, DType::f64, 2,
                                1e-10);
