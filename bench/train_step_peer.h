@@ -20,7 +20,9 @@ class TrainStep {
   virtual void run(const float* images, const std::int64_t* labels) = 0;
 };
 
-std::unique_ptr<TrainStep> make_ember_step(BenchModel model, int threads);
+// bf16_mixed: forward and loss under autocast to bf16 (f32 weights and optimizer), as
+// `--precision bf16-mixed` trains; otherwise f32 throughout.
+std::unique_ptr<TrainStep> make_ember_step(BenchModel model, int threads, bool bf16_mixed);
 #ifdef EMBER_BENCH_HAVE_TORCH
-std::unique_ptr<TrainStep> make_torch_step(BenchModel model, int threads);
+std::unique_ptr<TrainStep> make_torch_step(BenchModel model, int threads, bool bf16_mixed);
 #endif

@@ -1,4 +1,5 @@
 // The LibTorch peer: the same models, optimizer and batches as train_step_ember.cpp.
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include "train_step_peer.h"
@@ -18,15 +19,22 @@ torch::nn::Sequential make_model(BenchModel model) {
 
 class TorchStep : public TrainStep {
  public:
-  TorchStep(BenchModel model, int threads)
-      : model_(make_model(model)), optimizer_(model_->parameters(), torch::optim::AdamOptions(1e-3)) {
+  TorchStep(BenchModel model, int threads, bool bf16_mixed)
+      : model_(make_model(model)),
+        optimizer_(model_->parameters(), torch::optim::AdamOptions(1e-3)),
+        bf16_mixed_(bf16_mixed) {
     torch::set_num_threads(threads);
   }
   void run(const float* images, const std::int64_t* labels) override {
     const torch::Tensor x = torch::from_blob(const_cast<float*>(images), {kBenchBatch, 1, 28, 28}, torch::kFloat);
     const torch::Tensor y = torch::from_blob(const_cast<std::int64_t*>(labels), {kBenchBatch}, torch::kLong);
     optimizer_.zero_grad();
+    // torch.autocast("cpu", dtype=torch.bfloat16) around forward and loss, as in Python.
+    at::autocast::set_cpu_enabled(bf16_mixed_);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
     const torch::Tensor loss = torch::nn::functional::cross_entropy(model_->forward(x), y);
+    at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
     loss.backward();
     optimizer_.step();
   }
@@ -34,10 +42,11 @@ class TorchStep : public TrainStep {
  private:
   torch::nn::Sequential model_;
   torch::optim::Adam optimizer_;
+  bool bf16_mixed_;
 };
 
 }  // namespace
 
-std::unique_ptr<TrainStep> make_torch_step(BenchModel model, int threads) {
-  return std::make_unique<TorchStep>(model, threads);
+std::unique_ptr<TrainStep> make_torch_step(BenchModel model, int threads, bool bf16_mixed) {
+  return std::make_unique<TorchStep>(model, threads, bf16_mixed);
 }

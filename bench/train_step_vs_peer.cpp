@@ -1,7 +1,8 @@
 // A Fashion-MNIST training step (Adam 1e-3, batch 64): ember vs LibTorch in the same run, same
 // thread count, same batches. Built twice: mlp_vs_peer (784-256-128-10) and cnn_vs_peer (the
-// reference CNN), chosen by EMBER_BENCH_MODEL. Prints Google Benchmark's table, then samples/s of
-// each and their ratio. Threads: EMBER_BENCH_THREADS (default 2).
+// reference CNN), chosen by EMBER_BENCH_MODEL. Each in f32 and in bf16-mixed (forward and loss
+// under autocast to bf16, f32 weights; argument 1 of the benchmarks). Prints Google Benchmark's
+// table, then samples/s of each and their ratios. Threads: EMBER_BENCH_THREADS (default 2).
 //
 // The batches walk through the real training set (random images if it is not installed): a
 // single batch repeated thousands of times is learned to zero loss, and the tiny gradients
@@ -61,13 +62,13 @@ constexpr BenchModel kModel = BenchModel::EMBER_BENCH_MODEL;
 constexpr const char* kModelName = kModel == BenchModel::mlp ? "MLP 784-256-128-10" : "CNN (2 conv + 2 linear)";
 
 void BM_ember_step(benchmark::State& state) {
-  auto step = make_ember_step(kModel, bench_threads());
+  auto step = make_ember_step(kModel, bench_threads(), state.range(0) == 1);
   run_steps(state, *step);
 }
 
 #ifdef EMBER_BENCH_HAVE_TORCH
 void BM_libtorch_step(benchmark::State& state) {
-  auto step = make_torch_step(kModel, bench_threads());
+  auto step = make_torch_step(kModel, bench_threads(), state.range(0) == 1);
   run_steps(state, *step);
 }
 #endif
@@ -87,9 +88,9 @@ class RecordingReporter : public benchmark::ConsoleReporter {
 
 }  // namespace
 
-BENCHMARK(BM_ember_step)->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(3.0);
+BENCHMARK(BM_ember_step)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(3.0);
 #ifdef EMBER_BENCH_HAVE_TORCH
-BENCHMARK(BM_libtorch_step)->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(3.0);
+BENCHMARK(BM_libtorch_step)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(3.0);
 #endif
 
 int main(int argc, char** argv) {
@@ -99,18 +100,29 @@ int main(int argc, char** argv) {
   const int threads = bench_threads();
   std::printf("\n%s train step, Adam, batch %lld, %d threads\n", kModelName, static_cast<long long>(kBenchBatch),
               threads);
-  std::printf("%-10s %14s\n", "impl", "samples/s");
-  double ember = 0, torch = 0;
-  for (const auto& [name, rate] : reporter.samples_per_second) {
-    if (name.find("ember") != std::string::npos) ember = rate;
-    if (name.find("libtorch") != std::string::npos) torch = rate;
+  // Benchmark names end in /0 (f32) or /1 (bf16-mixed).
+  auto rate = [&](const char* impl, int precision) {
+    const char* tag = precision == 0 ? "/0/" : "/1/";
+    for (const auto& [name, value] : reporter.samples_per_second) {
+      if (name.find(impl) != std::string::npos && name.find(tag) != std::string::npos) {
+        return value;
+      }
+    }
+    return 0.0;
+  };
+  std::printf("| precision | ember samples/s | LibTorch samples/s | ember / LibTorch |\n|---|---|---|---|\n");
+  for (int precision : {0, 1}) {
+    const double ember = rate("ember", precision), torch = rate("libtorch", precision);
+    std::printf("| %s | %.0f |", precision == 0 ? "32" : "bf16-mixed", ember);
+    if (torch > 0) {
+      std::printf(" %.0f | %.2fx |\n", torch, ember / torch);
+    } else {
+      std::printf(" not measured (peer not installed: apt-get install libtorch-dev) | - |\n");
+    }
   }
-  std::printf("%-10s %14.0f\n", "ember", ember);
-  if (torch > 0) {
-    std::printf("%-10s %14.0f\n%-10s %13.2fx\n", "LibTorch", torch, "ratio", ember / torch);
-  } else {
-    std::printf("%-10s %14s\n", "LibTorch", "not measured (peer not installed: apt-get install libtorch-dev)");
-  }
+  std::printf("bf16-mixed / f32 speed: ember %.2fx", rate("ember", 1) / rate("ember", 0));
+  if (rate("libtorch", 0) > 0) std::printf(", LibTorch %.2fx", rate("libtorch", 1) / rate("libtorch", 0));
+  std::printf("\n");
   benchmark::Shutdown();
   return 0;
 }

@@ -38,6 +38,35 @@ void over_planes(const PoolGeometry& g, Body&& body) {
   });
 }
 
+// The most common window, 2x2 with stride 2 and no padding (every max pooling of the CNN and
+// the U-Net), over one plane: each output reads two adjacent pairs with no edge to handle, and
+// the selects have no branch. The rule is the general search's: the first maximum in window
+// order wins ties, and the first NaN wins (a NaN is never greater, so nothing replaces it).
+template <class T>
+void max_pool_2x2(const PoolGeometry& g, const T* image, T* y, std::int64_t* indices) {
+  using C = compute_t<T>;
+  for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+    const std::int64_t top = 2 * oh * g.width, bottom = top + g.width;
+    for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
+      const std::int64_t window[4] = {top + 2 * ow, top + 2 * ow + 1, bottom + 2 * ow, bottom + 2 * ow + 1};
+      C best = static_cast<C>(image[window[0]]);
+      std::int64_t best_at = window[0];
+      for (int k = 1; k < 4; ++k) {
+        const C value = static_cast<C>(image[window[k]]);
+        const bool take = value > best || (value != value && best == best);
+        best = take ? value : best;
+        best_at = take ? window[k] : best_at;
+      }
+      y[oh * g.out_w + ow] = static_cast<T>(best);
+      indices[oh * g.out_w + ow] = best_at;
+    }
+  }
+}
+
+bool is_2x2_stride_2(const PoolGeometry& g) {
+  return g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_h == 0 && g.pad_w == 0;
+}
+
 }  // namespace
 
 void max_pool2d(DType dtype, const PoolGeometry& g, const void* in, void* out, std::int64_t* indices) {
@@ -47,6 +76,10 @@ void max_pool2d(DType dtype, const PoolGeometry& g, const void* in, void* out, s
     T* y = static_cast<T*>(out);
     over_planes(g, [&](std::int64_t plane) {
       const T* image = x + plane * g.height * g.width;
+      if (is_2x2_stride_2(g)) {
+        const std::int64_t first = plane * g.out_h * g.out_w;
+        return max_pool_2x2(g, image, y + first, indices + first);
+      }
       for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
         const std::int64_t h_first = std::max<std::int64_t>(oh * g.stride_h - g.pad_h, 0);
         const std::int64_t h_end = std::min(oh * g.stride_h - g.pad_h + g.kernel_h, g.height);

@@ -1,4 +1,7 @@
 // max_pool2d and avg_pool2d.
+#include <cmath>
+#include <limits>
+
 #include "helpers.h"
 
 using namespace ember;
@@ -14,6 +17,23 @@ TEST_CASE("pooling by hand on a 4x4 image") {
   // Padding 1 with kernel 2, stride 2: the top-left window sees x[0][0] and three pads.
   check_values(avg_pool2d(x, {.kernel = {2, 2}, .padding = {1, 1}}).slice(3, 0, 1).slice(2, 0, 1), {0.0});
   check_values(max_pool2d(x, {.kernel = {2, 2}, .padding = {1, 1}}).slice(3, 0, 1).slice(2, 0, 1), {0.0});
+}
+
+TEST_CASE("2x2 max pooling with stride 2: ties go to the first maximum, NaN wins, an odd edge is dropped") {
+  // One 3x5 plane (the last row and column belong to no window), its windows by hand:
+  //   [1 7 | 7 2 | 0]     window (0,0): 1 7 / 3 7  -> 7 at (0,1), the first of the tied 7s
+  //   [3 7 | 9 . | 0]     window (0,1): 7 2 / 9 NaN -> NaN, though 9 is larger
+  //   [0 0   0 0   0]
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const Tensor x = from_vector<double>({1, 7, 7, 2, 0, 3, 7, 9, nan, 0, 0, 0, 0, 0, 0}).view({1, 1, 3, 5})
+                       .set_requires_grad(true);
+  const Tensor y = max_pool2d(x, {.kernel = {2, 2}});
+  CHECK(y.sizes() == Shape{1, 1, 1, 2});
+  CHECK(y.to_vector<double>()[0] == 7);
+  CHECK(std::isnan(y.to_vector<double>()[1]));
+  // The gradient goes to the winners only: (0,1) and the NaN at (1,3).
+  y.backward(ones({1, 1, 1, 2}, {.dtype = DType::f64}));
+  check_values(x.grad(), {0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0});
 }
 
 TEST_CASE("pooling errors") {
