@@ -1,94 +1,111 @@
-// Kernel benchmarks, each beside its reference in the same run:
-//   GEMM f32: ember::matmul vs Eigen's GEMM called directly, in GFLOP/s.
-//   add / relu on 16M floats: ember vs an Eigen array expression (single-threaded, as Eigen
-//   runs coefficient-wise code) and STREAM copy (the bandwidth bound), in bytes/s of
-//   memory traffic (reads + writes).
-#include <benchmark/benchmark.h>
+// ember's CPU matrix products and two bandwidth kernels beside PyTorch's (python3-torch, when
+// installed) and this machine's limits, all measured by the same run: the FMA peak (f32), the
+// AVX512-BF16 dot-product peak (bf16) and the copy bandwidth. The products: square 1024^3 and
+// 2048^3 in f32 and bf16 (bf16 operands, f32 sums, as autocast multiplies), and the
+// Fashion-MNIST models' linear layers at batch 64 with their two backward products.
+//
+//   ./build/bench/kernels_bench [--threads N] [--repeats N]
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <tuple>
+#include <vector>
 
-
+#include "bench/hardware_limits.h"
+#include "bench/python_peer.h"
 #include "core/ember.h"
+#include "kernels/cpu/isa.h"
 
 using namespace ember;
 
 namespace {
 
-constexpr std::int64_t kElements = 16 * 1024 * 1024;
-
-void gemm_counters(benchmark::State& state, std::int64_t n) {
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(n * n * n) * 1e-9,
-                                                 benchmark::Counter::kIsIterationInvariantRate);
-}
-
-void BM_ember_matmul_f32(benchmark::State& state) {
-  const std::int64_t n = state.range(0);
-  Generator generator(1);
-  const Tensor a = randn({n, n}, {}, generator), b = randn({n, n}, {}, generator);
-  for (auto _ : state) benchmark::DoNotOptimize(matmul(a, b).data_ptr());
-  gemm_counters(state, n);
-}
-
-void BM_eigen_gemm_f32(benchmark::State& state) {
-  const std::int64_t n = state.range(0);
-  using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  const Matrix a = Matrix::Random(n, n), b = Matrix::Random(n, n);
-  Matrix c(n, n);
-  for (auto _ : state) {
-    c.noalias() = a * b;
-    benchmark::DoNotOptimize(c.data());
+struct Product {
+  const char* name;
+  std::int64_t m, n, k;
+  DType dtype;
+  std::string peer_argument() const {
+    return std::to_string(m) + "," + std::to_string(n) + "," + std::to_string(k) + "," +
+           (dtype == DType::bf16 ? "bf16" : "f32");
   }
-  gemm_counters(state, n);
-}
+};
 
-void BM_ember_add(benchmark::State& state) {
-  const Tensor a = ones({kElements}), b = ones({kElements});
-  for (auto _ : state) benchmark::DoNotOptimize(add(a, b).data_ptr());
-  state.SetBytesProcessed(state.iterations() * kElements * 3 * 4);  // read a, b; write out
-}
+const Product kProducts[] = {
+    {"square 1024", 1024, 1024, 1024, DType::f32},
+    {"square 1024", 1024, 1024, 1024, DType::bf16},
+    {"square 2048", 2048, 2048, 2048, DType::f32},
+    {"square 2048", 2048, 2048, 2048, DType::bf16},
+    {"MLP linear 784->256, batch 64", 64, 256, 784, DType::f32},
+    {"CNN linear 1600->128, batch 64", 64, 128, 1600, DType::f32},
+    {"  its weight gradient (1600 x 64) @ (64 x 128)", 1600, 128, 64, DType::f32},
+    {"  its input gradient (64 x 128) @ (128 x 1600)", 64, 1600, 128, DType::f32},
+    {"CNN linear 128->10, batch 64", 64, 10, 128, DType::f32},
+};
 
-void BM_ember_add_inplace(benchmark::State& state) {
-  Tensor a = ones({kElements});
-  const Tensor b = ones({kElements});
-  for (auto _ : state) benchmark::DoNotOptimize(a.add_(b).data_ptr());
-  state.SetBytesProcessed(state.iterations() * kElements * 3 * 4);  // read a, b; write a
-}
-
-void BM_eigen_add(benchmark::State& state) {
-  const Eigen::ArrayXf a = Eigen::ArrayXf::Ones(kElements), b = Eigen::ArrayXf::Ones(kElements);
-  Eigen::ArrayXf c(kElements);
-  for (auto _ : state) {
-    c = a + b;
-    benchmark::DoNotOptimize(c.data());
-  }
-  state.SetBytesProcessed(state.iterations() * kElements * 3 * 4);
-}
-
-void BM_ember_relu(benchmark::State& state) {
-  const Tensor a = randn({kElements});
-  for (auto _ : state) benchmark::DoNotOptimize(relu(a).data_ptr());
-  state.SetBytesProcessed(state.iterations() * kElements * 2 * 4);  // read a; write out
-}
-
-// The bandwidth bound: STREAM's copy kernel (a plain vectorized loop) on the threads ember's
-// kernels use. glibc's memcpy streams past the cache at this size and measures less.
-void BM_stream_copy(benchmark::State& state) {
-  const Tensor src = ones({kElements}), dst = zeros({kElements});
-  const float* from = src.data<float>();
-  float* to = dst.data<float>();
-  for (auto _ : state) {
-#pragma omp parallel for simd schedule(static)
-    for (std::int64_t i = 0; i < kElements; ++i) to[i] = from[i];
-    benchmark::DoNotOptimize(to);
-  }
-  state.SetBytesProcessed(state.iterations() * kElements * 2 * 4);  // read + write
-}
+constexpr std::int64_t kElements = std::int64_t{16} << 20;
 
 }  // namespace
 
-BENCHMARK(BM_ember_matmul_f32)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_eigen_gemm_f32)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_ember_add)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_ember_add_inplace)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_eigen_add)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_ember_relu)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_stream_copy)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  int threads = 2, repeats = 11;
+  CLI::App app{"ember's CPU GEMM and bandwidth kernels vs PyTorch and the machine's limits", "kernels_bench"};
+  app.add_option("--threads", threads, "compute threads (ember's and PyTorch's)")->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.add_option("--repeats", repeats, "timed calls per measurement (the median is shown)")->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  set_num_threads(threads);
+
+  const double fma_peak = bench::cpu_fma_gflops(), bf16_peak = bench::cpu_bf16_dot_gflops();
+  const double copy_gbps = bench::cpu_copy_gbps();
+  std::vector<double> product_ms;
+  std::vector<std::string> peer_arguments{"--threads", std::to_string(threads), "--repeats", std::to_string(repeats),
+                                          "matmul"};
+  for (const Product& p : kProducts) {
+    Generator generator(1);
+    const Tensor a = randn({p.m, p.k}, {}, generator).to(p.dtype), b = randn({p.k, p.n}, {}, generator).to(p.dtype);
+    product_ms.push_back(1e3 * bench::median_seconds(Device::cpu(), [&] { (void)matmul(a, b); }, repeats));
+    peer_arguments.push_back(p.peer_argument());
+  }
+  const Tensor x = randn({kElements}), y = randn({kElements});
+  const double add_ms = 1e3 * bench::median_seconds(Device::cpu(), [&] { (void)add(x, y); }, repeats);
+  const double relu_ms = 1e3 * bench::median_seconds(Device::cpu(), [&] { (void)relu(x); }, repeats);
+  const std::map<std::string, double> peer = bench::run_python_peer("torch_cpu_kernels.py", peer_arguments);
+  const std::map<std::string, double> peer_elementwise = bench::run_python_peer(
+      "torch_cpu_kernels.py", {"--threads", std::to_string(threads), "--repeats", std::to_string(repeats),
+                               "elementwise", std::to_string(kElements)});
+
+  std::printf("CPU kernels on %d threads, variant %s; limits measured now: f32 FMA %.0f GFLOP/s, bf16 dot %.0f "
+              "GFLOP/s, copy %.1f GB/s; median of %d calls\n",
+              threads, kernels::cpu::isa_name(kernels::cpu::cpu_isa()), fma_peak, bf16_peak, copy_gbps, repeats);
+  if (peer.empty()) std::printf("PyTorch: peer not installed (apt-get install python3-torch)\n");
+  std::printf("\n| product | dtype | ember ms | ember GFLOP/s | %% of limit | PyTorch GFLOP/s | ember speed / PyTorch |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  for (std::size_t i = 0; i < std::size(kProducts); ++i) {
+    const Product& p = kProducts[i];
+    const double flops = 2.0 * static_cast<double>(p.m * p.n * p.k);
+    const double gflops = flops / product_ms[i] / 1e6;
+    const double limit = p.dtype == DType::bf16 ? bf16_peak : fma_peak;
+    std::printf("| %s (%lld x %lld x %lld) | %s | %.3f | %.0f | %.0f%% |", p.name, static_cast<long long>(p.m),
+                static_cast<long long>(p.n), static_cast<long long>(p.k), p.dtype == DType::bf16 ? "bf16" : "f32",
+                product_ms[i], gflops, limit > 0 ? 100 * gflops / limit : 0.0);
+    const auto found = peer.find("matmul" + std::to_string(i));
+    if (found != peer.end()) {
+      std::printf(" %.0f | %.2fx |\n", flops / found->second / 1e6, found->second / product_ms[i]);
+    } else {
+      std::printf(" - | - |\n");
+    }
+  }
+  std::printf("\n| kernel (16M f32) | ember GB/s | %% of copy | PyTorch GB/s | ember speed / PyTorch |\n|---|---|---|---|---|\n");
+  for (const auto& [name, ms, bytes] : {std::tuple{"add", add_ms, 12.0}, std::tuple{"relu", relu_ms, 8.0}}) {
+    const double gbps = bytes * static_cast<double>(kElements) / ms / 1e6;
+    std::printf("| %s | %.1f | %.0f%% |", name, gbps, 100 * gbps / copy_gbps);
+    const auto found = peer_elementwise.find(name);
+    if (found != peer_elementwise.end()) {
+      std::printf(" %.1f | %.2fx |\n", bytes * static_cast<double>(kElements) / found->second / 1e6, found->second / ms);
+    } else {
+      std::printf(" - | - |\n");
+    }
+  }
+  return 0;
+}

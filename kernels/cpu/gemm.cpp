@@ -384,13 +384,16 @@ void half_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, const
   if (k <= (dot_kernel ? Bf16DotKernel::depth : kKc)) {
     return half_packed_gemm<T, T>(m, n, k, a, a_ref, b, b_ref, c, ldc, accumulate);
   }
-  std::vector<float> sums(static_cast<std::size_t>(m * n));
-  for (std::int64_t i = 0; i < m; ++i) {
-    for (std::int64_t j = 0; j < n; ++j) sums[i * n + j] = accumulate ? static_cast<float>(c[i * ldc + j]) : 0.0f;
+  thread_local std::vector<float> sums_buffer;  // kept: a fresh buffer would fault in its pages on every call
+  float* sums = scratch(sums_buffer, m * n);
+  if (accumulate) {
+    for (std::int64_t i = 0; i < m; ++i) {
+      for (std::int64_t j = 0; j < n; ++j) sums[i * n + j] = static_cast<float>(c[i * ldc + j]);
+    }
   }
-  half_packed_gemm<T, float>(m, n, k, a, a_ref, b, b_ref, sums.data(), n, true);
+  half_packed_gemm<T, float>(m, n, k, a, a_ref, b, b_ref, sums, n, accumulate);
   for (std::int64_t i = 0; i < m; ++i) {
-    for (std::int64_t j = 0; j < n; ++j) c[i * ldc + j] = static_cast<T>(sums[i * n + j]);
+    for (std::int64_t j = 0; j < n; ++j) c[i * ldc + j] = round_to<T>(sums[i * n + j]);
   }
 }
 
