@@ -159,6 +159,10 @@ void for_each_run(const ConvGeometry& g, std::int64_t kh, std::int64_t kw, const
 // converted to the compute type C.
 template <class T, class C>
 void gather_columns(const ConvGeometry& g, const T* image, const Chunk& chunk, C* cols) {
+  if constexpr (std::is_same_v<T, C> && !std::is_same_v<loop_t<T>, T>) {
+    // bf16 copied as its 16 bits: GCC vectorizes copies of integers, not of Eigen::bfloat16.
+    return gather_columns(g, reinterpret_cast<const loop_t<T>*>(image), chunk, reinterpret_cast<loop_t<T>*>(cols));
+  }
   const std::int64_t width = chunk.size(), sw = g.stride_w;
   for (std::int64_t c = 0; c < g.channels; ++c) {
     const T* plane = image + c * g.height * g.width;

@@ -288,14 +288,19 @@ void pack_b_pairs(const bfloat16* b, const MatrixRef& ref, std::int64_t p0, std:
   for (std::int64_t jp = 0; jp < nc; jp += kBf16Nr) {
     const std::int64_t width = std::min(kBf16Nr, nc - jp);
     if (width < kBf16Nr || kc % 2 != 0) std::fill(packed, packed + pairs * 2 * kBf16Nr, std::uint16_t{0});
-    if (ref.col_stride == 1) {  // row-major: interleave two contiguous rows
+    if (ref.col_stride == 1) {  // row-major: interleave two contiguous rows, a 32-bit pair per column
       for (std::int64_t p = 0; p < kc; p += 2) {
-        const bfloat16* first = b + (p0 + p) * ref.row_stride + j0 + jp;
+        // The rows as their bits, so the loop is integer shifts and ors that the compiler vectorizes.
+        const auto* first = reinterpret_cast<const std::uint16_t*>(b + (p0 + p) * ref.row_stride + j0 + jp);
+        const auto* second = first + ref.row_stride;
         std::uint16_t* out = packed + p / 2 * 2 * kBf16Nr;
-        for (std::int64_t j = 0; j < width; ++j) out[2 * j] = bits_of(first[j]);
         if (p + 1 < kc) {
-          const bfloat16* second = first + ref.row_stride;
-          for (std::int64_t j = 0; j < width; ++j) out[2 * j + 1] = bits_of(second[j]);
+          for (std::int64_t j = 0; j < width; ++j) {
+            const std::uint32_t pair = first[j] | static_cast<std::uint32_t>(second[j]) << 16;
+            std::memcpy(out + 2 * j, &pair, sizeof(pair));
+          }
+        } else {
+          for (std::int64_t j = 0; j < width; ++j) out[2 * j] = first[j];
         }
       }
     } else {  // column-major: a column's consecutive pairs are adjacent in memory

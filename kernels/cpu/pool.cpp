@@ -44,20 +44,21 @@ void over_planes(const PoolGeometry& g, Body&& body) {
 // order wins ties, and the first NaN wins (a NaN is never greater, so nothing replaces it).
 template <class T>
 void max_pool_2x2(const PoolGeometry& g, const T* image, T* y, std::int64_t* indices) {
-  using C = compute_t<T>;
+  // Read as loop_t (bf16 as its bits, widened inline); the winner is copied, not converted.
+  const loop_t<T>* bits = reinterpret_cast<const loop_t<T>*>(image);
   for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
     const std::int64_t top = 2 * oh * g.width, bottom = top + g.width;
     for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
       const std::int64_t window[4] = {top + 2 * ow, top + 2 * ow + 1, bottom + 2 * ow, bottom + 2 * ow + 1};
-      C best = static_cast<C>(image[window[0]]);
+      compute_t<T> best = widen<T>(bits[window[0]]);
       std::int64_t best_at = window[0];
       for (int k = 1; k < 4; ++k) {
-        const C value = static_cast<C>(image[window[k]]);
+        const compute_t<T> value = widen<T>(bits[window[k]]);
         const bool take = value > best || (value != value && best == best);
         best = take ? value : best;
         best_at = take ? window[k] : best_at;
       }
-      y[oh * g.out_w + ow] = static_cast<T>(best);
+      y[oh * g.out_w + ow] = image[best_at];
       indices[oh * g.out_w + ow] = best_at;
     }
   }

@@ -25,15 +25,20 @@ TEST_CASE("2x2 max pooling with stride 2: ties go to the first maximum, NaN wins
   //   [3 7 | 9 . | 0]     window (0,1): 7 2 / 9 NaN -> NaN, though 9 is larger
   //   [0 0   0 0   0]
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  const Tensor x = from_vector<double>({1, 7, 7, 2, 0, 3, 7, 9, nan, 0, 0, 0, 0, 0, 0}).view({1, 1, 3, 5})
-                       .set_requires_grad(true);
-  const Tensor y = max_pool2d(x, {.kernel = {2, 2}});
-  CHECK(y.sizes() == Shape{1, 1, 1, 2});
-  CHECK(y.to_vector<double>()[0] == 7);
-  CHECK(std::isnan(y.to_vector<double>()[1]));
-  // The gradient goes to the winners only: (0,1) and the NaN at (1,3).
-  y.backward(ones({1, 1, 1, 2}, {.dtype = DType::f64}));
-  check_values(x.grad(), {0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0});
+  for (DType dtype : {DType::f64, DType::f32, DType::bf16}) {  // every value is exact in bf16
+    CAPTURE(dtype);
+    const Tensor x = from_vector<double>({1, 7, 7, 2, 0, 3, 7, 9, nan, 0, 0, 0, 0, 0, 0})
+                         .view({1, 1, 3, 5})
+                         .to(dtype)
+                         .set_requires_grad(true);
+    const Tensor y = max_pool2d(x, {.kernel = {2, 2}});
+    CHECK(y.sizes() == Shape{1, 1, 1, 2});
+    CHECK(y.to_vector<double>()[0] == 7);
+    CHECK(std::isnan(y.to_vector<double>()[1]));
+    // The gradient goes to the winners only: (0,1) and the NaN at (1,3).
+    y.backward(ones({1, 1, 1, 2}, {.dtype = dtype}));
+    check_values(x.grad(), {0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0});
+  }
 }
 
 TEST_CASE("pooling errors") {
