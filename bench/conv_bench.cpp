@@ -8,11 +8,11 @@
 //   ./build/bench/conv_bench [--threads N] [--repeats N]
 #include <omp.h>
 
-#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "bench/cpu_bench_options.h"
 #include "bench/hardware_limits.h"
 #include "bench/python_peer.h"
 #include "core/ember.h"
@@ -58,18 +58,13 @@ Tensor run(const ConvCase& s, const Tensor& x, const Tensor& weight) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 2, repeats = 11;
-  CLI::App app{"Convolutions of the CNN and the U-Net, ember vs PyTorch, beside the FMA peak", "conv_bench"};
-  app.add_option("--threads", threads, "compute threads (ember's and PyTorch's)")->check(CLI::Range(1, 1024))
-      ->capture_default_str();
-  app.add_option("--repeats", repeats, "timed calls per measurement (the median is shown)")->check(CLI::Range(1, 1000))
-      ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
-  set_num_threads(threads);
+  const bench::CpuBenchOptions options =
+      bench::parse_cpu_bench_options(argc, argv, "conv_bench", "Convolutions of the CNN and the U-Net, ember vs PyTorch, beside the FMA peak");
+  const int threads = options.threads, repeats = options.repeats;
 
   const double peak = bench::cpu_fma_gflops();
   std::vector<double> forward_ms, train_ms;
-  std::vector<std::string> peer_arguments{"--threads", std::to_string(threads), "--repeats", std::to_string(repeats), "conv"};
+  std::vector<std::string> peer_arguments = options.peer_arguments("conv");
   for (const ConvCase& s : kCases) {
     Generator generator(1);
     const Tensor x = randn({s.n, s.c, s.h, s.w}, {}, generator);

@@ -5,12 +5,12 @@
 // Fashion-MNIST models' linear layers at batch 64 with their two backward products.
 //
 //   ./build/bench/kernels_bench [--threads N] [--repeats N]
-#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "bench/cpu_bench_options.h"
 #include "bench/hardware_limits.h"
 #include "bench/python_peer.h"
 #include "core/ember.h"
@@ -47,20 +47,14 @@ constexpr std::int64_t kElements = std::int64_t{16} << 20;
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 2, repeats = 11;
-  CLI::App app{"ember's CPU GEMM and bandwidth kernels vs PyTorch and the machine's limits", "kernels_bench"};
-  app.add_option("--threads", threads, "compute threads (ember's and PyTorch's)")->check(CLI::Range(1, 1024))
-      ->capture_default_str();
-  app.add_option("--repeats", repeats, "timed calls per measurement (the median is shown)")->check(CLI::Range(1, 1000))
-      ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
-  set_num_threads(threads);
+  const bench::CpuBenchOptions options =
+      bench::parse_cpu_bench_options(argc, argv, "kernels_bench", "ember's CPU GEMM and bandwidth kernels vs PyTorch and the machine's limits");
+  const int threads = options.threads, repeats = options.repeats;
 
   const double fma_peak = bench::cpu_fma_gflops(), bf16_peak = bench::cpu_bf16_dot_gflops();
   const double copy_gbps = bench::cpu_copy_gbps();
   std::vector<double> product_ms;
-  std::vector<std::string> peer_arguments{"--threads", std::to_string(threads), "--repeats", std::to_string(repeats),
-                                          "matmul"};
+  std::vector<std::string> peer_arguments = options.peer_arguments("matmul");
   for (const Product& p : kProducts) {
     Generator generator(1);
     const Tensor a = randn({p.m, p.k}, {}, generator).to(p.dtype), b = randn({p.k, p.n}, {}, generator).to(p.dtype);
@@ -71,9 +65,10 @@ int main(int argc, char** argv) {
   const double add_ms = 1e3 * bench::median_seconds(Device::cpu(), [&] { (void)add(x, y); }, repeats);
   const double relu_ms = 1e3 * bench::median_seconds(Device::cpu(), [&] { (void)relu(x); }, repeats);
   const std::map<std::string, double> peer = bench::run_python_peer("torch_cpu_kernels.py", peer_arguments);
-  const std::map<std::string, double> peer_elementwise = bench::run_python_peer(
-      "torch_cpu_kernels.py", {"--threads", std::to_string(threads), "--repeats", std::to_string(repeats),
-                               "elementwise", std::to_string(kElements)});
+  std::vector<std::string> elementwise_arguments = options.peer_arguments("elementwise");
+  elementwise_arguments.push_back(std::to_string(kElements));
+  const std::map<std::string, double> peer_elementwise =
+      bench::run_python_peer("torch_cpu_kernels.py", elementwise_arguments);
 
   std::printf("CPU kernels on %d threads, variant %s; limits measured now: f32 FMA %.0f GFLOP/s, bf16 dot %.0f "
               "GFLOP/s, copy %.1f GB/s; median of %d calls\n",
