@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/shape.h"
 
 namespace ember::data {
 
@@ -17,8 +18,9 @@ struct GzCloser {
 };
 using GzFile = std::unique_ptr<std::remove_pointer_t<gzFile>, GzCloser>;
 
-// Reads exactly `count` bytes; `what` names the part of the file for the error message.
-void read_exactly(gzFile file, const std::string& path, void* into, std::size_t count, const char* what) {
+// Reads up to `count` bytes, fewer only where the file ends; `what` names the part of the file
+// for the error message of a zlib error.
+std::size_t read_up_to(gzFile file, const std::string& path, void* into, std::size_t count, const char* what) {
   std::size_t done = 0;
   while (done < count) {
     const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(count - done, 1u << 30));
@@ -28,11 +30,15 @@ void read_exactly(gzFile file, const std::string& path, void* into, std::size_t 
       const char* message = gzerror(file, &code);
       fail("read_idx: ", path, " is corrupt (zlib: ", message, ") while reading the ", what);
     }
-    if (got == 0) {
-      fail("read_idx: ", path, " is truncated: expected ", count, " bytes of ", what, ", got ", done);
-    }
+    if (got == 0) break;
     done += static_cast<std::size_t>(got);
   }
+  return done;
+}
+
+void read_exactly(gzFile file, const std::string& path, void* into, std::size_t count, const char* what) {
+  const std::size_t got = read_up_to(file, path, into, count, what);
+  EMBER_CHECK(got == count, "read_idx: ", path, " is truncated: expected ", count, " bytes of ", what, ", got ", got);
 }
 
 }  // namespace
@@ -51,17 +57,28 @@ IdxArray read_idx(const std::string& path) {
   EMBER_CHECK(ndims >= 1 && ndims <= 8, "read_idx: ", path, " claims ", ndims, " dims (expected 1 to 8)");
 
   IdxArray array;
+  constexpr std::int64_t kMaxCount = std::int64_t{1} << 34;  // 16 GiB of bytes: far beyond any dataset's file
   std::int64_t count = 1;
   for (int d = 0; d < ndims; ++d) {
     std::uint8_t bytes[4];
     read_exactly(file.get(), path, bytes, 4, "header");
     const std::int64_t size = (std::int64_t{bytes[0]} << 24) | (bytes[1] << 16) | (bytes[2] << 8) | bytes[3];
     array.sizes.push_back(size);
+    // Checked before multiplying: eight dims of 2^32 would overflow int64.
+    EMBER_CHECK(size == 0 || count <= kMaxCount / size, "read_idx: ", path, " claims an implausible size (dims ",
+                to_string(array.sizes), ", more than ", kMaxCount, " bytes)");
     count *= size;
-    EMBER_CHECK(count <= (std::int64_t{1} << 34), "read_idx: ", path, " claims an implausible size");
   }
-  array.values.resize(static_cast<std::size_t>(count));
-  read_exactly(file.get(), path, array.values.data(), array.values.size(), "data");
+  // The data is read in pieces that grow with what has arrived, so a header claiming gigabytes
+  // over a short file fails at the file's end having allocated about what the file held.
+  const auto total = static_cast<std::size_t>(count);
+  while (array.values.size() < total) {
+    const std::size_t at = array.values.size();
+    const std::size_t piece = std::min(total - at, std::max<std::size_t>(at, std::size_t{1} << 20));
+    array.values.resize(at + piece);
+    const std::size_t got = read_up_to(file.get(), path, array.values.data() + at, piece, "data");
+    EMBER_CHECK(got == piece, "read_idx: ", path, " is truncated: expected ", total, " bytes of data, got ", at + got);
+  }
   char extra;
   EMBER_CHECK(gzread(file.get(), &extra, 1) == 0, "read_idx: ", path, " has bytes after its ", count,
               " data bytes: not the file its header describes");

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/ops/copy.h"
@@ -37,6 +38,36 @@ DType parse_dtype(const std::string& path, const std::string& name, const std::s
     if (text == format_dtype(dtype)) return dtype;
   }
   fail("load_safetensors: ", path, ": tensor '", name, "' has dtype '", text, "', which ember does not support");
+}
+
+// A header value that must be a whole number from 0 to `limit`: a negative, fractional or huge
+// one (1e300) or a non-number is an Error naming the tensor and the field. (Converting a JSON
+// float to an integer, as nlohmann's get<> would, is undefined behaviour when it does not fit.)
+std::uint64_t whole_number(const nlohmann::json& value, const std::string& path, const std::string& name,
+                           const char* field, std::uint64_t limit) {
+  EMBER_CHECK(value.is_number_unsigned() && value.get<std::uint64_t>() <= limit, "load_safetensors: ", path,
+              ": tensor '", name, "' has ", field, " ", value.dump(), ", which is not a whole number from 0 to ", limit);
+  return value.get<std::uint64_t>();
+}
+
+// The tensor's shape, checked so that nothing computed from it overflows: the element count,
+// its byte size, and the strides (the product of the nonzero dims, which a zero dim would
+// otherwise hide: [0, 2^32, 2^32] holds no element but has a stride of 2^64).
+Shape checked_shape(const nlohmann::json& entry, const std::string& path, const std::string& name, DType dtype) {
+  const nlohmann::json& dims = entry.at("shape");
+  EMBER_CHECK(dims.is_array(), "load_safetensors: ", path, ": tensor '", name, "' has shape ", dims.dump(),
+              ", which is not a list");
+  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  Shape shape;
+  std::uint64_t span = 1;  // the product of the nonzero dims
+  for (const nlohmann::json& dim : dims) {
+    const std::uint64_t size = whole_number(dim, path, name, "a dim", kMax);
+    EMBER_CHECK(size == 0 || span <= kMax / size / size_of(dtype), "load_safetensors: ", path, ": tensor '", name,
+                "' of shape ", dims.dump(), " is too large to address");
+    span *= std::max<std::uint64_t>(size, 1);
+    shape.push_back(static_cast<std::int64_t>(size));
+  }
+  return shape;
 }
 
 }  // namespace
@@ -101,18 +132,21 @@ SafetensorsFile load_safetensors(const std::string& path) {
         for (const auto& [key, value] : entry.items()) result.metadata[key] = value.get<std::string>();
         continue;
       }
-      entries.push_back({entry.at("data_offsets").at(0).get<std::uint64_t>(), {name, entry}});
+      EMBER_CHECK(entry.is_object() && entry.contains("data_offsets") && entry.at("data_offsets").is_array() &&
+                      entry.at("data_offsets").size() == 2,
+                  "load_safetensors: ", path, ": tensor '", name, "' has no data_offsets pair");
+      entries.push_back({whole_number(entry.at("data_offsets").at(0), path, name, "a data offset",
+                                      std::numeric_limits<std::uint64_t>::max()),
+                         {name, entry}});
     }
     std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [begin, named] : entries) {
       const auto& [name, entry] = named;
       const DType dtype = parse_dtype(path, name, entry.at("dtype").get<std::string>());
-      const Shape shape = entry.at("shape").get<Shape>();
-      const std::uint64_t end = entry.at("data_offsets").at(1).get<std::uint64_t>();
-      for (std::int64_t size : shape) {
-        EMBER_CHECK(size >= 0, "load_safetensors: ", path, ": tensor '", name, "' has a negative size");
-      }
-      const std::uint64_t bytes = static_cast<std::uint64_t>(numel(shape)) * size_of(dtype);
+      const Shape shape = checked_shape(entry, path, name, dtype);
+      const std::uint64_t end = whole_number(entry.at("data_offsets").at(1), path, name, "a data offset",
+                                             std::numeric_limits<std::uint64_t>::max());
+      const std::uint64_t bytes = static_cast<std::uint64_t>(numel(shape)) * size_of(dtype);  // cannot overflow: checked
       EMBER_CHECK(begin <= end && end - begin == bytes, "load_safetensors: ", path, ": tensor '", name, "' of shape ",
                   to_string(shape), " ", dtype, " needs ", bytes, " bytes, its offsets span ", end - begin);
       EMBER_CHECK(end <= data_size, "load_safetensors: ", path, " is truncated: tensor '", name, "' ends at byte ",
@@ -121,6 +155,13 @@ SafetensorsFile load_safetensors(const std::string& path) {
       file.seekg(static_cast<std::streamoff>(8 + length + begin));
       file.read(static_cast<char*>(tensor.data_ptr()), static_cast<std::streamsize>(bytes));
       EMBER_CHECK(file.good(), "load_safetensors: reading tensor '", name, "' from ", path, " failed");
+      if (dtype == DType::b8) {  // a bool other than 0 or 1 is undefined behaviour when read
+        const auto* flags = static_cast<const std::uint8_t*>(tensor.data_ptr());
+        for (std::uint64_t i = 0; i < bytes; ++i) {
+          EMBER_CHECK(flags[i] <= 1, "load_safetensors: ", path, ": BOOL tensor '", name, "' holds the byte ",
+                      int{flags[i]}, " at element ", i, " (a bool is 0 or 1)");
+        }
+      }
       result.tensors.emplace_back(name, tensor);
     }
   } catch (const nlohmann::json::exception& error) {

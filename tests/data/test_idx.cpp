@@ -66,6 +66,25 @@ TEST_CASE("read_idx errors: missing / truncated / corrupt / not IDX") {
   std::filesystem::remove_all(temp_dir());
 }
 
+TEST_CASE("read_idx: a header's claimed size neither overflows nor sizes an allocation") {
+  // Found by fuzzing (issue 20). Eight dims of 2^32 - 1: their product would overflow int64
+  // before any cap was checked.
+  const std::vector<std::uint32_t> eight(8, 0xffffffffu);
+  CHECK(contains(error_of([&] { data::read_idx(write_idx("overflow.gz", eight, 0)); }),
+                 "claims an implausible size"));
+  // A 20-byte file claiming 4 GiB (65536 x 256 x 256) of data: read up to its end with about
+  // what it held allocated (host_memory_stats does not see std::vector, so the proof is that
+  // this test allocates no 4 GiB: under the sanitizers that would fail), then the truncation.
+  CHECK(contains(error_of([&] { data::read_idx(write_idx("claims4gib.gz", {65536, 256, 256}, 4)); }),
+                 "is truncated: expected 4294967296 bytes of data, got 4"));
+  // Data that spans several of the growing pieces (1 MiB, then doubling) arrives whole.
+  const data::IdxArray big = data::read_idx(write_idx("pieces.gz", {5, 1000, 1000}));
+  REQUIRE(big.values.size() == 5000000);
+  CHECK(big.values[4999999] == 4999999 % 251);
+  CHECK(big.values[1048576] == 1048576 % 251);
+  std::filesystem::remove_all(temp_dir());
+}
+
 TEST_CASE("the real Fashion-MNIST training and test sets load") {
   if (!std::filesystem::exists(data::kFashionMnistRoot)) {
     MESSAGE("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist); skipped");

@@ -81,6 +81,47 @@ TEST_CASE("a failed save leaves the earlier file intact and no temporary behind"
   std::filesystem::remove_all(scratch());
 }
 
+// A file of the given JSON header (padded to 8 bytes) and data bytes.
+void write_raw_safetensors(const std::string& path, std::string header, const std::string& data) {
+  header.append((8 - header.size() % 8) % 8, ' ');
+  const std::uint64_t length = header.size();
+  std::string bytes(reinterpret_cast<const char*>(&length), sizeof(length));
+  write_bytes(path, bytes + header + data);
+}
+
+TEST_CASE("hostile headers are errors, never an overflow or undefined behaviour") {
+  // Each found by fuzzing (issue 20): sizes whose byte count wraps around 2^64, element counts
+  // and strides beyond int64, numbers JSON holds but an integer does not, and bool bytes that
+  // are neither 0 nor 1.
+  const std::string path = (scratch() / "hostile.safetensors").string();
+  auto error_for = [&](const std::string& header, const std::string& data = "") {
+    write_raw_safetensors(path, header, data);
+    return error_of([&] { load_safetensors(path); });
+  };
+  // [2^61] f64 is 2^64 bytes: 0 after wrapping, which the offsets [0, 0] would match.
+  CHECK(contains(error_for(R"({"w":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,0]}})"),
+                 "tensor 'w' of shape [2305843009213693952] is too large to address"));
+  CHECK(contains(error_for(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})"),
+                 "is too large to address"));
+  // No element, but a stride of 2^64 bytes.
+  CHECK(contains(error_for(R"({"w":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})"),
+                 "is too large to address"));
+  CHECK(contains(error_for(R"({"w":{"dtype":"F32","shape":[1e300],"data_offsets":[0,4]}})"),
+                 "tensor 'w' has a dim 1e+300, which is not a whole number"));
+  CHECK(contains(error_for(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})"), "has a dim -1"));
+  CHECK(contains(error_for(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,1e300]}})", "abcd"),
+                 "has a data offset 1e+300"));
+  CHECK(contains(error_for(R"({"w":{"dtype":"F32","shape":"1","data_offsets":[0,4]}})", "abcd"),
+                 "has shape \"1\", which is not a list"));
+  CHECK(contains(error_for(R"({"w":{"dtype":"F32","shape":[1]}})", "abcd"), "tensor 'w' has no data_offsets pair"));
+  CHECK(contains(error_for(R"({"w":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}})", std::string("\1\0\2", 3)),
+                 "BOOL tensor 'w' holds the byte 2 at element 2"));
+  // The same bytes with bools that are bools load.
+  write_raw_safetensors(path, R"({"w":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}})", std::string("\1\0\1", 3));
+  CHECK(load_safetensors(path).tensors.at(0).second.to_vector<bool>() == std::vector<bool>{true, false, true});
+  std::filesystem::remove_all(scratch());
+}
+
 TEST_CASE("damaged files give clear errors") {
   const std::string path = (scratch() / "bad.safetensors").string();
   save_safetensors(path, {{"w", zeros({100})}});
