@@ -11,6 +11,7 @@
 #include "core/ops/join.h"
 #include "core/ops/view.h"
 #include "optim/clip_grad.h"
+#include "optim/state_value.h"
 
 namespace ember::distributed {
 
@@ -34,8 +35,8 @@ std::vector<int> balanced_owners(const std::vector<Tensor>& params, int ranks) {
 
 // "state.<index>.<rest>" with its index replaced through `map`.
 std::string renumbered(const std::string& name, const std::function<std::size_t(std::size_t)>& map) {
-  const std::size_t dot = name.find('.', 6);
-  return "state." + std::to_string(map(std::stoul(name.substr(6, dot - 6)))) + name.substr(dot);
+  return "state." + std::to_string(map(optim::state_index(name, "ZeroRedundancyOptimizer"))) +
+         name.substr(name.find('.', 6));
 }
 
 bool is_param_state(const std::string& name) { return name.rfind("state.", 0) == 0; }
@@ -312,7 +313,7 @@ void ZeroRedundancyOptimizer::load_param_state(const optim::OptimizerState& in) 
   std::map<std::size_t, std::size_t> local_index;
   for (std::size_t k = 0; k < local_.size(); ++k) local_index[local_[k]] = k;
   auto mine = [&](const std::string& name) {
-    return local_index.count(std::stoul(name.substr(6, name.find('.', 6) - 6))) > 0;
+    return local_index.count(optim::state_index(name, "ZeroRedundancyOptimizer")) > 0;
   };
   auto local = [&](std::size_t i) { return local_index.at(i); };
   optim::OptimizerState part;

@@ -5,6 +5,7 @@
 
 #include "core/autograd/grad_mode.h"
 #include "core/ops.h"
+#include "optim/state_value.h"
 
 namespace ember::optim {
 
@@ -75,12 +76,12 @@ void Adam::load_param_state(const OptimizerState& in) {
   const std::vector<Tensor> params = all_params();
   for (const auto& [name, steps] : in.scalars) {
     if (name.rfind("state.", 0) != 0) continue;
-    const std::size_t index = std::stoul(name.substr(6));  // "state.<index>.step"
+    const std::size_t index = state_index(name, "Adam::load_state");
     EMBER_CHECK(index < params.size(), "Adam::load_state: state for parameter ", index, ", but this optimizer has ",
                 params.size());
     const std::string prefix = "state." + std::to_string(index) + ".";
     State& state = state_[params[index].impl()];
-    state.step = static_cast<std::int64_t>(steps);
+    state.step = whole_count(steps, "Adam.load_state: a parameter's step", 1);
     for (const auto& [tensor_name, tensor] : in.tensors) {
       if (tensor_name.rfind(prefix, 0) != 0) continue;
       EMBER_CHECK(tensor.sizes() == params[index].sizes(), "Adam::load_state: '", tensor_name, "' has shape ",

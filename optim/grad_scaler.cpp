@@ -8,6 +8,7 @@
 #include "core/ops/elementwise.h"
 #include "core/ops/factory.h"
 #include "core/ops/optimizer.h"
+#include "optim/state_value.h"
 
 namespace ember::optim {
 
@@ -109,8 +110,8 @@ void GradScaler::load_state(const std::map<std::string, double>& state) {
   scale_ = required("scale");
   options_.growth_factor = required("growth_factor");
   options_.backoff_factor = required("backoff_factor");
-  options_.growth_interval = static_cast<std::int64_t>(required("growth_interval"));
-  growth_tracker_ = static_cast<std::int64_t>(required("_growth_tracker"));
+  options_.growth_interval = whole_count(required("growth_interval"), "GradScaler.load_state: growth_interval", 1);
+  growth_tracker_ = whole_count(required("_growth_tracker"), "GradScaler.load_state: _growth_tracker");
   stage_ = Stage::ready;
   found_inf_per_device_.clear();
   found_inf_ = false;

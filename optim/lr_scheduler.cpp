@@ -5,6 +5,8 @@
 #include <limits>
 #include <numbers>
 
+#include "optim/state_value.h"
+
 namespace ember::optim {
 
 LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer) {
@@ -160,8 +162,8 @@ void ReduceLROnPlateau::load_state(const std::map<std::string, double>& state) {
     EMBER_CHECK(state.count(key) == 1, "ReduceLROnPlateau::load_state: missing '", key, "'");
   }
   best_ = state.at("best");
-  bad_steps_ = static_cast<std::int64_t>(state.at("bad_steps"));
-  cooldown_left_ = static_cast<std::int64_t>(state.at("cooldown_left"));
+  bad_steps_ = whole_count(state.at("bad_steps"), "ReduceLROnPlateau.load_state: bad_steps");
+  cooldown_left_ = whole_count(state.at("cooldown_left"), "ReduceLROnPlateau.load_state: cooldown_left");
 }
 
 std::vector<double> ReduceLROnPlateau::last_lr() const {

@@ -4,6 +4,7 @@
 
 #include "core/autograd/grad_mode.h"
 #include "core/ops.h"
+#include "optim/state_value.h"
 
 namespace ember::optim {
 
@@ -69,7 +70,7 @@ void SGD::load_param_state(const OptimizerState& in) {
   momentum_buffers_.clear();
   const std::vector<Tensor> params = all_params();
   for (const auto& [name, tensor] : in.tensors) {
-    const std::size_t index = std::stoul(name.substr(6));  // "state.<index>.momentum_buffer"
+    const std::size_t index = state_index(name, "SGD::load_state");
     EMBER_CHECK(index < params.size() && tensor.sizes() == params[index].sizes(), "SGD::load_state: '", name,
                 "' does not match parameter ", index, " of this optimizer");
     momentum_buffers_[params[index].impl()] = clone(tensor.to(params[index].dtype()).to(params[index].device()));

@@ -1,5 +1,5 @@
 // Trainer::save_checkpoint / load_checkpoint: the whole training state in one safetensors file.
-#include <charconv>
+#include <limits>
 
 #include "core/generator.h"
 #include "io/safetensors.h"
@@ -19,11 +19,8 @@ constexpr const char* kFormat = "ember-checkpoint-1";
 const std::string kModel = "model.", kOptimizer = "optimizer.", kPlateau = "plateau.", kScaler = "grad_scaler.";
 
 double parse_double(const std::string& path, const std::string& key, const std::string& text) {
-  double value = 0;
-  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
-  EMBER_CHECK(result.ec == std::errc() && result.ptr == text.data() + text.size(), "load_checkpoint: ", path,
-              ": metadata '", key, "' is not a number: '", text, "'");
-  return value;
+  constexpr double kInfinity = std::numeric_limits<double>::infinity();
+  return parse_number(text, "load_checkpoint: " + path + ": metadata '" + key + "'", -kInfinity, kInfinity);
 }
 
 const std::string& required(const std::string& path, const std::map<std::string, std::string>& metadata,
@@ -32,6 +29,14 @@ const std::string& required(const std::string& path, const std::map<std::string,
   EMBER_CHECK(found != metadata.end(), "load_checkpoint: ", path, " has no '", key,
               "' entry: not an ember checkpoint, or a damaged one");
   return found->second;
+}
+
+// A whole-number entry of the metadata, from `minimum` to `maximum`.
+template <class T>
+T whole_entry(const std::string& path, const std::map<std::string, std::string>& metadata, const std::string& key,
+              T minimum, T maximum = std::numeric_limits<T>::max()) {
+  return parse_number(required(path, metadata, key), "load_checkpoint: " + path + ": metadata '" + key + "'", minimum,
+                      maximum);
 }
 
 // Loads `path` and checks that it is an ember checkpoint; `what` names the caller.
@@ -111,15 +116,16 @@ void Trainer::load_checkpoint(const std::string& path, TrainModule& module) {
   module.load_state_dict(model);
   strategy_.stepping_optimizer(*config_.optimizer).load_state(optimizer);
   if (config_.scheduler) {
-    config_.scheduler->set_last_epoch(std::stoll(required(path, file.metadata, "scheduler.last_epoch")));
+    config_.scheduler->set_last_epoch(whole_entry<std::int64_t>(path, file.metadata, "scheduler.last_epoch", -1));
   }
   if (config_.plateau) config_.plateau->load_state(plateau);
   // A checkpoint from a run without a scaler resumes under "16-mixed" with a fresh one.
   if (scaler_.is_enabled() && !scaler.empty()) scaler_.load_state(scaler);
-  current_epoch_ = std::stoll(required(path, file.metadata, "epoch"));
-  global_step_ = std::stoll(required(path, file.metadata, "global_step"));
-  default_generator().set_state(std::stoull(required(path, file.metadata, "rng.seed")),
-                                std::stoull(required(path, file.metadata, "rng.offset")));
+  // An epoch count a run could reach (a corrupt -10^12 would otherwise run 10^12 epochs).
+  current_epoch_ = whole_entry<std::int64_t>(path, file.metadata, "epoch", 0, std::int64_t{1} << 31);
+  global_step_ = whole_entry<std::int64_t>(path, file.metadata, "global_step", 0);
+  default_generator().set_state(whole_entry<std::uint64_t>(path, file.metadata, "rng.seed", 0),
+                                whole_entry<std::uint64_t>(path, file.metadata, "rng.offset", 0));
   for (std::size_t i = 0; i < options_.callbacks.size(); ++i) {
     const auto found = callback_states.find(std::to_string(i));
     if (found != callback_states.end()) options_.callbacks[i]->load_state(found->second);

@@ -1,8 +1,10 @@
 #include "trainer/early_stopping.h"
 
 #include <cmath>
+#include <limits>
 #include <sstream>
 
+#include "trainer/number_text.h"
 #include "trainer/trainer.h"
 
 namespace ember::trainer {
@@ -53,8 +55,9 @@ std::map<std::string, std::string> EarlyStopping::state() const {
 
 void EarlyStopping::load_state(const std::map<std::string, std::string>& state) {
   EMBER_CHECK(state.count("best") && state.count("wait"), "EarlyStopping: the checkpoint has no EarlyStopping state");
-  best_ = std::stod(state.at("best"));
-  wait_ = std::stoll(state.at("wait"));
+  constexpr double kInfinity = std::numeric_limits<double>::infinity();
+  best_ = parse_number(state.at("best"), "EarlyStopping: the checkpoint's best", -kInfinity, kInfinity);
+  wait_ = parse_number<std::int64_t>(state.at("wait"), "EarlyStopping: the checkpoint's wait", 0, std::int64_t{1} << 31);
 }
 
 }  // namespace ember::trainer

@@ -2,13 +2,14 @@
 // bit for bit, in weights and in metrics.csv.
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "helpers.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
 #include "trainer/csv_logger.h"
-#include "trainer/early_stopping.h"
 #include "io/safetensors.h"
+#include "trainer/early_stopping.h"
 #include "trainer/trainer.h"
 
 using namespace ember;
@@ -112,6 +113,60 @@ TEST_CASE("a damaged or foreign checkpoint is a clear error") {
                  "has no 'format' entry: not an ember checkpoint"));
   CHECK(contains(error_of([&] { trainer::checkpoint_weights(path); }), "has no 'format' entry"));
   std::filesystem::remove_all(scratch());
+}
+
+TEST_CASE("a checkpoint's numbers are read strictly: nonsense is an ember::Error, never another exception") {
+  // Found by fuzzing (issue 20): std::stoll's exceptions escaped, "1xyz" read as 1, "-1" as
+  // 2^64 - 1 for the seed, and doubles like nan or 1e300 were cast to integers (undefined behaviour).
+  const std::string path = (scratch() / "ckpt.safetensors").string();
+  Net module;
+  data::DataLoader train(dataset(), {.batch_size = 8});
+  trainer::Trainer trainer({.max_epochs = 1, .callbacks = {std::make_shared<trainer::EarlyStopping>(
+                                                 trainer::EarlyStoppingOptions{.monitor = "val_loss"})}});
+  trainer.fit(module, train, &train);
+  trainer.save_checkpoint(path, module);
+  const io::SafetensorsFile good = io::load_safetensors(path);
+  auto resume_with = [&](const std::string& key, const std::string& value) {
+    io::SafetensorsFile changed = good;
+    REQUIRE(changed.metadata.count(key) == 1);
+    changed.metadata[key] = value;
+    io::save_safetensors(path, changed.tensors, changed.metadata);
+    Net fresh;
+    trainer::Trainer resumed({.max_epochs = 2, .callbacks = {std::make_shared<trainer::EarlyStopping>(
+                                                  trainer::EarlyStoppingOptions{.monitor = "val_loss"})}});
+    return error_of([&] { resumed.fit(fresh, train, &train, path); });
+  };
+  CHECK(contains(resume_with("epoch", "abc"), "metadata 'epoch': 'abc' is not a number from 0 to 2147483648"));
+  CHECK(contains(resume_with("epoch", "1xyz"), "'1xyz' is not a number"));
+  CHECK(contains(resume_with("epoch", "-1000000000000"), "'-1000000000000' is not a number"));
+  CHECK(contains(resume_with("epoch", "1e99"), "'1e99' is not a number"));
+  CHECK(contains(resume_with("global_step", "99999999999999999999"), "metadata 'global_step'"));
+  CHECK(contains(resume_with("rng.seed", "-1"), "metadata 'rng.seed': '-1' is not a number"));
+  CHECK(contains(resume_with("rng.offset", ""), "metadata 'rng.offset': '' is not a number"));
+  CHECK(contains(resume_with("callback.0.wait", "abc"), "EarlyStopping: the checkpoint's wait: 'abc'"));
+  CHECK(contains(resume_with("callback.0.best", "nan"), "EarlyStopping: the checkpoint's best: 'nan'"));
+  CHECK(contains(resume_with("optimizer.state.0.step", "nan"), "metadata 'optimizer.state.0.step': 'nan' is not a number"));
+  CHECK(contains(resume_with("optimizer.state.0.step", "inf"), "Adam.load_state: a parameter's step: expected a whole"));
+  CHECK(contains(resume_with("optimizer.state.0.step", "1e300"), "expected a whole number from 1"));
+  CHECK(contains(resume_with("optimizer.state.0.step", "2.5"), "got 2.5"));
+  std::filesystem::remove_all(scratch());
+}
+
+TEST_CASE("optimizer state names and counts from a file are checked") {
+  Net module;
+  optim::Adam adam(module.parameters());
+  optim::OptimizerState state;
+  state.scalars = {{"group.0.lr", 1e-3}, {"group.0.weight_decay", 0}, {"state.x.step", 1}};
+  CHECK(contains(error_of([&] { adam.load_state(state); }),
+                 "Adam::load_state: 'state.x.step' is not a state entry of the form state.<index>.<field>"));
+  optim::ReduceLROnPlateau plateau(adam, optim::ReduceLROnPlateau::Mode::min);
+  std::map<std::string, double> saved = plateau.state();
+  saved["bad_steps"] = std::numeric_limits<double>::infinity();
+  CHECK(contains(error_of([&] { plateau.load_state(saved); }), "ReduceLROnPlateau.load_state: bad_steps: expected"));
+  optim::GradScaler scaler;
+  std::map<std::string, double> scaled = scaler.state();
+  scaled["growth_interval"] = 0;
+  CHECK(contains(error_of([&] { scaler.load_state(scaled); }), "GradScaler.load_state: growth_interval: expected a whole number from 1"));
 }
 
 TEST_CASE("CSVLogger writes one row per epoch + and a resumed run's file equals the straight run's") {
