@@ -55,13 +55,8 @@ Tensor run(const ConvCase& s, const Tensor& x, const Tensor& weight) {
   return conv2d(x, weight, {}, {.stride = {s.stride, s.stride}, .padding = {s.padding, s.padding}});
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const bench::CpuBenchOptions options =
-      bench::parse_cpu_bench_options(argc, argv, "conv_bench", "Convolutions of the CNN and the U-Net, ember vs PyTorch, beside the FMA peak");
+int run(const bench::CpuBenchOptions& options) {
   const int threads = options.threads, repeats = options.repeats;
-
   const double peak = bench::cpu_fma_gflops();
   std::vector<double> forward_ms, train_ms;
   std::vector<std::string> peer_arguments = options.peer_arguments("conv");
@@ -106,4 +101,17 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bench::CpuBenchOptions options =
+      bench::parse_cpu_bench_options(argc, argv, "conv_bench", "Convolutions of the CNN and the U-Net, ember vs PyTorch, beside the FMA peak");
+  try {
+    return run(options);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "conv_bench: %s\n", error.what());
+    return 1;
+  }
 }

@@ -44,13 +44,8 @@ const Product kProducts[] = {
 
 constexpr std::int64_t kElements = std::int64_t{16} << 20;
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const bench::CpuBenchOptions options =
-      bench::parse_cpu_bench_options(argc, argv, "kernels_bench", "ember's CPU GEMM and bandwidth kernels vs PyTorch and the machine's limits");
+int run(const bench::CpuBenchOptions& options) {
   const int threads = options.threads, repeats = options.repeats;
-
   const double fma_peak = bench::cpu_fma_gflops(), bf16_peak = bench::cpu_bf16_dot_gflops();
   const double copy_gbps = bench::cpu_copy_gbps();
   std::vector<double> product_ms;
@@ -103,4 +98,17 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bench::CpuBenchOptions options =
+      bench::parse_cpu_bench_options(argc, argv, "kernels_bench", "ember's CPU GEMM and bandwidth kernels vs PyTorch and the machine's limits");
+  try {
+    return run(options);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "kernels_bench: %s\n", error.what());
+    return 1;
+  }
 }

@@ -29,7 +29,7 @@ inline int main_with_ranks(int argc, char** argv, const char* bench_name, int (*
       if (rank == 0) std::printf("%.*s\n", static_cast<int>(line.size()), line.data());
     };
     return distributed::launch_local(launch).exit_code();
-  } catch (const Error& error) {
+  } catch (const std::exception& error) {
     std::fprintf(stderr, "%s: %s\n", bench_name, error.what());
     return 1;
   }

@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
     std::printf("| Trainer::fit | %.3f | %.0f |\n", trainer_s, static_cast<double>(batches * 64) / trainer_s);
     std::printf("Trainer / hand loop: %.4f (target <= 1.01)\n", trainer_s / hand_s);
     return 0;
-  } catch (const Error& error) {
+  } catch (const std::exception& error) {
     std::fprintf(stderr, "trainer_overhead: %s\n", error.what());
     return 2;
   }
