@@ -116,8 +116,15 @@ double OneCycleLR::lr_at(double, std::int64_t epoch) const {
 }
 
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Mode mode, double factor, std::int64_t patience,
-                                     double threshold, std::int64_t cooldown, double min_lr, double eps)
-    : optimizer_(optimizer), mode_(mode), factor_(factor), threshold_(threshold), min_lr_(min_lr), eps_(eps),
+                                     double threshold, std::int64_t cooldown, double min_lr, double eps,
+                                     ThresholdMode threshold_mode)
+    : optimizer_(optimizer),
+      mode_(mode),
+      threshold_mode_(threshold_mode),
+      factor_(factor),
+      threshold_(threshold),
+      min_lr_(min_lr),
+      eps_(eps),
       patience_(patience),
       cooldown_(cooldown),
       best_(mode == Mode::min ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity()) {
@@ -125,6 +132,9 @@ ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Mode mode, double fac
 }
 
 bool ReduceLROnPlateau::improves(double metric) const {
+  if (threshold_mode_ == ThresholdMode::abs) {
+    return mode_ == Mode::min ? metric < best_ - threshold_ : metric > best_ + threshold_;
+  }
   return mode_ == Mode::min ? metric < best_ * (1 - threshold_) : metric > best_ * (1 + threshold_);
 }
 

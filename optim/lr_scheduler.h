@@ -109,8 +109,12 @@ class OneCycleLR : public LRScheduler {
 class ReduceLROnPlateau {
  public:
   enum class Mode { min, max };
+  // PyTorch's threshold_mode: rel improves on best by the fraction `threshold` (best * (1 -
+  // threshold) in min mode), abs by `threshold` itself (best - threshold).
+  enum class ThresholdMode { rel, abs };
   ReduceLROnPlateau(Optimizer& optimizer, Mode mode = Mode::min, double factor = 0.1, std::int64_t patience = 10,
-                    double threshold = 1e-4, std::int64_t cooldown = 0, double min_lr = 0, double eps = 1e-8);
+                    double threshold = 1e-4, std::int64_t cooldown = 0, double min_lr = 0, double eps = 1e-8,
+                    ThresholdMode threshold_mode = ThresholdMode::rel);
   void step(double metric);
   std::vector<double> last_lr() const;
 
@@ -122,6 +126,7 @@ class ReduceLROnPlateau {
   bool improves(double metric) const;
   Optimizer& optimizer_;
   Mode mode_;
+  ThresholdMode threshold_mode_;
   double factor_, threshold_, min_lr_, eps_;
   std::int64_t patience_, cooldown_;
   double best_;

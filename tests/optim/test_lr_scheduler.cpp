@@ -92,6 +92,29 @@ TEST_CASE("ReduceLROnPlateau cuts after patience bad steps and then cools down")
   check_trace(lrs, {1, 1, 1, 0.5, 0.5, 0.5, 0.25});
 }
 
+TEST_CASE("ReduceLROnPlateau threshold_mode abs and rel, as PyTorch's") {
+  // factor 0.5, patience 0, threshold 0.1. PyTorch 1.13 gives, for min on 10, 9.95, 9.8, 9, 9
+  // (max on 10, 10.05, 10.2, 11, 11): rel 1, 0.5, 0.25, 0.125, 0.0625 (no step beats best by
+  // 10%); abs 1, 0.5, 0.5, 0.5, 0.25 (9.8 and 9 beat best by more than 0.1, the second 9 not).
+  using Plateau = optim::ReduceLROnPlateau;
+  for (const Plateau::Mode mode : {Plateau::Mode::min, Plateau::Mode::max}) {
+    const std::vector<double> metrics = mode == Plateau::Mode::min ? std::vector<double>{10, 9.95, 9.8, 9, 9}
+                                                                    : std::vector<double>{10, 10.05, 10.2, 11, 11};
+    for (const Plateau::ThresholdMode threshold_mode : {Plateau::ThresholdMode::rel, Plateau::ThresholdMode::abs}) {
+      optim::SGD sgd({zeros({1}).set_requires_grad(true)}, {.lr = 1.0});
+      Plateau plateau(sgd, mode, 0.5, /*patience=*/0, /*threshold=*/0.1, /*cooldown=*/0, /*min_lr=*/0, /*eps=*/1e-8,
+                      threshold_mode);
+      std::vector<double> lrs;
+      for (double metric : metrics) {
+        plateau.step(metric);
+        lrs.push_back(plateau.last_lr()[0]);
+      }
+      check_trace(lrs, threshold_mode == Plateau::ThresholdMode::rel ? std::vector<double>{1, 0.5, 0.25, 0.125, 0.0625}
+                                                                     : std::vector<double>{1, 0.5, 0.5, 0.5, 0.25});
+    }
+  }
+}
+
 TEST_CASE("clip_grad_norm_ scales all gradients together and returns the norm before") {
   Tensor a = from_vector<double>({3}, {}, true), b = from_vector<double>({4}, {}, true);
   sum(a * 3.0 + b * 4.0).backward();  // grads 3 and 4: joint norm 5
