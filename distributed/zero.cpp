@@ -247,13 +247,14 @@ void ZeroRedundancyOptimizer::step() {
   }
 }
 
-Tensor ZeroRedundancyOptimizer::clip_grad_norm_(double max_norm) {
-  return optim::clip_grad_norm_(params_, max_norm, [this](const Tensor& squares) {
-    if (stage_ == 1) return squares;  // every rank holds every (averaged) gradient
+Tensor ZeroRedundancyOptimizer::clip_grad_norm_(double max_norm, double norm_type) {
+  return optim::clip_grad_norm_(params_, max_norm, norm_type, [this](const Tensor& partial, optim::NormPartial how) {
+    if (stage_ == 1) return partial;  // every rank holds every (averaged) gradient
+    const ReduceOp op = how == optim::NormPartial::max ? ReduceOp::max : ReduceOp::sum;
     // On the gradients' device when the backend is (nccl), so nothing waits on the host.
-    if (squares.device() != group_->device()) return group_->all_reduce_host(squares, ReduceOp::sum);
-    const Tensor total = squares.reshape({1}).clone();
-    group_->all_reduce(total, ReduceOp::sum)->wait();
+    if (partial.device() != group_->device()) return group_->all_reduce_host(partial, op);
+    const Tensor total = partial.reshape({1}).clone();
+    group_->all_reduce(total, op)->wait();
     return total.reshape({});
   });
 }

@@ -36,7 +36,7 @@ class ZeroRedundancyOptimizer : public optim::Optimizer {
   // frees the others. Call it after the last backward of a step, before unscaling or clipping.
   void reduce_gradients();
   // clip_grad_norm_ over the whole model's gradients, also when they are sharded (stage 2).
-  Tensor clip_grad_norm_(double max_norm);
+  Tensor clip_grad_norm_(double max_norm, double norm_type = 2.0);
   bool on_any_process(bool local) override;
   std::unique_ptr<optim::Optimizer> make_like(std::vector<optim::ParamGroup> groups) const override;
 

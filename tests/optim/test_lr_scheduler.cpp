@@ -1,5 +1,6 @@
 // LR schedulers against their closed forms at chosen steps, and gradient clipping.
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include "helpers.h"
@@ -113,6 +114,24 @@ TEST_CASE("ReduceLROnPlateau threshold_mode abs and rel, as PyTorch's") {
                                                                      : std::vector<double>{1, 0.5, 0.5, 0.5, 0.25});
     }
   }
+}
+
+TEST_CASE("clip_grad_norm_ with norm_type 1, 3, 0.5 and infinity, as PyTorch's") {
+  // Gradients [3, -4] and [12], max_norm 1. PyTorch 1.13's norms: L1 19, L3 (27 + 64 + 1728)^(1/3)
+  // = 12.207054953820634, L0.5 51.78460969082653, inf 12; each gradient is then scaled by
+  // 1 / (norm + 1e-6).
+  for (const auto& [norm_type, expected] : {std::pair{1.0, 19.0}, std::pair{3.0, 12.207054953820634},
+                                            std::pair{0.5, 51.78460969082653},
+                                            std::pair{std::numeric_limits<double>::infinity(), 12.0}}) {
+    CAPTURE(norm_type);
+    const Tensor a = from_vector<double>({0, 0}, {}, true), b = from_vector<double>({0}, {}, true);
+    (sum(a * from_vector<double>({3, -4})) + sum(b * 12.0)).backward();
+    CHECK(optim::clip_grad_norm_({a, b}, 1.0, norm_type).item() == doctest::Approx(expected).epsilon(1e-12));
+    const double scale = 1 / (expected + 1e-6);
+    check_values(a.grad(), {3 * scale, -4 * scale}, 1e-12);
+    check_values(b.grad(), {12 * scale}, 1e-12);
+  }
+  CHECK(contains(error_of([] { optim::clip_grad_norm_({}, 1.0, 0.0); }), "norm_type must be positive"));
 }
 
 TEST_CASE("clip_grad_norm_ scales all gradients together and returns the norm before") {
