@@ -17,6 +17,7 @@ struct AdamHyper {
   double lr, beta1, beta2, eps, weight_decay;
   bool decoupled_weight_decay;  // AdamW
   std::int64_t step;            // 1 on the first update
+  bool maximize = false;        // ascend: the gradient's sign is flipped first
 };
 
 template <class T>
@@ -26,7 +27,7 @@ struct AdamCoefficients {
   T inv_sqrt_bias_correction2;  // 1 / sqrt(1 - beta2^t)
   T eps, weight_decay;
   T decay;  // AdamW's 1 - lr * weight_decay
-  bool decoupled;
+  bool decoupled, maximize;
 };
 
 template <class T>
@@ -41,14 +42,17 @@ AdamCoefficients<T> adam_coefficients(const AdamHyper& h) {
           static_cast<T>(h.eps),
           static_cast<T>(h.weight_decay),
           static_cast<T>(1.0 - h.lr * h.weight_decay),
-          h.decoupled_weight_decay};
+          h.decoupled_weight_decay,
+          h.maximize};
 }
 
+//   maximize: g = -g
 //   AdamW: p *= 1 - lr wd;  Adam: g += wd p
 //   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
 //   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 template <class T>
 EMBER_HOST_DEVICE void adam_update(T& p, T g, T& m, T& v, const AdamCoefficients<T>& k) {
+  if (k.maximize) g = -g;
   if (k.decoupled) {
     p *= k.decay;
   } else {
@@ -63,22 +67,24 @@ EMBER_HOST_DEVICE void adam_update(T& p, T g, T& m, T& v, const AdamCoefficients
 struct SgdHyper {
   double lr, momentum, dampening, weight_decay;
   bool nesterov;
-  bool first_step;  // the momentum buffer is uninitialized and takes the gradient
+  bool first_step;        // the momentum buffer is uninitialized and takes the gradient
+  bool maximize = false;  // ascend: the gradient's sign is flipped first
 };
 
 template <class T>
 struct SgdCoefficients {
   T lr, weight_decay, momentum, one_minus_dampening;
-  bool use_momentum, nesterov, first_step;
+  bool use_momentum, nesterov, first_step, maximize;
 };
 
 template <class T>
 SgdCoefficients<T> sgd_coefficients(const SgdHyper& h) {
   return {static_cast<T>(h.lr),       static_cast<T>(h.weight_decay), static_cast<T>(h.momentum),
           static_cast<T>(1.0 - h.dampening), h.momentum != 0,          h.nesterov,
-          h.first_step};
+          h.first_step,                      h.maximize};
 }
 
+//   maximize: g = -g
 //   g += wd p
 //   buf = g (first step) or buf = momentum buf + (1 - dampening) g
 //   g = g + momentum buf (nesterov) or g = buf
@@ -86,6 +92,7 @@ SgdCoefficients<T> sgd_coefficients(const SgdHyper& h) {
 // `buf` is not touched without momentum.
 template <class T>
 EMBER_HOST_DEVICE void sgd_update(T& p, T g, T* buf, const SgdCoefficients<T>& k) {
+  if (k.maximize) g = -g;
   g += k.weight_decay * p;
   if (k.use_momentum) {
     *buf = k.first_step ? g : k.momentum * *buf + k.one_minus_dampening * g;

@@ -55,7 +55,8 @@ void Adam::step() {
 }
 
 AdamHyper Adam::hyper(const ParamGroup& group, std::int64_t step) const {
-  return {group.lr, options_.beta1, options_.beta2, options_.eps, group.weight_decay, decoupled_, step};
+  return {group.lr, options_.beta1, options_.beta2, options_.eps, group.weight_decay, decoupled_, step,
+          options_.maximize};
 }
 
 void Adam::save_param_state(OptimizerState& out) const {
@@ -99,6 +100,6 @@ AdamW::AdamW(std::vector<Tensor> params, AdamWOptions options)
 
 AdamW::AdamW(std::vector<ParamGroup> groups, AdamWOptions options)
     : Adam("AdamW", std::move(groups), AdamOptions{options.lr, options.beta1, options.beta2, options.eps,
-                                                   options.weight_decay}, true) {}
+                                                   options.weight_decay, options.maximize}, true) {}
 
 }  // namespace ember::optim

@@ -13,6 +13,7 @@ struct AdamOptions {
   double beta2 = 0.999;
   double eps = 1e-8;
   double weight_decay = 0;
+  bool maximize = false;  // PyTorch's: ascend the objective instead of descending it
 };
 
 // Adam: L2 weight decay is added to the gradient. The update of a group's parameters is one fused
@@ -48,6 +49,7 @@ struct AdamWOptions {
   double beta2 = 0.999;
   double eps = 1e-8;
   double weight_decay = 1e-2;  // AdamW's default, unlike Adam's 0
+  bool maximize = false;
 };
 
 // AdamW: weight decay shrinks the parameter directly (p -= lr * wd * p) before the Adam step.

@@ -54,7 +54,8 @@ void SGD::step() {
 }
 
 SgdHyper SGD::hyper(const ParamGroup& group, bool first_step) const {
-  return {group.lr, options_.momentum, options_.dampening, group.weight_decay, options_.nesterov, first_step};
+  return {group.lr, options_.momentum, options_.dampening, group.weight_decay, options_.nesterov, first_step,
+          options_.maximize};
 }
 
 void SGD::save_param_state(OptimizerState& out) const {

@@ -13,10 +13,12 @@ struct SGDOptions {
   double dampening = 0;
   double weight_decay = 0;
   bool nesterov = false;
+  bool maximize = false;  // PyTorch's: ascend the objective instead of descending it
 };
 
 // PyTorch's update, per parameter p with gradient g (one fused op, sgd_step_ of
 // core/ops/optimizer.h, for the parameters of a group):
+//   g = -g (maximize)
 //   g += weight_decay * p
 //   buf = g on the first step, else buf = momentum * buf + (1 - dampening) * g
 //   g = g + momentum * buf (nesterov) or g = buf (momentum > 0)

@@ -55,3 +55,31 @@ TEST_CASE("zero_grad sets gradients to none - parameters without gradient are sk
   CHECK_FALSE(p.grad().defined());
   CHECK(contains(error_of([] { optim::SGD({zeros({1})}, {.lr = 0.1, .nesterov = true}); }), "nesterov"));
 }
+
+TEST_CASE("maximize ascends: SGD, Adam and AdamW against PyTorch 1.13") {
+  // Three steps on p = (1, -2, 0.5) of the loss sum(c * p^2), c = (1, 2, 3), with maximize=True;
+  // PyTorch's parameters after them (f64): the objective grows, each |p| moves away from 0.
+  auto run_three = [](auto make) {
+    Tensor p = from_vector<double>({1, -2, 0.5}, {}, true);
+    const Tensor c = from_vector<double>({1, 2, 3});
+    auto optimizer = make(std::vector<Tensor>{p});
+    for (int step = 0; step < 3; ++step) {
+      optimizer.zero_grad();
+      sum(c * p * p).backward();
+      optimizer.step();
+    }
+    return p;
+  };
+  check_values(run_three([](std::vector<Tensor> ps) {
+                 return optim::SGD(ps, {.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true, .maximize = true});
+               }),
+               {3.2065747365410004, -13.722820823882001, 6.142851963670502}, 1e-12);
+  check_values(run_three([](std::vector<Tensor> ps) {
+                 return optim::Adam(ps, {.lr = 0.1, .weight_decay = 0.01, .maximize = true});
+               }),
+               {1.3004900537461845, -2.3003523956680456, 0.800294771875617}, 1e-12);
+  check_values(run_three([](std::vector<Tensor> ps) {
+                 return optim::AdamW(ps, {.lr = 0.1, .weight_decay = 0.01, .maximize = true});
+               }),
+               {1.2971920143211155, -2.2940535353509977, 0.7985009670929385}, 1e-12);
+}
