@@ -17,6 +17,8 @@ namespace ember::kernels::formulas {
 
 inline constexpr double kInvSqrt2 = 0.70710678118654752440;    // 1 / sqrt(2)
 inline constexpr double kInvSqrt2Pi = 0.39894228040143267794;  // 1 / sqrt(2 pi)
+inline constexpr double kSqrt2OverPi = 0.79788456080286535588;  // sqrt(2 / pi)
+inline constexpr double kGeluCubic = 0.044715;                   // the tanh form's cubic coefficient
 
 // --- unary ------------------------------------------------------------------------------------
 struct Neg {
@@ -65,6 +67,13 @@ struct Gelu {
   template <class C>
   EMBER_HOST_DEVICE C operator()(C x) const {
     return x * C(0.5) * (C(1) + std::erf(x * C(kInvSqrt2)));
+  }
+};
+// PyTorch's approximate="tanh" GELU: x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))).
+struct GeluTanh {
+  template <class C>
+  EMBER_HOST_DEVICE C operator()(C x) const {
+    return C(0.5) * x * (C(1) + std::tanh(C(kSqrt2OverPi) * (x + C(kGeluCubic) * x * x * x)));
   }
 };
 struct Sigmoid {
@@ -139,6 +148,17 @@ struct GeluBackward {
   }
 };
 
+// The tanh form's backward, with t = tanh(u), u = sqrt(2 / pi) (x + 0.044715 x^3):
+// grad * (0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2 / pi) (1 + 3 * 0.044715 x^2)).
+struct GeluTanhBackward {
+  template <class C>
+  EMBER_HOST_DEVICE C operator()(C grad, C x) const {
+    const C t = std::tanh(C(kSqrt2OverPi) * (x + C(kGeluCubic) * x * x * x));
+    const C du = C(kSqrt2OverPi) * (C(1) + C(3 * kGeluCubic) * x * x);
+    return grad * (C(0.5) * (C(1) + t) + C(0.5) * x * (C(1) - t * t) * du);
+  }
+};
+
 // --- compare (the result is a bool) ------------------------------------------------------------
 template <CompareOp op>
 struct Compare {
@@ -186,6 +206,7 @@ void with_unary_formula(UnaryOp op, Apply&& apply) {
       case UnaryOp::sqrt: return apply(Sqrt{});
       case UnaryOp::relu: return apply(Relu{});
       case UnaryOp::gelu: return apply(Gelu{});
+      case UnaryOp::gelu_tanh: return apply(GeluTanh{});
       case UnaryOp::sigmoid: return apply(Sigmoid{});
       case UnaryOp::tanh: return apply(Tanh{});
       default: break;
@@ -205,6 +226,9 @@ void with_binary_formula(BinaryOp op, Apply&& apply) {
     case BinaryOp::relu_backward: return apply(ReluBackward{});
     case BinaryOp::gelu_backward:
       if constexpr (std::is_floating_point_v<C>) return apply(GeluBackward{});
+      fail("gelu: expected a floating dtype");
+    case BinaryOp::gelu_tanh_backward:
+      if constexpr (std::is_floating_point_v<C>) return apply(GeluTanhBackward{});
       fail("gelu: expected a floating dtype");
   }
 }

@@ -6,7 +6,7 @@
 namespace ember::nn {
 
 Tensor ReLU::forward(const Tensor& input) { return relu(input); }
-Tensor GELU::forward(const Tensor& input) { return gelu(input); }
+Tensor GELU::forward(const Tensor& input) { return gelu(input, approximate); }
 Tensor SiLU::forward(const Tensor& input) { return input * sigmoid(input); }
 Tensor Tanh::forward(const Tensor& input) { return tanh(input); }
 Tensor Sigmoid::forward(const Tensor& input) { return sigmoid(input); }

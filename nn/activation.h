@@ -1,5 +1,6 @@
 #pragma once
 // Activation layers: thin modules over the core's elementwise ops.
+#include "core/ops/elementwise.h"
 #include "nn/module.h"
 
 namespace ember::nn {
@@ -13,8 +14,11 @@ class ReLU : public Module {
 // The exact (erf) GELU, PyTorch's default.
 class GELU : public Module {
  public:
+  // PyTorch's nn.GELU(approximate="none" | "tanh").
+  explicit GELU(GeluApproximate approximate = GeluApproximate::none) : approximate(approximate) {}
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "GELU"; }
+  GeluApproximate approximate;
 };
 
 // x * sigmoid(x), also known as swish.

@@ -190,11 +190,13 @@ Tensor relu(const Tensor& input) {
   return out;
 }
 
-Tensor gelu(const Tensor& input) {
-  Tensor out = unary_forward("gelu", UnaryOp::gelu, input);
+Tensor gelu(const Tensor& input, GeluApproximate approximate) {
+  const bool tanh_form = approximate == GeluApproximate::tanh;
+  Tensor out = unary_forward("gelu", tanh_form ? UnaryOp::gelu_tanh : UnaryOp::gelu, input);
   if (needs_grad(input)) {
-    record_op("gelu", out, {input}, [saved = SavedTensor(input)](const Tensor& g, const Node&) {
-      return Grads{binary_forward("gelu_backward", BinaryOp::gelu_backward, g, saved.get())};
+    record_op("gelu", out, {input}, [saved = SavedTensor(input), tanh_form](const Tensor& g, const Node&) {
+      return Grads{binary_forward("gelu_backward", tanh_form ? BinaryOp::gelu_tanh_backward : BinaryOp::gelu_backward,
+                                  g, saved.get())};
     });
   }
   return out;

@@ -25,7 +25,9 @@ Tensor log(const Tensor& input);
 Tensor sqrt(const Tensor& input);
 Tensor abs(const Tensor& input);
 Tensor relu(const Tensor& input);
-Tensor gelu(const Tensor& input);  // exact (erf) form, PyTorch's default
+// PyTorch's approximate: none (the exact erf form, the default) or tanh.
+enum class GeluApproximate { none, tanh };
+Tensor gelu(const Tensor& input, GeluApproximate approximate = GeluApproximate::none);
 Tensor sigmoid(const Tensor& input);
 Tensor tanh(const Tensor& input);
 // Limits each element to [min, max]; either bound may be left out.

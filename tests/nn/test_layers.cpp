@@ -79,3 +79,17 @@ TEST_CASE("activation modules apply their functions") {
   check_values(nn::GELU()(x), {-0.15865525, 0, 1.95449974}, 1e-6);
   check_values(sum(nn::Softmax(0)(x)), {1}, 1e-6);
 }
+
+TEST_CASE("GELU(approximate=tanh) gives PyTorch 1.13's values and gradients") {
+  // F.gelu(x, approximate="tanh") and its gradient at these points, in f64, from PyTorch.
+  const Tensor x = from_vector<double>({-3, -1, -0.1, 0, 0.5, 2}, {}, true);
+  nn::GELU layer(GeluApproximate::tanh);
+  const Tensor y = layer(x);
+  check_values(y, {-0.0036373920817729943, -0.15880800939172324, -0.04601724895456484, 0.0, 0.34571400982514394,
+                   1.954597694087775}, 1e-14);
+  sum(y).backward();
+  check_values(x.grad(), {-0.011584166630969648, -0.08296408384578252, 0.4204782107282433, 0.5, 0.8673699035346424,
+                          1.0860992566236183}, 1e-14);
+  // The default stays the exact form, 1.9544997361036416 at x = 2 (PyTorch), 9.8e-5 below the tanh form.
+  CHECK(nn::GELU()(x).to_vector<double>()[5] == doctest::Approx(1.9544997361036416).epsilon(1e-14));
+}

@@ -16,6 +16,11 @@ OpCase unary(std::string op, std::function<Tensor(const Tensor&)> f, Values valu
           .perf_inputs = {{.shape = {1 << 24}, .values = values}}};
 }
 
+OpCase with_label(OpCase c, std::string label) {
+  c.label = std::move(label);
+  return c;
+}
+
 OpCase binary(std::string op, std::function<Tensor(const Tensor&, const Tensor&)> f,
               Values right = Values::normal) {
   return {.op = op,
@@ -46,6 +51,8 @@ std::vector<OpCase> elementwise_cases() {
       unary("sqrt", [](const Tensor& x) { return sqrt(x); }, Values::positive),
       unary("relu", [](const Tensor& x) { return relu(x); }, Values::away_from_kinks),
       unary("gelu", [](const Tensor& x) { return gelu(x); }),
+      with_label(unary("gelu", [](const Tensor& x) { return gelu(x, GeluApproximate::tanh); }),
+                 "approximate=tanh on a strided operand"),
       unary("sigmoid", [](const Tensor& x) { return sigmoid(x); }),
       unary("tanh", [](const Tensor& x) { return tanh(x); }),
       binary("add", [](const Tensor& a, const Tensor& b) { return add(a, b); }),
