@@ -137,5 +137,6 @@ Tensor argmin(const Tensor& input, std::int64_t dim, bool keepdim) {
   return extreme("argmin", ReduceOp::min, input.detach(), dim, keepdim).second;
 }
 Tensor argmax(const Tensor& input) { return argmax(input.reshape({-1}), 0).reshape({}); }
+Tensor argmin(const Tensor& input) { return argmin(input.reshape({-1}), 0).reshape({}); }
 
 }  // namespace ember

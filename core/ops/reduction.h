@@ -22,6 +22,7 @@ Tensor min(const Tensor& input, std::int64_t dim, bool keepdim = false);
 // Position (i64) of the first largest / smallest value along dim, or in the flattened input.
 Tensor argmax(const Tensor& input);
 Tensor argmax(const Tensor& input, std::int64_t dim, bool keepdim = false);
+Tensor argmin(const Tensor& input);  // over all elements, as argmax(input): an index into the flattened input
 Tensor argmin(const Tensor& input, std::int64_t dim, bool keepdim = false);
 
 }  // namespace ember

@@ -35,6 +35,10 @@ TEST_CASE("max min argmax argmin - NaN wins like in PyTorch") {
   check_values(argmax(m, 1), {1, 2});
   check_values(argmin(m, 1), {2, 1});
   CHECK(argmax(m).item<std::int64_t>() == 1);  // the first of the two 9s
+  // Without a dim, like PyTorch's torch.argmin(m): the index into the flattened tensor, 0-dim.
+  CHECK(argmin(m).dim() == 0);
+  CHECK(argmin(m).item<std::int64_t>() == 2);
+  CHECK(argmin(from_vector<float>({4, 1, 1})).item<std::int64_t>() == 1);  // the first of the ties
   const float nan = std::numeric_limits<float>::quiet_NaN();
   CHECK(std::isnan(max(from_vector<float>({1, nan, 3})).item<float>()));
   CHECK(contains(error_of([] { max(zeros({0, 3}), 0); }), "cannot reduce an empty dim"));

@@ -31,8 +31,8 @@ std::vector<OpCase> reduction_cases() {
        .run = [](Args x) { return cat({min(x[0]).reshape({1}), min(x[0], 0, true).flatten()}); }},
       {.op = "argmax", .label = "flattened and along dim 1", .inputs = distinct,
        .run = [](Args x) { return cat({argmax(x[0]).reshape({1}), argmax(x[0], 1)}); }, .differentiable = false},
-      {.op = "argmin", .label = "along dim 0", .inputs = distinct,
-       .run = [](Args x) { return argmin(x[0], 0); }, .differentiable = false},
+      {.op = "argmin", .label = "flattened and along dim 0", .inputs = distinct,
+       .run = [](Args x) { return cat({argmin(x[0]).reshape({1}), argmin(x[0], 0)}); }, .differentiable = false},
   };
 }
 
