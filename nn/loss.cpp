@@ -114,10 +114,27 @@ Tensor l1_loss(const Tensor& input_in, const Tensor& target_in, Reduction reduct
   return reduce(abs(input - target), reduction);
 }
 
-Tensor binary_cross_entropy_with_logits(const Tensor& logits_in, const Tensor& target_in, Reduction reduction) {
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction reduction) {
+  return binary_cross_entropy_with_logits(logits, target, BCEWithLogitsOptions{.reduction = reduction});
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& logits_in, const Tensor& target_in,
+                                        const BCEWithLogitsOptions& options) {
+  const char* op = "binary_cross_entropy_with_logits";
   const Tensor logits = autocast_f32(logits_in), target = autocast_f32(target_in);
-  check_same_shape("binary_cross_entropy_with_logits", logits, target);
-  return reduce(sigmoid_cross_entropy(logits, target), reduction);
+  check_same_shape(op, logits, target);
+  Tensor losses = sigmoid_cross_entropy(logits, target);  // (1 - y) x + softplus(-x)
+  if (options.pos_weight.defined()) {
+    const Tensor pos_weight = autocast_f32(options.pos_weight);
+    EMBER_CHECK(pos_weight.dim() == 1 && logits.dim() >= 1 && pos_weight.size(0) == logits.size(-1), op,
+                ": pos_weight of shape ", to_string(pos_weight.sizes()), " must hold one weight per class (the last dim ",
+                "of the logits ", to_string(logits.sizes()), ")");
+    // pos_weight scales the positive term y * softplus(-x): add (pos_weight - 1) of it, where
+    // softplus(-x) is the loss of x against a target of 1.
+    losses = losses + (pos_weight - 1.0) * target * sigmoid_cross_entropy(logits, ones_like(logits));
+  }
+  if (options.weight.defined()) losses = losses * autocast_f32(options.weight);
+  return reduce(losses, options.reduction);
 }
 
 Tensor dice_loss(const Tensor& logits_in, const Tensor& target, const DiceLossOptions& options) {

@@ -30,6 +30,18 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
                                         Reduction reduction = Reduction::mean);
 
+// PyTorch's weight and pos_weight: the loss of each element is
+//   -weight * (pos_weight * y * log sigmoid(x) + (1 - y) * log(1 - sigmoid(x)))
+// with `weight` broadcast to the logits' shape and `pos_weight` (one per class, the last dim)
+// weighing the positive term: > 1 for sparse positives, as a curve's pixels in a segmentation.
+// Either may be undefined (all ones). The mean is over all elements, as PyTorch's.
+struct BCEWithLogitsOptions {
+  Tensor weight = Tensor();
+  Tensor pos_weight = Tensor();
+  Reduction reduction = Reduction::mean;
+};
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, const BCEWithLogitsOptions& options);
+
 struct DiceLossOptions {
   std::int64_t ignore_index = -100;  // pixels whose target is this count nowhere
   double smooth = 1.0;               // keeps an absent class (no pixels, none predicted) at dice 1

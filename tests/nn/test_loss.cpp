@@ -174,3 +174,29 @@ TEST_CASE("dice_loss errors") {
   CHECK(contains(error_of([] { dice_loss(zeros({2, 3}), zeros({2}, {.dtype = DType::i64}), {.smooth = -1}); }),
                  "smooth must be >= 0"));
 }
+
+TEST_CASE("binary_cross_entropy_with_logits weight and pos_weight, as PyTorch's") {
+  // PyTorch 1.13, f64: logits [[0.5, -1, 0], [2, 0.3, -0.7]], targets [[1, 0, 1], [0, 1, 1]],
+  // weight [[1], [2]] (per row, broadcast), pos_weight [3, 0.5, 1] (per class).
+  const Tensor x = from_vector<double>({0.5, -1, 0, 2, 0.3, -0.7}, {2, 3}, true);
+  const Tensor y = from_vector<double>({1, 0, 1, 0, 1, 1}, {2, 3});
+  const nn::functional::BCEWithLogitsOptions options{.weight = from_vector<double>({1, 2}, {2, 1}),
+                                                     .pos_weight = from_vector<double>({3, 0.5, 1})};
+  auto with = [&](nn::functional::Reduction reduction) {
+    nn::functional::BCEWithLogitsOptions o = options;
+    o.reduction = reduction;
+    return nn::functional::binary_cross_entropy_with_logits(x, y, o);
+  };
+  check_values(with(nn::functional::Reduction::none),
+               {1.42223095254032, 0.3132616875182228, 0.6931471805599453, 4.253856022085945, 0.554355244468527,
+                2.206372097770916}, 1e-14);
+  const Tensor mean = with(nn::functional::Reduction::mean);
+  CHECK(mean.item() == doctest::Approx(1.573870530823979).epsilon(1e-14));
+  mean.backward();
+  check_values(x.grad(), {-0.18877033439907268, 0.04482357022833252, -0.08333333333333333, 0.29359902599262744,
+                          -0.07092624719805683, -0.22272925738938873}, 1e-14);
+  CHECK(contains(error_of([&] {
+                   nn::functional::binary_cross_entropy_with_logits(x, y, {.pos_weight = from_vector<double>({1, 2})});
+                 }),
+                 "pos_weight of shape [2] must hold one weight per class (the last dim of the logits [2, 3])"));
+}
