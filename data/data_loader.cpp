@@ -183,21 +183,20 @@ void DataLoader::set_batch_sampler(std::shared_ptr<const BatchSampler> batch_sam
 std::int64_t DataLoader::size() const { return batch_sampler_of(options_)->length(dataset_->size()); }
 
 DataLoader::Iterator DataLoader::begin() {
-  pass_.reset();  // stop the workers of an unfinished pass before starting new ones
-  pass_ = std::make_unique<Pass>(*dataset_, options_, epoch_++);
   Iterator first;
-  first.pass_ = pass_.get();
+  first.pass_ = std::make_shared<Pass>(*dataset_, options_, epoch_++);
   first.finished_ = false;
   ++first;
   return first;
 }
 
 DataLoader::Iterator& DataLoader::Iterator::operator++() {
-  if (pass_->has_next()) {
+  if (pass_ != nullptr && pass_->has_next()) {
     batch_ = pass_->next();
   } else {
     finished_ = true;
     batch_.clear();
+    pass_.reset();  // the workers stop now, not when the iterator goes
   }
   return *this;
 }

@@ -62,11 +62,14 @@ class DataLoader {
 
    private:
     friend class DataLoader;
-    Pass* pass_ = nullptr;
+    std::shared_ptr<Pass> pass_;  // shared by the copies of this iterator; the pass ends with the last
     Batch batch_;
     bool finished_ = true;
   };
-  // Starts a pass over the next epoch (ending any pass still in flight) and returns its first batch.
+  // Starts a pass over the next epoch and returns its first batch. Each pass belongs to its
+  // iterators and stops its workers when the last of them goes (a loop left early ends it then):
+  // two passes of one loader may run at once, as two iterators of a PyTorch DataLoader do (the
+  // same loader given for training and validation, say).
   Iterator begin();
   Iterator end() { return Iterator(); }
 
@@ -74,7 +77,6 @@ class DataLoader {
   std::shared_ptr<const Dataset> dataset_;
   DataLoaderOptions options_;
   std::int64_t epoch_ = 0;
-  std::unique_ptr<Pass> pass_;
 };
 
 // The generator example `index` of `epoch` draws from (what a Dataset's get() receives).

@@ -116,6 +116,19 @@ TEST_CASE("leaving a pass early stops its workers") {
   CHECK(collect(loader).size() == 500);  // a new pass starts cleanly
 }
 
+TEST_CASE("a pass started inside another pass of the same loader leaves the outer one intact") {
+  // The same loader for training and validation: each validation is a whole pass run while the
+  // training pass is half done. Each pass keeps its own workers and order (the outer one used
+  // to be freed under its iterator). Sequential batches of 2: the outer pass still sees 0..9.
+  DataLoader loader(numbers(10), {.batch_size = 2, .num_workers = 2});
+  std::vector<double> outer;
+  for (const Batch& batch : loader) {
+    for (double label : batch[1].to_vector<double>()) outer.push_back(label);
+    CHECK(collect(loader).size() == 5);  // a full inner pass
+  }
+  CHECK(outer == std::vector<double>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+}
+
 TEST_CASE("pin_memory passes every batch through the registered hook on the workers") {
   // A stand-in for the CUDA backend's pinning: marks each batch by appending a tensor.
   std::atomic<int> calls = 0;
