@@ -20,6 +20,10 @@ using IndexAddKernel = void(DType dtype, std::int64_t outer, std::int64_t out_n,
 // out[o, j, i] = in[o, index[o, j, i], i]; in is [outer, in_n, inner], index/out [outer, n, inner].
 using GatherKernel = void(DType dtype, std::int64_t outer, std::int64_t in_n, std::int64_t n, std::int64_t inner,
                           const void* in, const std::int64_t* index, void* out);
+// out[o, index[o, j, i], i] = src[o, j, i]; where an index repeats, one of its sources is written
+// (which one is unspecified, as in PyTorch).
+using ScatterKernel = void(DType dtype, std::int64_t outer, std::int64_t out_n, std::int64_t n, std::int64_t inner,
+                           void* out, const std::int64_t* index, const void* src);
 // out[o, index[o, j, i], i] += src[o, j, i] (the backward of gather).
 using ScatterAddKernel = void(DType dtype, std::int64_t outer, std::int64_t out_n, std::int64_t n, std::int64_t inner,
                               void* out, const std::int64_t* index, const void* src);
@@ -28,6 +32,7 @@ namespace cpu {
 IndexSelectKernel index_select;
 IndexAddKernel index_add;
 GatherKernel gather;
+ScatterKernel scatter;
 ScatterAddKernel scatter_add;
 }  // namespace cpu
 
@@ -35,6 +40,7 @@ namespace cuda {
 IndexSelectKernel index_select;
 IndexAddKernel index_add;
 GatherKernel gather;
+ScatterKernel scatter;
 ScatterAddKernel scatter_add;
 }  // namespace cuda
 

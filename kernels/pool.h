@@ -16,9 +16,9 @@ using MaxPool2dKernel = void(DType dtype, const PoolGeometry& g, const void* in,
 // grad_in[plane, indices] += grad_out (grad_in zeroed by the caller).
 using MaxPool2dBackwardKernel = void(DType dtype, const PoolGeometry& g, const void* grad_out,
                                      const std::int64_t* indices, void* grad_in);
-// out = mean over each window, padding counted as zeros (PyTorch's count_include_pad=True).
+// out = sum over each window's elements inside the image / avg_pool_divisor (kernels/pool_geometry.h).
 using AvgPool2dKernel = void(DType dtype, const PoolGeometry& g, const void* in, void* out);
-// grad_in += grad_out / window size over each window (grad_in zeroed by the caller).
+// grad_in += grad_out / avg_pool_divisor over each window (grad_in zeroed by the caller).
 using AvgPool2dBackwardKernel = void(DType dtype, const PoolGeometry& g, const void* grad_out, void* grad_in);
 
 namespace cpu {

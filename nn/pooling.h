@@ -10,6 +10,8 @@ class MaxPool2d : public Module {
  public:
   explicit MaxPool2d(const Pool2dParams& params) : params(params) {}
   Tensor forward(const Tensor& input) override { return max_pool2d(input, params); }
+  // PyTorch's return_indices=True: the output and the indices max_unpool2d takes.
+  std::pair<Tensor, Tensor> forward_with_indices(const Tensor& input) { return max_pool2d_with_indices(input, params); }
   std::string type_name() const override { return "MaxPool2d"; }
   Pool2dParams params;
 };

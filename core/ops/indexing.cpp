@@ -46,6 +46,28 @@ void check_gather_shapes(const char* op, const Tensor& input, std::int64_t dim, 
               to_string(input.sizes()), " in every dim but ", dim);
 }
 
+// scatter and scatter_add: the checks, the output (a copy of self) and the kernel call they share;
+// dim comes back normalized.
+template <class Kernel>
+Tensor scatter_into_copy(const char* op, const Tensor& self, std::int64_t& dim, const Tensor& index, const Tensor& src,
+                         Kernel&& kernel) {
+  detail::common_device(op, {&self, &index, &src});
+  detail::check_same_dtype(op, self, src);
+  dim = normalize_dim(op, dim, self.dim());
+  check_gather_shapes(op, self, dim, index);
+  EMBER_CHECK(src.sizes() == index.sizes(), op, ": src of shape ", to_string(src.sizes()),
+              " must have the index's shape ", to_string(index.sizes()));
+  check_index_values(op, index, self.dim() == 0 ? 1 : self.size(dim), dim, self);
+  Tensor out = clone(self.detach());
+  const Tensor positions = index.contiguous();
+  const Tensor values = src.contiguous();
+  const AroundDim out_split = around(self.sizes(), dim);
+  const AroundDim src_split = around(index.sizes(), dim);
+  kernel(out_split.outer, out_split.n, src_split.n, out_split.inner, out.data_ptr(), positions.data<std::int64_t>(),
+         values.data_ptr());
+  return out;
+}
+
 }  // namespace
 
 Tensor index_select(const Tensor& input, std::int64_t dim, const Tensor& index) {
@@ -94,22 +116,28 @@ Tensor gather(const Tensor& input, std::int64_t dim, const Tensor& index) {
   return out;
 }
 
-Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index, const Tensor& src) {
-  const Device device = detail::common_device("scatter_add", {&self, &index, &src});
-  detail::check_same_dtype("scatter_add", self, src);
-  dim = normalize_dim("scatter_add", dim, self.dim());
-  check_gather_shapes("scatter_add", self, dim, index);
-  EMBER_CHECK(src.sizes() == index.sizes(), "scatter_add: src of shape ", to_string(src.sizes()),
-              " must have the index's shape ", to_string(index.sizes()));
-  check_index_values("scatter_add", index, self.dim() == 0 ? 1 : self.size(dim), dim, self);
-  Tensor out = clone(self.detach());
-  const Tensor positions = index.contiguous();
-  const Tensor values = src.contiguous();
-  const AroundDim out_split = around(self.sizes(), dim);
-  const AroundDim src_split = around(index.sizes(), dim);
-  EMBER_KERNEL("scatter_add", device, scatter_add, self.dtype(), out_split.outer, out_split.n, src_split.n,
-               out_split.inner, out.data_ptr(), positions.data<std::int64_t>(), values.data_ptr());
+Tensor scatter(const Tensor& self, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  Tensor out = scatter_into_copy("scatter", self, dim, index, src, [&](auto... args) {
+    EMBER_KERNEL("scatter", self.device(), scatter, self.dtype(), args...);
+  });
   if (needs_grad(self, src)) {
+    const Tensor positions = index.contiguous();
+    record_op("scatter", out, {self, src}, [positions, dim](const Tensor& g, const Node& n) {
+      // self's gradient is g where nothing was written over it.
+      const Tensor overwritten = zeros(positions.sizes(), {.dtype = g.dtype(), .device = g.device()});
+      return Grads{n.needs_input_grad(0) ? scatter(g, dim, positions, overwritten) : Tensor(),
+                   n.needs_input_grad(1) ? gather(g, dim, positions) : Tensor()};
+    });
+  }
+  return out;
+}
+
+Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  Tensor out = scatter_into_copy("scatter_add", self, dim, index, src, [&](auto... args) {
+    EMBER_KERNEL("scatter_add", self.device(), scatter_add, self.dtype(), args...);
+  });
+  if (needs_grad(self, src)) {
+    const Tensor positions = index.contiguous();
     record_op("scatter_add", out, {self, src}, [positions, dim](const Tensor& g, const Node& n) {
       return Grads{n.needs_input_grad(0) ? g : Tensor(), n.needs_input_grad(1) ? gather(g, dim, positions) : Tensor()};
     });

@@ -10,6 +10,10 @@ Tensor index_select(const Tensor& input, std::int64_t dim, const Tensor& index);
 // out[i][j][k] = input[i][index[i][j][k]][k] for dim 1 (likewise for any dim). index has
 // input's rank and input's sizes except along dim; out has index's shape.
 Tensor gather(const Tensor& input, std::int64_t dim, const Tensor& index);
+// A copy of self with src written at the positions gather would read: out[i][index[i][j][k]][k] =
+// src[i][j][k] for dim 1. Where an index repeats, one of its sources is written (which is unspecified,
+// as in PyTorch). The gradient reaches every source (gather) and self where nothing was written.
+Tensor scatter(const Tensor& self, std::int64_t dim, const Tensor& index, const Tensor& src);
 // A copy of self with src added at the positions gather would read: out[i][index[i][j][k]][k] += src[i][j][k]
 // for dim 1. src has index's shape.
 Tensor scatter_add(const Tensor& self, std::int64_t dim, const Tensor& index, const Tensor& src);

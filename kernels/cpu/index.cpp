@@ -56,6 +56,22 @@ void gather(DType dtype, std::int64_t outer, std::int64_t in_n, std::int64_t n, 
   });
 }
 
+void scatter(DType dtype, std::int64_t outer, std::int64_t out_n, std::int64_t n, std::int64_t inner, void* out,
+             const std::int64_t* index, const void* src) {
+  dispatch_all(dtype, "scatter", [&]<class T>() {
+    T* y = static_cast<T*>(out);
+    const T* s = static_cast<const T*>(src);
+    parallel_for(outer, n * inner, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t o = begin; o < end; ++o)
+        for (std::int64_t j = 0; j < n; ++j)
+          for (std::int64_t i = 0; i < inner; ++i) {
+            const std::int64_t at = (o * n + j) * inner + i;
+            y[(o * out_n + index[at]) * inner + i] = s[at];
+          }
+    });
+  });
+}
+
 void scatter_add(DType dtype, std::int64_t outer, std::int64_t out_n, std::int64_t n, std::int64_t inner,
                  void* out, const std::int64_t* index, const void* src) {
   dispatch_all(dtype, "scatter_add", [&]<class T>() {

@@ -12,7 +12,7 @@ namespace ember::kernels::cpu {
 namespace {
 
 // Calls visit(out_index, ih, iw) for each output position of `plane` and each element of its
-// window that lies inside the image.
+// window that lies inside the image (average pooling's windows: no dilation).
 template <class Visit>
 void for_each_window(const PoolGeometry& g, std::int64_t plane, Visit&& visit) {
   for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
@@ -64,8 +64,20 @@ void max_pool_2x2(const PoolGeometry& g, const T* image, T* y, std::int64_t* ind
   }
 }
 
+// (ceil_mode's partial last window is not this shape.)
 bool is_2x2_stride_2(const PoolGeometry& g) {
-  return g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_h == 0 && g.pad_w == 0;
+  return g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_h == 0 && g.pad_w == 0 &&
+         g.dilation_h == 1 && g.dilation_w == 1 && 2 * g.out_h <= g.height && 2 * g.out_w <= g.width;
+}
+
+// 1 / avg_pool_divisor of each output position of a plane (the same for every plane).
+template <class C>
+std::vector<C> reciprocal_divisors(const PoolGeometry& g) {
+  std::vector<C> scales(static_cast<std::size_t>(g.out_h * g.out_w));
+  for (std::int64_t oh = 0; oh < g.out_h; ++oh)
+    for (std::int64_t ow = 0; ow < g.out_w; ++ow)
+      scales[static_cast<std::size_t>(oh * g.out_w + ow)] = C(1) / static_cast<C>(avg_pool_divisor(g, oh, ow));
+  return scales;
 }
 
 }  // namespace
@@ -82,19 +94,19 @@ void max_pool2d(DType dtype, const PoolGeometry& g, const void* in, void* out, s
         return max_pool_2x2(g, image, y + first, indices + first);
       }
       for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
-        const std::int64_t h_first = std::max<std::int64_t>(oh * g.stride_h - g.pad_h, 0);
-        const std::int64_t h_end = std::min(oh * g.stride_h - g.pad_h + g.kernel_h, g.height);
+        const std::int64_t h0 = oh * g.stride_h - g.pad_h;
         for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
-          const std::int64_t w_first = std::max<std::int64_t>(ow * g.stride_w - g.pad_w, 0);
-          const std::int64_t w_end = std::min(ow * g.stride_w - g.pad_w + g.kernel_w, g.width);
+          const std::int64_t w0 = ow * g.stride_w - g.pad_w;
           // Padding never wins. The first maximum wins ties; a NaN wins and ends the search.
           // The comparisons select rather than branch: which element is larger is a coin
           // toss the branch predictor would lose half the time.
           C best = -std::numeric_limits<C>::infinity();
-          std::int64_t best_at = h_first * g.width + w_first;
+          std::int64_t best_at = -1;
           auto search = [&] {
-            for (std::int64_t ih = h_first; ih < h_end; ++ih) {
-              for (std::int64_t iw = w_first; iw < w_end; ++iw) {
+            for (std::int64_t ih = h0; ih < h0 + g.kernel_h * g.dilation_h; ih += g.dilation_h) {
+              if (ih < 0 || ih >= g.height) continue;
+              for (std::int64_t iw = w0; iw < w0 + g.kernel_w * g.dilation_w; iw += g.dilation_w) {
+                if (iw < 0 || iw >= g.width) continue;
                 const std::int64_t position = ih * g.width + iw;
                 const C value = static_cast<C>(image[position]);
                 if (std::isnan(value)) {
@@ -102,7 +114,7 @@ void max_pool2d(DType dtype, const PoolGeometry& g, const void* in, void* out, s
                   best_at = position;
                   return;
                 }
-                const bool greater = value > best;
+                const bool greater = value > best || best_at < 0;
                 best = greater ? value : best;
                 best_at = greater ? position : best_at;
               }
@@ -138,7 +150,7 @@ void avg_pool2d(DType dtype, const PoolGeometry& g, const void* in, void* out) {
     using C = compute_t<T>;
     const T* x = static_cast<const T*>(in);
     T* y = static_cast<T*>(out);
-    const C scale = C(1) / static_cast<C>(g.kernel_h * g.kernel_w);
+    const std::vector<C> scales = reciprocal_divisors<C>(g);
     over_planes(g, [&](std::int64_t plane) {
       const std::int64_t first = plane * g.out_h * g.out_w;
       std::vector<C> totals(static_cast<std::size_t>(g.out_h * g.out_w), C(0));
@@ -146,7 +158,9 @@ void avg_pool2d(DType dtype, const PoolGeometry& g, const void* in, void* out) {
       for_each_window(g, plane, [&](std::int64_t at, std::int64_t ih, std::int64_t iw) {
         totals[static_cast<std::size_t>(at - first)] += static_cast<C>(image[ih * g.width + iw]);
       });
-      for (std::size_t i = 0; i < totals.size(); ++i) y[first + static_cast<std::int64_t>(i)] = static_cast<T>(totals[i] * scale);
+      for (std::size_t i = 0; i < totals.size(); ++i) {
+        y[first + static_cast<std::int64_t>(i)] = static_cast<T>(totals[i] * scales[i]);
+      }
     });
   });
 }
@@ -156,11 +170,13 @@ void avg_pool2d_backward(DType dtype, const PoolGeometry& g, const void* grad_ou
     using C = compute_t<T>;
     const T* dy = static_cast<const T*>(grad_out);
     T* dx = static_cast<T*>(grad_in);
-    const C scale = C(1) / static_cast<C>(g.kernel_h * g.kernel_w);
+    const std::vector<C> scales = reciprocal_divisors<C>(g);
     over_planes(g, [&](std::int64_t plane) {
       T* image = dx + plane * g.height * g.width;
+      const std::int64_t first = plane * g.out_h * g.out_w;
       for_each_window(g, plane, [&](std::int64_t at, std::int64_t ih, std::int64_t iw) {
         T& target = image[ih * g.width + iw];
+        const C scale = scales[static_cast<std::size_t>(at - first)];
         target = static_cast<T>(static_cast<C>(target) + static_cast<C>(dy[at]) * scale);
       });
     });

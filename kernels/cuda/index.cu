@@ -6,7 +6,8 @@
 // CUB's radix sort, then one thread per (output row, column) adds that row's sources in order:
 // O(count x inner) work however large the table. scatter_add gives each output element to one
 // thread, which walks its column of the index and adds the sources that land on it (fine for
-// the handful of classes of the losses' gathers).
+// the handful of classes of the losses' gathers). scatter (assignment) gives each source to one
+// thread.
 #include <cub/device/device_radix_sort.cuh>
 
 #include <limits>
@@ -69,6 +70,17 @@ __global__ void gather_kernel(std::int64_t total, std::int64_t in_n, std::int64_
        e += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const std::int64_t i = e % inner, o = e / (inner * n);
     out[e] = in[(o * in_n + index[e]) * inner + i];
+  }
+}
+
+// One thread per source element of [outer, n, inner]; a repeated index races, and one source wins.
+template <class T>
+__global__ void scatter_kernel(std::int64_t total, std::int64_t out_n, std::int64_t n, std::int64_t inner, T* out,
+                               const std::int64_t* index, const T* src) {
+  for (std::int64_t e = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; e < total;
+       e += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t i = e % inner, o = e / (inner * n);
+    out[(o * out_n + index[e]) * inner + i] = src[e];
   }
 }
 
@@ -140,6 +152,17 @@ void gather(DType dtype, std::int64_t outer, std::int64_t in_n, std::int64_t n, 
   dispatch_all(dtype, "gather", [&]<class T>() {
     gather_kernel<T><<<grid_for(total), kBlockThreads, 0, current_stream()>>>(
         total, in_n, n, inner, static_cast<const T*>(in), index, static_cast<T*>(out));
+  });
+  EMBER_CUDA_CHECK_LAUNCH();
+}
+
+void scatter(DType dtype, std::int64_t outer, std::int64_t out_n, std::int64_t n, std::int64_t inner, void* out,
+             const std::int64_t* index, const void* src) {
+  const std::int64_t total = outer * n * inner;
+  if (total == 0) return;
+  dispatch_all(dtype, "scatter", [&]<class T>() {
+    scatter_kernel<T><<<grid_for(total), kBlockThreads, 0, current_stream()>>>(
+        total, out_n, n, inner, static_cast<T*>(out), index, static_cast<const T*>(src));
   });
   EMBER_CUDA_CHECK_LAUNCH();
 }

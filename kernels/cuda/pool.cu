@@ -10,11 +10,12 @@ namespace ember::kernels::cuda {
 
 namespace {
 
-// The output rows (or columns) whose windows cover input position `at`: [first, last].
-__device__ inline void covering(std::int64_t at, std::int64_t pad, std::int64_t kernel, std::int64_t stride,
+// The output rows (or columns) whose windows span input position `at`: [first, last]. `extent`
+// is the window's span, dilation * (kernel - 1) + 1.
+__device__ inline void covering(std::int64_t at, std::int64_t pad, std::int64_t extent, std::int64_t stride,
                                 std::int64_t outputs, std::int64_t& first, std::int64_t& last) {
-  const std::int64_t shifted = at + pad;  // window o covers [o * stride, o * stride + kernel)
-  first = shifted < kernel ? 0 : (shifted - kernel) / stride + 1;
+  const std::int64_t shifted = at + pad;  // window o spans [o * stride, o * stride + extent)
+  first = shifted < extent ? 0 : (shifted - extent) / stride + 1;
   last = min(shifted / stride, outputs - 1);
 }
 
@@ -27,13 +28,14 @@ __global__ void max_pool_kernel(PoolGeometry g, const T* in, T* out, std::int64_
     C best = 0;
     std::int64_t best_at = -1;
     for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
-      const std::int64_t h = oh * g.stride_h - g.pad_h + kh;
+      const std::int64_t h = oh * g.stride_h - g.pad_h + kh * g.dilation_h;
       if (h < 0 || h >= g.height) continue;
       for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
-        const std::int64_t w = ow * g.stride_w - g.pad_w + kw;
+        const std::int64_t w = ow * g.stride_w - g.pad_w + kw * g.dilation_w;
         if (w < 0 || w >= g.width) continue;
         const C v = static_cast<C>(x[h * g.width + w]);
-        if (best_at < 0 || v > best) {  // the first element, then only a strictly larger one
+        // The first element, then only a strictly larger one or the first NaN (the CPU's rule).
+        if (best_at < 0 || v > best || (v != v && best == best)) {
           best = v;
           best_at = h * g.width + w;
         }
@@ -50,8 +52,8 @@ __global__ void max_pool_backward_kernel(PoolGeometry g, const T* grad_out, cons
   EMBER_GRID_STRIDE_LOOP(e, g.planes * g.height * g.width) {
     const std::int64_t w = e % g.width, h = (e / g.width) % g.height, plane = e / (g.width * g.height);
     std::int64_t oh0, oh1, ow0, ow1;
-    covering(h, g.pad_h, g.kernel_h, g.stride_h, g.out_h, oh0, oh1);
-    covering(w, g.pad_w, g.kernel_w, g.stride_w, g.out_w, ow0, ow1);
+    covering(h, g.pad_h, g.dilation_h * (g.kernel_h - 1) + 1, g.stride_h, g.out_h, oh0, oh1);
+    covering(w, g.pad_w, g.dilation_w * (g.kernel_w - 1) + 1, g.stride_w, g.out_w, ow0, ow1);
     const std::int64_t base = plane * g.out_h * g.out_w, position = h * g.width + w;
     C sum = static_cast<C>(grad_in[e]);
     for (std::int64_t oh = oh0; oh <= oh1; ++oh) {
@@ -67,7 +69,6 @@ __global__ void max_pool_backward_kernel(PoolGeometry g, const T* grad_out, cons
 template <class T>
 __global__ void avg_pool_kernel(PoolGeometry g, const T* in, T* out) {
   using C = compute_t<T>;
-  const C window = static_cast<C>(g.kernel_h * g.kernel_w);
   EMBER_GRID_STRIDE_LOOP(e, g.planes * g.out_h * g.out_w) {
     const std::int64_t ow = e % g.out_w, oh = (e / g.out_w) % g.out_h, plane = e / (g.out_w * g.out_h);
     const T* x = in + plane * g.height * g.width;
@@ -80,14 +81,13 @@ __global__ void avg_pool_kernel(PoolGeometry g, const T* in, T* out) {
         if (w >= 0 && w < g.width) sum += static_cast<C>(x[h * g.width + w]);
       }
     }
-    out[e] = static_cast<T>(sum / window);  // padding counts as zeros
+    out[e] = static_cast<T>(sum / static_cast<C>(avg_pool_divisor(g, oh, ow)));
   }
 }
 
 template <class T>
 __global__ void avg_pool_backward_kernel(PoolGeometry g, const T* grad_out, T* grad_in) {
   using C = compute_t<T>;
-  const C window = static_cast<C>(g.kernel_h * g.kernel_w);
   EMBER_GRID_STRIDE_LOOP(e, g.planes * g.height * g.width) {
     const std::int64_t w = e % g.width, h = (e / g.width) % g.height, plane = e / (g.width * g.height);
     std::int64_t oh0, oh1, ow0, ow1;
@@ -96,7 +96,9 @@ __global__ void avg_pool_backward_kernel(PoolGeometry g, const T* grad_out, T* g
     const std::int64_t base = plane * g.out_h * g.out_w;
     C sum = static_cast<C>(grad_in[e]);
     for (std::int64_t oh = oh0; oh <= oh1; ++oh) {
-      for (std::int64_t ow = ow0; ow <= ow1; ++ow) sum += static_cast<C>(grad_out[base + oh * g.out_w + ow]) / window;
+      for (std::int64_t ow = ow0; ow <= ow1; ++ow) {
+        sum += static_cast<C>(grad_out[base + oh * g.out_w + ow]) / static_cast<C>(avg_pool_divisor(g, oh, ow));
+      }
     }
     grad_in[e] = static_cast<T>(sum);
   }

@@ -1,4 +1,4 @@
-// index_select, gather and scatter_add.
+// index_select, gather, scatter and scatter_add.
 #include "helpers.h"
 
 using namespace ember;
@@ -20,6 +20,15 @@ TEST_CASE("gather and scatter_add are each other's adjoint") {
   check_values(added, {1, 0, 1, 0, 2, 0});  // repeated indices add up
 }
 
+TEST_CASE("scatter writes each source at its index and keeps self elsewhere") {
+  const Tensor self = from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3});
+  const Tensor index = from_vector<std::int64_t>({2, 0, 1, 2}, {2, 2});
+  // Row 0: 7 goes to column 2, 8 to column 0; row 1: 9 to column 1, 10 to column 2.
+  check_values(scatter(self, 1, index, from_vector<float>({7, 8, 9, 10}, {2, 2})), {8, 2, 7, 4, 9, 10});
+  CHECK(contains(error_of([&] { scatter(self, 1, full({2, 2}, 3, {.dtype = DType::i64}), ones({2, 2})); }),
+                 "scatter: index 3 is out of range for dim 1 of size 3"));
+}
+
 TEST_CASE("index errors name the op and the index and the shapes") {
   const Tensor m = zeros({3, 2});
   CHECK(contains(error_of([&] { index_select(m, 0, from_vector<std::int64_t>({3})); }),
@@ -38,4 +47,8 @@ TEST_CASE("gradcheck: index ops") {
   const Tensor index = from_vector<std::int64_t>({0, 3, 3, 1, 2, 2}, {3, 2});
   CHECK(gradcheck([&](const Inputs& in) { return gather(in[0], 1, index); }, {x}));
   CHECK(gradcheck([&](const Inputs& in) { return scatter_add(in[0], 1, index, in[1]); }, {x, leaf({3, 2}, 42)}));
+  // Without repeats in a row (a repeated index writes one source, whose gradient is then not a
+  // derivative of the output).
+  const Tensor distinct = from_vector<std::int64_t>({0, 3, 1, 2, 2, 0}, {3, 2});
+  CHECK(gradcheck([&](const Inputs& in) { return scatter(in[0], 1, distinct, in[1]); }, {x, leaf({3, 2}, 43)}));
 }

@@ -41,12 +41,56 @@ TEST_CASE("2x2 max pooling with stride 2: ties go to the first maximum, NaN wins
   }
 }
 
+TEST_CASE("pooling options by hand: dilation, ceil_mode, count_include_pad, divisor_override") {
+  const Tensor x = arange(0, 16, 1, {.dtype = DType::f32}).view({1, 1, 4, 4});
+  // Kernel 2 with dilation 2 and stride 1: the taps (h, w), (h, w + 2), (h + 2, w), (h + 2, w + 2);
+  // the max is the last, x[h + 2][w + 2].
+  const auto [dilated, dilated_at] = max_pool2d_with_indices(x, {.kernel = {2, 2}, .stride = {1, 1}, .dilation = {2, 2}});
+  check_values(dilated, {10, 11, 14, 15});
+  CHECK(dilated_at.to_vector<std::int64_t>() == std::vector<std::int64_t>{10, 11, 14, 15});
+  // 5x5 with 2x2 windows, stride 2: floor gives 2x2; ceil_mode adds the partial last row and column.
+  const Tensor y = arange(0, 25, 1, {.dtype = DType::f32}).view({1, 1, 5, 5});
+  check_values(max_pool2d(y, {.kernel = {2, 2}}), {6, 8, 16, 18});
+  check_values(max_pool2d(y, {.kernel = {2, 2}, .ceil_mode = true}), {6, 8, 9, 16, 18, 19, 21, 23, 24});
+  // A partial window's divisor is its size inside the (padded) image: window (0, 2) holds 4 and 9.
+  check_values(avg_pool2d(y, {.kernel = {2, 2}, .ceil_mode = true}), {3, 5, 6.5, 13, 15, 16.5, 20.5, 22.5, 24});
+  // Padding 1, kernel 2, stride 2 on the 4x4: windows over rows {-1, 0}, {1, 2}, {3, 4}, likewise columns.
+  // Without count_include_pad a window divides by its elements inside the image.
+  check_values(avg_pool2d(x, {.kernel = {2, 2}, .padding = {1, 1}, .count_include_pad = false}),
+               {0, 1.5, 3, 6, 7.5, 9, 12, 13.5, 15});
+  check_values(avg_pool2d(x, {.kernel = {2, 2}, .padding = {1, 1}}), {0, 0.75, 0.75, 3, 7.5, 4.5, 3, 6.75, 3.75});
+  // divisor_override replaces the window size: the four window sums 10, 18, 42, 50 over 3.
+  check_values(avg_pool2d(x, {.kernel = {2, 2}, .divisor_override = 3}), {10.0 / 3, 6, 14, 50.0 / 3});
+}
+
+TEST_CASE("max_unpool2d puts each maximum back where max_pool2d found it") {
+  const Tensor x = arange(0, 16, 1, {.dtype = DType::f32}).view({1, 1, 4, 4});
+  const auto [pooled, indices] = max_pool2d_with_indices(x, {.kernel = {2, 2}});
+  const Tensor restored = max_unpool2d(pooled, indices, {.kernel = {2, 2}});
+  CHECK(restored.sizes() == Shape{1, 1, 4, 4});
+  check_values(restored, {0, 0, 0, 0, 0, 5, 0, 7, 0, 0, 0, 0, 0, 13, 0, 15});
+  // An explicit output size: a 5x5 input pooled to 2x2 unpools to 5x5 again, not 4x4.
+  const Tensor y = arange(0, 25, 1, {.dtype = DType::f32}).view({1, 1, 5, 5});
+  const auto [pooled5, indices5] = max_pool2d_with_indices(y, {.kernel = {2, 2}});
+  const Tensor restored5 = max_unpool2d(pooled5, indices5, {.kernel = {2, 2}}, {5, 5});
+  CHECK(restored5.sizes() == Shape{1, 1, 5, 5});
+  CHECK(restored5.to_vector<double>()[18] == 18);
+  CHECK(contains(error_of([&] { max_unpool2d(pooled5, indices5, {.kernel = {2, 2}}, {3, 3}); }),
+                 "max_unpool2d: index 18 is outside the output plane of 3x3"));
+  CHECK(contains(error_of([&] { max_unpool2d(pooled5, indices5.slice(3, 0, 1), {.kernel = {2, 2}}); }),
+                 "indices must be i64 of the input's shape [1, 1, 2, 2]"));
+}
+
 TEST_CASE("pooling errors") {
   CHECK(contains(error_of([] { max_pool2d(zeros({1, 1, 1, 1}), {.kernel = {2, 2}}); }),
                  "input of shape [1, 1, 1, 1] is smaller than the 2x2 window"));
   CHECK(contains(error_of([] { avg_pool2d(zeros({4, 4}), {}); }), "expected input [N, C, H, W]"));
   CHECK(contains(error_of([] { max_pool2d(zeros({1, 1, 4, 4}), {.kernel = {2, 2}, .padding = {2, 0}}); }),
                  "padding must be at most half the kernel"));
+  CHECK(contains(error_of([] { avg_pool2d(zeros({1, 1, 4, 4}), {.kernel = {2, 2}, .dilation = {2, 1}}); }),
+                 "avg_pool2d: dilation is an option of max pooling only"));
+  CHECK(contains(error_of([] { max_pool2d(zeros({1, 1, 3, 3}), {.kernel = {2, 2}, .dilation = {3, 3}}); }),
+                 "is smaller than the 4x4 window"));
 }
 
 TEST_CASE("gradcheck: max and average pooling") {
@@ -57,4 +101,15 @@ TEST_CASE("gradcheck: max and average pooling") {
   CHECK(gradcheck([](const Inputs& in) { return max_pool2d(in[0], {.kernel = {2, 2}}); }, {x}));
   CHECK(gradcheck([](const Inputs& in) { return max_pool2d(in[0], {.kernel = {3, 3}, .stride = {1, 2}, .padding = {1, 1}}); }, {x}));
   CHECK(gradcheck([](const Inputs& in) { return avg_pool2d(in[0], {.kernel = {2, 3}, .stride = {1, 1}, .padding = {1, 1}}); }, {x}));
+  CHECK(gradcheck([](const Inputs& in) {
+    return max_pool2d(in[0], {.kernel = {2, 2}, .stride = {1, 2}, .padding = {1, 0}, .dilation = {2, 2}, .ceil_mode = true});
+  }, {x}));
+  CHECK(gradcheck([](const Inputs& in) {
+    return avg_pool2d(in[0], {.kernel = {3, 2}, .stride = {2, 2}, .padding = {1, 1}, .ceil_mode = true,
+                              .count_include_pad = false});
+  }, {x}));
+  CHECK(gradcheck([](const Inputs& in) { return avg_pool2d(in[0], {.kernel = {2, 2}, .divisor_override = 5}); }, {x}));
+  const auto [pooled, indices] = max_pool2d_with_indices(x.detach(), {.kernel = {2, 2}});
+  CHECK(gradcheck([&](const Inputs& in) { return max_unpool2d(in[0], indices, {.kernel = {2, 2}}, {5, 5}); },
+                  {pooled.detach().set_requires_grad(true)}));
 }

@@ -57,10 +57,41 @@ std::vector<OpCase> network_cases() {
        .inputs = distinct_image,
        .run = [](Args x) { return max_pool2d(x[0], {.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}}); },
        .perf_inputs = {{.shape = {64, 32, 112, 112}}}},
+      {.op = "max_pool2d",
+       .label = "dilated, ceil_mode (partial last windows)",
+       .inputs = distinct_image,
+       .run = [](Args x) {
+         return max_pool2d(x[0], {.kernel = {2, 3}, .stride = {2, 2}, .padding = {1, 1}, .dilation = {2, 1},
+                                  .ceil_mode = true});
+       }},
+      {.op = "max_pool2d_with_indices",
+       .label = "the maxima and their flat indices",
+       .inputs = distinct_image,
+       .run = [](Args x) {
+         const auto [pooled, indices] = max_pool2d_with_indices(x[0], {.kernel = {3, 2}, .stride = {2, 2}});
+         return pooled + indices.to(pooled.dtype());
+       }},
+      {.op = "max_unpool2d",
+       .label = "of max_pool2d's output and indices, to the original odd size",
+       .inputs = distinct_image,
+       .run = [](Args x) {
+         const auto [pooled, indices] = max_pool2d_with_indices(x[0], {.kernel = {2, 2}});
+         return max_unpool2d(pooled, indices, {.kernel = {2, 2}}, {7, 6});
+       }},
       {.op = "avg_pool2d",
        .label = "2 x 3 windows with padding",
        .inputs = image,
        .run = [](Args x) { return avg_pool2d(x[0], {.kernel = {2, 3}, .stride = {2, 2}, .padding = {1, 1}}); }},
+      {.op = "avg_pool2d",
+       .label = "ceil_mode without count_include_pad, and divisor_override",
+       .inputs = image,
+       .run = [](Args x) {
+         const Tensor partial = avg_pool2d(x[0], {.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1},
+                                                  .ceil_mode = true, .count_include_pad = false});
+         const Tensor fixed = avg_pool2d(x[0], {.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1},
+                                                .ceil_mode = true, .divisor_override = 4});
+         return partial + fixed;
+       }},
       {.op = "adaptive_avg_pool2d",
        .label = "to a size that does not divide the input",
        .inputs = image,

@@ -46,6 +46,12 @@ std::vector<OpCase> shape_cases() {
       {.op = "scatter_add", .label = "colliding indices along dim 0",
        .inputs = {{.shape = {3, 4}}, {.shape = {5, 4}, .values = Values::index, .range = 3}, {.shape = {5, 4}}},
        .run = [](Args x) { return scatter_add(x[0], 0, x[1], x[2]); }},
+      {.op = "scatter", .label = "along dim 0, distinct positions in each column",
+       .inputs = {{.shape = {3, 4}}, {.shape = {2, 4}}},
+       .run = [](Args x) {
+         const Tensor index = to(from_vector<std::int64_t>({2, 0, 1, 2, 0, 1, 2, 1}, {2, 4}), x[0].device());
+         return scatter(x[0], 0, index, x[1]);
+       }},
       {.op = "clone", .label = "of a strided input", .inputs = {{.shape = {3, 4}, .transposed = true}},
        .run = [](Args x) { return clone(x[0]); }, .perf_inputs = {{.shape = {1 << 24}}}},
       {.op = "contiguous", .label = "of a transpose", .inputs = {{.shape = {64, 48}, .transposed = true}},

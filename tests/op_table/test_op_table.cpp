@@ -22,7 +22,7 @@ namespace {
 // The functions declared at namespace scope in core/ops/*.h, the op layer's public API (the
 // helpers in op_utils.h and in_place.h are the op files' internals, not ops).
 std::set<std::string> declared_ops() {
-  const std::regex declaration(R"(^(?:inline\s+)?(?:const\s+)?(?:Tensor|void)&?\s+([a-z_0-9]+)\()");
+  const std::regex declaration(R"(^(?:inline\s+)?(?:const\s+)?(?:Tensor|void|std::pair<Tensor, Tensor>)&?\s+([a-z_0-9]+)\()");
   std::set<std::string> names;
   for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(EMBER_SOURCE_DIR) / "core/ops")) {
     const std::string file = entry.path().filename().string();
