@@ -10,6 +10,7 @@
 #include "core/ops/loss.h"
 #include "core/ops/normalization.h"
 #include "core/ops/optimizer.h"
+#include "core/ops/pad.h"
 #include "core/ops/pool.h"
 #include "core/ops/reduction.h"
 #include "core/ops/resample.h"

@@ -1,10 +1,13 @@
 #include "core/ops/conv.h"
 
+#include <utility>
+
 #include "core/autocast.h"
 #include "core/ops/copy.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/factory.h"
 #include "core/ops/op_utils.h"
+#include "core/ops/pad.h"
 #include "kernels/conv_geometry.h"
 #include "kernels/conv.h"
 
@@ -47,6 +50,32 @@ void check_window(const char* op, const Pair& stride, const Pair& padding, const
     EMBER_CHECK(stride[i] >= 1 && dilation[i] >= 1 && padding[i] >= 0, op, ": stride and dilation must be >= 1 "
                 "and padding >= 0, got stride ", stride[i], ", padding ", padding[i], ", dilation ", dilation[i]);
   }
+}
+
+// The padded input and the padding left for the convolution itself, from the params' rule and
+// mode. Zeros stay the convolution's own (free) padding but for the extra bottom/right row or
+// column of an odd "same" total; the other modes pad the input with pad() and leave none.
+std::pair<Tensor, Pair> apply_padding(const Tensor& input, const Tensor& weight, const Conv2dParams& p) {
+  if (p.padding_rule != ConvPadding::sizes) {
+    EMBER_CHECK(p.padding == (Pair{0, 0}), "conv2d: padding sizes ", p.padding[0], "x", p.padding[1],
+                " given with padding rule ", p.padding_rule == ConvPadding::same ? "same" : "valid",
+                "; set one or the other");
+  }
+  Pair before = p.padding, after = p.padding;
+  if (p.padding_rule == ConvPadding::same) {
+    EMBER_CHECK(p.stride == (Pair{1, 1}), "conv2d: padding \"same\" needs stride 1 (as in PyTorch), got stride ",
+                p.stride[0], "x", p.stride[1]);
+    for (int i = 0; i < 2; ++i) {
+      const std::int64_t total = p.dilation[i] * (weight.size(2 + i) - 1);
+      before[i] = total / 2;
+      after[i] = total - before[i];
+    }
+  }
+  if (p.padding_mode == PadMode::constant) {
+    if (before == after) return {input, before};
+    return {pad(input, {0, after[1] - before[1], 0, after[0] - before[0]}), before};
+  }
+  return {pad(input, {before[1], after[1], before[0], after[0]}, p.padding_mode), Pair{0, 0}};
 }
 
 // The geometry of the convolution whose *input* is the [N, C, H, W] image `image` of the given
@@ -121,20 +150,21 @@ Tensor add_channel_bias(const Tensor& result, const Tensor& bias) {
 }  // namespace
 
 Tensor conv2d(const Tensor& input_in, const Tensor& weight_in, const Tensor& bias_in, const Conv2dParams& p) {
-  const Tensor input = detail::autocast_lower(input_in), weight = detail::autocast_lower(weight_in),
+  const Tensor unpadded = detail::autocast_lower(input_in), weight = detail::autocast_lower(weight_in),
                bias = detail::autocast_lower(bias_in);
   const char* op = "conv2d";
-  check_operands(op, input, weight, bias, p.groups, /*transposed=*/false);
+  check_operands(op, unpadded, weight, bias, p.groups, /*transposed=*/false);
   check_window(op, p.stride, p.padding, p.dilation);
-  EMBER_CHECK(weight.size(1) * p.groups == input.size(1), "conv2d: weight of shape ", to_string(weight.sizes()),
-              " expects ", weight.size(1) * p.groups, " input channels, but input of shape ", to_string(input.sizes()),
-              " has ", input.size(1));
-  ConvGeometry g = geometry(input.sizes(), weight, p.stride, p.padding, p.dilation);
+  EMBER_CHECK(weight.size(1) * p.groups == unpadded.size(1), "conv2d: weight of shape ", to_string(weight.sizes()),
+              " expects ", weight.size(1) * p.groups, " input channels, but input of shape ",
+              to_string(unpadded.sizes()), " has ", unpadded.size(1));
+  const auto [input, padding] = apply_padding(unpadded, weight, p);
+  ConvGeometry g = geometry(input.sizes(), weight, p.stride, padding, p.dilation);
   // The padded input must hold one dilated window (checked before dividing: C++ division
   // truncates a negative span towards zero).
   const std::int64_t span_h = g.height + 2 * g.pad_h - g.dilation_h * (g.kernel_h - 1) - 1;
   const std::int64_t span_w = g.width + 2 * g.pad_w - g.dilation_w * (g.kernel_w - 1) - 1;
-  EMBER_CHECK(span_h >= 0 && span_w >= 0, "conv2d: input of shape ", to_string(input.sizes()), " is smaller than the ",
+  EMBER_CHECK(span_h >= 0 && span_w >= 0, "conv2d: input of shape ", to_string(unpadded.sizes()), " is smaller than the ",
               g.kernel_h, "x", g.kernel_w, " kernel (with padding ", g.pad_h, "x", g.pad_w, " and dilation ",
               g.dilation_h, "x", g.dilation_w, ")");
   g.out_h = span_h / g.stride_h + 1;

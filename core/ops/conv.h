@@ -2,15 +2,25 @@
 // 2-D convolution (cross-correlation, as in every deep-learning framework) and its transpose.
 #include <array>
 
+#include "core/ops/pad.h"
 #include "core/tensor.h"
 
 namespace ember {
+
+// Where conv2d's padding comes from: the `padding` sizes, or PyTorch's padding="same" (as much as
+// keeps H x W at stride 1: dilation (K - 1) in all, an odd extra row or column at the bottom or
+// right) or padding="valid" (none).
+enum class ConvPadding { sizes, same, valid };
 
 struct Conv2dParams {
   std::array<std::int64_t, 2> stride{1, 1};
   std::array<std::int64_t, 2> padding{0, 0};
   std::array<std::int64_t, 2> dilation{1, 1};
   std::int64_t groups = 1;
+  ConvPadding padding_rule = ConvPadding::sizes;
+  // What fills the padding: zeros (PyTorch's padding_mode="zeros"), or the input reflected,
+  // replicated or wrapped around (pad() with that mode, then an unpadded convolution).
+  PadMode padding_mode = PadMode::constant;
 };
 
 // input [N, C, H, W], weight [OC, C / groups, KH, KW], bias [OC] or undefined -> [N, OC, OH, OW]

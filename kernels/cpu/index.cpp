@@ -1,6 +1,7 @@
 #include "kernels/index.h"
 
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/parallel.h"
 #include "kernels/dtype.h"
@@ -26,14 +27,28 @@ void index_select(DType dtype, std::int64_t outer, std::int64_t in_n, std::int64
 void index_add(DType dtype, std::int64_t outer, std::int64_t out_n, std::int64_t inner, void* out,
                const std::int64_t* index, std::int64_t count, const void* src) {
   dispatch_all(dtype, "index_add", [&]<class T>() {
+    using C = compute_t<T>;
     T* o_data = static_cast<T*>(out);
     const T* s_data = static_cast<const T*>(src);
+    // Adds o's sources into `totals`, its [out_n, inner] block (of T, or of C for half types).
+    auto add_sources = [&](std::int64_t o, auto* totals) {
+      for (std::int64_t i = 0; i < count; ++i) {
+        auto* row = totals + index[i] * inner;
+        const T* add = s_data + (o * count + i) * inner;
+        for (std::int64_t j = 0; j < inner; ++j) row[j] = static_cast<C>(static_cast<C>(row[j]) + static_cast<C>(add[j]));
+      }
+    };
     parallel_for(outer, count * inner, [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t o = begin; o < end; ++o) {
-        for (std::int64_t i = 0; i < count; ++i) {
-          T* row = o_data + (o * out_n + index[i]) * inner;
-          const T* add = s_data + (o * count + i) * inner;
-          for (std::int64_t j = 0; j < inner; ++j) row[j] = static_cast<T>(row[j] + add[j]);
+        T* block = o_data + o * out_n * inner;
+        if constexpr (std::is_same_v<C, T>) {
+          add_sources(o, block);
+        } else {
+          // f16 and bf16 sum in the compute type and round once per element, as on CUDA:
+          // rounding after every add of a repeated index loses bits.
+          std::vector<C> sums(block, block + out_n * inner);
+          add_sources(o, sums.data());
+          for (std::size_t e = 0; e < sums.size(); ++e) block[e] = static_cast<T>(sums[e]);
         }
       }
     });

@@ -69,6 +69,40 @@ TEST_CASE("conv2d matches the f64 definition for stride + padding + dilation + g
   check_values(conv2d(x.to(DType::f32), w.to(DType::f32), b.to(DType::f32), p), reference_conv(x, w, b, p, 4, 8), 1e-5);
 }
 
+TEST_CASE("conv2d padding modes by hand: a 1x3 kernel of ones over the row 1 2 3") {
+  // With one column of padding each side the row reads: zeros 0 1 2 3 0, reflect 2 1 2 3 2,
+  // replicate 1 1 2 3 3, circular 3 1 2 3 1; each output is the sum of three neighbours.
+  const Tensor x = from_vector<float>({1, 2, 3}, {1, 1, 1, 3});
+  const Tensor w = ones({1, 1, 1, 3});
+  const Conv2dParams p{.padding = {0, 1}};
+  check_values(conv2d(x, w, {}, p), {3, 6, 5});
+  check_values(conv2d(x, w, {}, {.padding = {0, 1}, .padding_mode = PadMode::reflect}), {5, 6, 7});
+  check_values(conv2d(x, w, {}, {.padding = {0, 1}, .padding_mode = PadMode::replicate}), {4, 6, 8});
+  check_values(conv2d(x, w, {}, {.padding = {0, 1}, .padding_mode = PadMode::circular}), {6, 6, 6});
+}
+
+TEST_CASE("conv2d padding same keeps the size, with the odd extra row and column at the bottom and right") {
+  Generator generator(10);
+  const Tensor x = randn({1, 2, 5, 6}, {.dtype = DType::f64}, generator);
+  const Tensor odd = randn({3, 2, 3, 5}, {.dtype = DType::f64}, generator);
+  const Tensor even = randn({3, 2, 2, 4}, {.dtype = DType::f64}, generator);
+  // An odd kernel: padding (K - 1) / 2 each side; with dilation 2, twice that.
+  check_values(conv2d(x, odd, {}, {.padding_rule = ConvPadding::same}), conv2d(x, odd, {}, {.padding = {1, 2}}).to_vector<double>(), 1e-12);
+  const Tensor dilated = conv2d(x, odd, {}, {.dilation = {2, 1}, .padding_rule = ConvPadding::same});
+  CHECK(dilated.sizes() == Shape{1, 3, 5, 6});
+  check_values(dilated, conv2d(x, odd, {}, {.padding = {2, 2}, .dilation = {2, 1}}).to_vector<double>(), 1e-12);
+  // An even kernel 2 x 4: totals 1 and 3, so rows get 0 before and 1 after, columns 1 and 2. The
+  // reference pads by hand: PyTorch's F.conv2d(padding="same") puts the extra on those sides.
+  const Tensor same = conv2d(x, even, {}, {.padding_rule = ConvPadding::same});
+  CHECK(same.sizes() == Shape{1, 3, 5, 6});
+  check_values(same, conv2d(pad(x, {1, 2, 0, 1}), even).to_vector<double>(), 1e-12);
+  // Reflection with "same": the same padding, filled by pad(reflect).
+  check_values(conv2d(x, even, {}, {.padding_rule = ConvPadding::same, .padding_mode = PadMode::reflect}),
+               conv2d(pad(x, {1, 2, 0, 1}, PadMode::reflect), even).to_vector<double>(), 1e-12);
+  // "valid" is no padding at all.
+  check_values(conv2d(x, odd, {}, {.padding_rule = ConvPadding::valid}), conv2d(x, odd).to_vector<double>(), 1e-12);
+}
+
 TEST_CASE("conv2d errors name the shapes") {
   CHECK(contains(error_of([] { conv2d(zeros({1, 3, 5, 5}), zeros({4, 2, 3, 3})); }),
                  "weight of shape [4, 2, 3, 3] expects 2 input channels, but input of shape [1, 3, 5, 5] has 3"));
@@ -80,6 +114,15 @@ TEST_CASE("conv2d errors name the shapes") {
   CHECK(contains(error_of([] { conv2d(zeros({1, 4, 5}), zeros({1, 4, 3, 3})); }), "expected input [N, C, H, W]"));
   CHECK(contains(error_of([] { conv2d(zeros({1, 4, 5, 5}), zeros({3, 2, 3, 3}), {}, {.groups = 2}); }),
                  "groups 2 must divide"));
+  CHECK(contains(error_of([] {
+          conv2d(zeros({1, 1, 5, 5}), zeros({1, 1, 3, 3}), {}, {.stride = {2, 1}, .padding_rule = ConvPadding::same});
+        }), "conv2d: padding \"same\" needs stride 1 (as in PyTorch), got stride 2x1"));
+  CHECK(contains(error_of([] {
+          conv2d(zeros({1, 1, 5, 5}), zeros({1, 1, 3, 3}), {}, {.padding = {1, 1}, .padding_rule = ConvPadding::valid});
+        }), "padding sizes 1x1 given with padding rule valid"));
+  CHECK(contains(error_of([] {
+          conv2d(zeros({1, 1, 2, 5}), zeros({1, 1, 3, 3}), {}, {.padding = {2, 1}, .padding_mode = PadMode::reflect});
+        }), "pad: reflect padding of 2 and 2 does not fit dim 2 of size 2"));
 }
 
 TEST_CASE("gradcheck: conv2d with every parameter") {
@@ -88,6 +131,14 @@ TEST_CASE("gradcheck: conv2d with every parameter") {
   CHECK(gradcheck([](const Inputs& in) {
           return conv2d(in[0], in[1], {}, {.stride = {2, 1}, .padding = {1, 1}, .dilation = {1, 2}, .groups = 2});
         }, {leaf({1, 4, 5, 5}, 84), leaf({2, 2, 2, 2}, 85)}));
+  for (PadMode mode : {PadMode::reflect, PadMode::replicate, PadMode::circular}) {
+    CAPTURE(to_string(mode));
+    CHECK(gradcheck([mode](const Inputs& in) {
+            return conv2d(in[0], in[1], in[2], {.stride = {1, 2}, .padding = {1, 2}, .padding_mode = mode});
+          }, {leaf({1, 2, 4, 5}, 88), leaf({2, 2, 3, 3}, 89), leaf({2}, 90)}));
+  }
+  CHECK(gradcheck([](const Inputs& in) { return conv2d(in[0], in[1], {}, {.padding_rule = ConvPadding::same}); },
+                  {leaf({1, 2, 4, 5}, 91), leaf({2, 2, 2, 3}, 92)}));
   // A strided (channels-last-like) input.
   CHECK(gradcheck([](const Inputs& in) { return conv2d(in[0].permute({0, 3, 1, 2}), in[1]); },
                   {leaf({1, 4, 4, 2}, 86), leaf({1, 2, 2, 2}, 87)}));

@@ -41,6 +41,20 @@ std::vector<OpCase> network_cases() {
          return conv2d(x[0], x[1], x[2], {.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 2}, .groups = 2});
        }},
       {.op = "conv2d",
+       .label = "padding same (an even kernel: extra bottom row, right column) filled by reflection",
+       .inputs = {{.shape = {2, 2, 5, 6}}, {.shape = {3, 2, 2, 3}}, {.shape = {3}}},
+       .run = [](Args x) {
+         return conv2d(x[0], x[1], x[2], {.padding_rule = ConvPadding::same, .padding_mode = PadMode::reflect});
+       }},
+      {.op = "conv2d",
+       .label = "replicated padding",
+       .inputs = {{.shape = {2, 2, 5, 6}}, {.shape = {3, 2, 2, 3}}, {.shape = {3}}},
+       .run = [](Args x) { return conv2d(x[0], x[1], x[2], {.padding = {1, 2}, .padding_mode = PadMode::replicate}); }},
+      {.op = "conv2d",
+       .label = "circular padding",
+       .inputs = {{.shape = {2, 2, 5, 6}}, {.shape = {3, 2, 2, 3}}, {.shape = {3}}},
+       .run = [](Args x) { return conv2d(x[0], x[1], x[2], {.padding = {1, 2}, .padding_mode = PadMode::circular}); }},
+      {.op = "conv2d",
        .label = "3 x 3, padding 1, bias (the CNN's layers)",
        .inputs = {{.shape = {2, 3, 6, 5}}, {.shape = {4, 3, 3, 3}}, {.shape = {4}}},
        .run = [](Args x) { return conv2d(x[0], x[1], x[2], {.padding = {1, 1}}); },

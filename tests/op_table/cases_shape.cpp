@@ -34,6 +34,15 @@ std::vector<OpCase> shape_cases() {
       {.op = "cat", .label = "along dim 1 with a strided part", .inputs = {{.shape = {3, 2}}, {.shape = {3, 4}, .transposed = true}},
        .run = [](Args x) { return cat({x[0], x[1]}, 1); },
        .perf_inputs = {{.shape = {2048, 2048}}, {.shape = {2048, 2048}}}},
+      {.op = "pad", .label = "the last two dims of a strided input, every mode",
+       .inputs = {{.shape = {2, 3, 4}, .transposed = true}},
+       .run = [](Args x) {
+         std::vector<Tensor> padded;
+         for (PadMode mode : {PadMode::constant, PadMode::reflect, PadMode::replicate, PadMode::circular}) {
+           padded.push_back(pad(x[0], {2, 1, 1, 2}, mode).flatten());
+         }
+         return cat(padded);
+       }},
       {.op = "stack", .label = "a new middle dim", .inputs = {{.shape = {3, 2}}, {.shape = {3, 2}}},
        .run = [](Args x) { return stack({x[0], x[1]}, 1); }},
       {.op = "index_select", .label = "repeated indices (gradients add)",

@@ -60,7 +60,7 @@ void check_every_case(Device device, std::initializer_list<DType> dtypes) {
       } catch (const std::exception& error) {
         report = std::string("threw: ") + error.what();
       }
-      if (!report.empty()) FAIL_CHECK(case_name(c) << " on " << device.str() << " in " << name(dtype) << ":\n" << report);
+      if (!report.empty()) FAIL_CHECK(case_name(c) << " on " << device.str() << " in " << std::string(name(dtype)) << ":\n" << report);
     }
   }
 }
