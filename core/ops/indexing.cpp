@@ -46,6 +46,16 @@ void check_gather_shapes(const char* op, const Tensor& input, std::int64_t dim, 
               to_string(input.sizes()), " in every dim but ", dim);
 }
 
+// The gradient of index_select: zeros of the input's sizes with each slice of g added at its index.
+Tensor index_select_backward(const Shape& input_sizes, std::int64_t dim, const Tensor& positions, const Tensor& g) {
+  Tensor grad = zeros(input_sizes, {.dtype = g.dtype(), .device = g.device()});
+  const Tensor dense = g.contiguous();
+  const AroundDim split = around(input_sizes, dim);
+  EMBER_KERNEL("index_select", g.device(), index_add, g.dtype(), split.outer, split.n, split.inner, grad.data_ptr(),
+               positions.data<std::int64_t>(), positions.numel(), dense.data_ptr());
+  return grad;
+}
+
 // scatter and scatter_add: the checks, the output (a copy of self) and the kernel call they share;
 // dim comes back normalized.
 template <class Kernel>
@@ -85,15 +95,36 @@ Tensor index_select(const Tensor& input, std::int64_t dim, const Tensor& index) 
   EMBER_KERNEL("index_select", device, index_select, input.dtype(), split.outer, split.n, split.inner,
                source.data_ptr(), positions.data<std::int64_t>(), positions.numel(), out.data_ptr());
   if (needs_grad(input)) {
-    record_op("index_select", out, {input}, [positions, dim, split, input_sizes = input.sizes()](const Tensor& g, const Node&) {
-      Tensor grad = zeros(input_sizes, {.dtype = g.dtype(), .device = g.device()});
-      const Tensor dense = g.contiguous();
-      EMBER_KERNEL("index_select", g.device(), index_add, g.dtype(), split.outer, split.n, split.inner,
-                   grad.data_ptr(), positions.data<std::int64_t>(), positions.numel(), dense.data_ptr());
-      return Grads{grad};
+    record_op("index_select", out, {input}, [positions, dim, input_sizes = input.sizes()](const Tensor& g, const Node&) {
+      return Grads{index_select_backward(input_sizes, dim, positions, g)};
     });
   }
   return out;
+}
+
+Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<std::int64_t> padding_idx) {
+  EMBER_CHECK(weight.dim() == 2, "embedding: weight must be [num_embeddings, dim], got ", describe(weight));
+  if (padding_idx) {
+    const std::int64_t rows = weight.size(0);
+    EMBER_CHECK(*padding_idx >= -rows && *padding_idx < rows, "embedding: padding_idx ", *padding_idx,
+                " must be within the ", rows, " embeddings");
+    if (*padding_idx < 0) *padding_idx += rows;
+  }
+  const Tensor flat = indices.reshape({-1});
+  Shape sizes = indices.sizes();
+  sizes.push_back(weight.size(1));
+  if (!padding_idx) return index_select(weight, 0, flat).reshape(sizes);
+  Tensor out = index_select(weight.detach(), 0, flat);
+  if (needs_grad(weight)) {
+    const Tensor positions = flat.contiguous();
+    record_op("embedding", out, {weight}, [positions, row = *padding_idx, weight_sizes = weight.sizes()](const Tensor& g,
+                                                                                                          const Node&) {
+      Tensor grad = index_select_backward(weight_sizes, 0, positions, g);
+      grad.select(0, row).zero_();
+      return Grads{grad};
+    });
+  }
+  return out.reshape(sizes);
 }
 
 Tensor gather(const Tensor& input, std::int64_t dim, const Tensor& index) {

@@ -1,5 +1,7 @@
 #pragma once
 // Index ops: pick slices or elements by an i64 index tensor.
+#include <optional>
+
 #include "core/tensor.h"
 
 namespace ember {
@@ -7,6 +9,10 @@ namespace ember {
 // The slices input[..., index[i], ...] along dim, for a 1-D index: shape as input with
 // dim's size replaced by index.numel().
 Tensor index_select(const Tensor& input, std::int64_t dim, const Tensor& index);
+// The rows of weight [num_embeddings, dim] for i64 indices of any shape -> [..., dim], as PyTorch's
+// F.embedding. The gradient adds into the rows looked up, except row padding_idx (negative counts
+// from the end): its gradient stays zero, so the row keeps its value through training.
+Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<std::int64_t> padding_idx = std::nullopt);
 // out[i][j][k] = input[i][index[i][j][k]][k] for dim 1 (likewise for any dim). index has
 // input's rank and input's sizes except along dim; out has index's shape.
 Tensor gather(const Tensor& input, std::int64_t dim, const Tensor& index);

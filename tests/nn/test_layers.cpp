@@ -58,6 +58,25 @@ TEST_CASE("Embedding looks up rows for indices of any shape") {
   check_values(table.weight.grad().select(0, 2), {0, 0, 0});
 }
 
+TEST_CASE("Embedding padding_idx: the row starts at zero and gets no gradient") {
+  nn::Embedding table(5, 3, -2);  // row 3, counted from the end as in PyTorch
+  REQUIRE(table.padding_idx == 3);
+  check_values(table.weight.select(0, 3), {0, 0, 0});
+  // A padding row the user set keeps its value in the forward pass.
+  {
+    NoGradGuard no_grad;
+    table.weight.select(0, 3).fill_(7);
+  }
+  const Tensor out = table(from_vector<std::int64_t>({3, 1, 3}));
+  check_values(out.select(0, 0), {7, 7, 7});
+  sum(out).backward();
+  check_values(table.weight.grad().select(0, 3), {0, 0, 0});  // used twice, yet no gradient
+  check_values(table.weight.grad().select(0, 1), {1, 1, 1});
+  CHECK(contains(error_of([] { nn::Embedding(5, 3, 5); }), "Embedding: padding_idx 5 must be within the 5 embeddings"));
+  CHECK(contains(error_of([] { embedding(zeros({5, 3}), from_vector<std::int64_t>({0}), -6); }),
+                 "embedding: padding_idx -6 must be within the 5 embeddings"));
+}
+
 TEST_CASE("gradcheck: layers in f64") {
   CHECK(gradcheck([](const Inputs& in) { return mul(in[0], sigmoid(in[0])); }, {leaf({2, 3}, 101)}));  // SiLU's formula
   CHECK(gradcheck([](const Inputs& in) {

@@ -55,6 +55,11 @@ std::vector<OpCase> shape_cases() {
       {.op = "scatter_add", .label = "colliding indices along dim 0",
        .inputs = {{.shape = {3, 4}}, {.shape = {5, 4}, .values = Values::index, .range = 3}, {.shape = {5, 4}}},
        .run = [](Args x) { return scatter_add(x[0], 0, x[1], x[2]); }},
+      // (A padding row that is looked up has no gradient by design, not a derivative gradcheck would
+      // accept: tests/nn/test_layers.cpp tests that. Here row 5 is the padding and is never read.)
+      {.op = "embedding", .label = "rows for a 2-D index with repeats, with and without a padding row",
+       .inputs = {{.shape = {6, 4}}, {.shape = {3, 5}, .values = Values::index, .range = 5}},
+       .run = [](Args x) { return cat({embedding(x[0], x[1]).flatten(), embedding(x[0], x[1], 5).flatten()}); }},
       {.op = "scatter", .label = "along dim 0, distinct positions in each column",
        .inputs = {{.shape = {3, 4}}, {.shape = {2, 4}}},
        .run = [](Args x) {
