@@ -37,14 +37,17 @@ void check_class_target(const char* op, const Tensor& input, const Tensor& targe
               to_string(expected), " for input ", describe(input), ", got ", describe(target));
 }
 
+void check_class_weight(const char* op, const Tensor& input, const Tensor& weight) {
+  if (!weight.defined()) return;
+  const std::int64_t classes = input.size(1);
+  EMBER_CHECK(weight.sizes() == Shape{classes} && weight.dtype() == input.dtype(), op, ": weight must be a [", classes,
+              "] tensor of dtype ", input.dtype(), ", got ", describe(weight));
+}
+
 ClassRows class_rows(const char* op, const Tensor& input, const Tensor& target, const ClassificationLossOptions& options) {
   check_class_target(op, input, target);
+  check_class_weight(op, input, options.weight);
   const std::int64_t classes = input.size(1);
-  if (options.weight.defined()) {
-    EMBER_CHECK(options.weight.sizes() == Shape{classes} && options.weight.dtype() == input.dtype(), op,
-                ": weight must be a [", classes, "] tensor of dtype ", input.dtype(), ", got ",
-                describe(options.weight));
-  }
   // Classes last, one row per prediction: [N, C, d...] -> [M, C].
   Shape order{0};
   for (std::int64_t d = 2; d < input.dim(); ++d) order.push_back(d);
@@ -91,9 +94,36 @@ Tensor nll_loss(const Tensor& log_probs_in, const Tensor& target, const Classifi
   return reduce_rows(-(picked * weights.weights), weights.weights, options.reduction, target.sizes());
 }
 
+namespace {
+
+// cross_entropy against class probabilities (soft labels, mixup): -sum_c w_c t_c log_softmax(x)_c
+// per prediction, composed of ops (so the target gets its gradient too), the mean over predictions.
+Tensor probability_cross_entropy(const Tensor& logits, const Tensor& target_in, const ClassificationLossOptions& options) {
+  const char* op = "cross_entropy";
+  const Tensor target = autocast_f32(target_in);
+  EMBER_CHECK(logits.dim() >= 2 && target.sizes() == logits.sizes() && target.dtype() == logits.dtype(), op,
+              ": a floating target holds class probabilities and must have the logits' shape and dtype: logits ",
+              describe(logits), ", target ", describe(target));
+  EMBER_CHECK(options.ignore_index < 0, op, ": ignore_index ", options.ignore_index,
+              " is not supported for class-probability targets (as in PyTorch)");
+  check_class_weight(op, logits, options.weight);
+  const std::int64_t classes = logits.size(1);
+  Shape class_shape(static_cast<std::size_t>(logits.dim()), 1);
+  class_shape[1] = classes;
+  Tensor probabilities = target;
+  const double s = options.label_smoothing;
+  EMBER_CHECK(s >= 0 && s <= 1, op, ": label_smoothing must be in [0, 1], got ", s);
+  if (s > 0) probabilities = probabilities * (1.0 - s) + s / static_cast<double>(classes);
+  if (options.weight.defined()) probabilities = probabilities * autocast_f32(options.weight).view(class_shape);
+  return reduce(-sum(probabilities * log_softmax(logits, 1), {1}), options.reduction);
+}
+
+}  // namespace
+
 // The fused softmax_cross_entropy op does the per-row work; here only the layout and reduction.
 Tensor cross_entropy(const Tensor& logits_in, const Tensor& target, const ClassificationLossOptions& options) {
   const Tensor logits = autocast_f32(logits_in);
+  if (target.defined() && is_floating(target.dtype())) return probability_cross_entropy(logits, target, options);
   const ClassRows terms = class_rows("cross_entropy", logits, target, options);
   const Tensor losses =
       softmax_cross_entropy(terms.rows, terms.labels, options.weight, options.ignore_index, options.label_smoothing);

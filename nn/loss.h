@@ -20,7 +20,11 @@ struct ClassificationLossOptions {
 // -log_probs[target] per element. log_probs is [N, C] or [N, C, d1, ...] with target [N] or
 // [N, d1, ...] (i64). The mean divides by the summed weights of the counted targets.
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const ClassificationLossOptions& options = {});
-// nll_loss(log_softmax(logits, 1), target): the loss of a classifier from its raw logits.
+// nll_loss(log_softmax(logits, 1), target): the loss of a classifier from its raw logits. A
+// floating target of the logits' shape holds class probabilities instead (soft labels, mixup):
+// the loss of a prediction is -sum_c weight_c t_c log_softmax(logits)_c (t smoothed first when
+// label_smoothing is set), the mean divides by the number of predictions, ignore_index must stay
+// unset; the target gets a gradient too. PyTorch's rules.
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const ClassificationLossOptions& options = {});
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean);

@@ -55,6 +55,28 @@ TEST_CASE("cross_entropy with label_smoothing has gradient (softmax - smoothed t
   CHECK(logits.grad().at<double>({0, 1}) == doctest::Approx((p.at<double>({0, 1}) - 0.1) / 3).epsilon(1e-12));
 }
 
+TEST_CASE("cross_entropy against class probabilities by hand") {
+  // Row 0: p = (1/4, 3/4) against t = (1/2, 1/2); row 1: p = (1/2, 1/2) against t = (1, 0).
+  const Tensor logits = from_vector<double>({0, std::log(3.0), 1, 1}, {2, 2});
+  const Tensor target = from_vector<double>({0.5, 0.5, 1, 0}, {2, 2});
+  const double row0 = -(0.5 * std::log(0.25) + 0.5 * std::log(0.75)), row1 = -std::log(0.5);
+  CHECK(cross_entropy(logits, target).item<double>() == doctest::Approx((row0 + row1) / 2).epsilon(1e-12));
+  check_values(cross_entropy(logits, target, {.reduction = Reduction::none}), {row0, row1}, 1e-12);
+  // Class weights (2, 5) weigh each class's term; the mean still divides by the 2 predictions.
+  const double weighted0 = -(0.5 * 2 * std::log(0.25) + 0.5 * 5 * std::log(0.75)), weighted1 = -2 * std::log(0.5);
+  CHECK(cross_entropy(logits, target, {.weight = from_vector<double>({2, 5})}).item<double>() ==
+        doctest::Approx((weighted0 + weighted1) / 2).epsilon(1e-12));
+  // A one-hot probability target is the class-index loss, label smoothing included.
+  const Tensor labels = from_vector<std::int64_t>({1, 0});
+  const Tensor one_hot = from_vector<double>({0, 1, 1, 0}, {2, 2});
+  CHECK(cross_entropy(logits, one_hot, {.label_smoothing = 0.2}).item<double>() ==
+        doctest::Approx(cross_entropy(logits, labels, {.label_smoothing = 0.2}).item<double>()).epsilon(1e-12));
+  // The gradient for the logits is (softmax - t) / N.
+  const Tensor x = logits.detach().set_requires_grad(true);
+  cross_entropy(x, target).backward();
+  check_values(x.grad(), {(0.25 - 0.5) / 2, (0.75 - 0.5) / 2, (0.5 - 1) / 2, (0.5 - 0) / 2}, 1e-12);
+}
+
 TEST_CASE("cross_entropy on [N, C, H, W] segmentation logits equals the flattened rows") {
   Generator generator(4);
   const Tensor logits = randn({2, 3, 2, 2}, {.dtype = DType::f64}, generator);
@@ -111,6 +133,10 @@ TEST_CASE("gradcheck: every loss") {
         }, {leaf({4, 5}, 70)}));
   CHECK(gradcheck([](const Inputs& in) { return cross_entropy(in[0], from_vector<std::int64_t>({1, 0, 2, 2}, {1, 2, 2})); },
                   {leaf({1, 3, 2, 2}, 73)}));
+  // Probabilities over the classes of a [N, C, H, W] output: both logits and target get gradients.
+  CHECK(gradcheck([&](const Inputs& in) {
+          return cross_entropy(in[0], in[1], {.weight = from_vector<double>({1, 2, 3}), .label_smoothing = 0.1});
+        }, {leaf({2, 3, 2, 2}, 80), softmax(leaf({2, 3, 2, 2}, 81), 1).detach().set_requires_grad(true)}));
   CHECK(gradcheck([](const Inputs& in) { return mse_loss(in[0], in[1]); }, {leaf({3, 2}, 74), leaf({3, 2}, 75)}));
   CHECK(gradcheck([](const Inputs& in) { return l1_loss(in[0], in[1]); }, {leaf({3, 2}, 76), leaf({3, 2}, 77)}));
   CHECK(gradcheck([](const Inputs& in) { return binary_cross_entropy_with_logits(in[0], in[1]); },
@@ -124,7 +150,11 @@ TEST_CASE("loss errors") {
                  "gather: index -1 is out of range for dim 1 of size 3"));
   CHECK(contains(error_of([] { cross_entropy(zeros({2, 3}), from_vector<std::int64_t>({0})); }),
                  "target must be an i64 tensor of shape [2]"));
-  CHECK(contains(error_of([] { cross_entropy(zeros({2, 3}), zeros({2})); }), "got [2] f32 cpu"));
+  CHECK(contains(error_of([] { cross_entropy(zeros({2, 3}), zeros({2})); }),
+                 "cross_entropy: a floating target holds class probabilities and must have the logits' shape and "
+                 "dtype: logits [2, 3] f32 cpu, target [2] f32 cpu"));
+  CHECK(contains(error_of([] { cross_entropy(zeros({2, 3}), zeros({2, 3}), {.ignore_index = 0}); }),
+                 "ignore_index 0 is not supported for class-probability targets"));
   CHECK(contains(error_of([] { cross_entropy(zeros({2, 3}), from_vector<std::int64_t>({0, 1}), {.label_smoothing = 1.5}); }),
                  "label_smoothing must be in [0, 1], got 1.5"));
   CHECK(contains(error_of([] { nll_loss(zeros({2, 3}), from_vector<std::int64_t>({0, 1}), {.label_smoothing = 0.1}); }),
