@@ -16,12 +16,13 @@
 
 namespace ember::kernels {
 
-// One parameter's buffers for Adam, n elements each.
+// One parameter's buffers for Adam, n elements each (max_exp_avg_sq null without amsgrad).
 struct AdamTensors {
   void* param;
   const void* grad;
   void* exp_avg;
   void* exp_avg_sq;
+  void* max_exp_avg_sq;
   std::int64_t n;
 };
 // The Adam / AdamW update on every tensor of the list; all share `hyper` (one step count).

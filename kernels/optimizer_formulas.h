@@ -18,6 +18,7 @@ struct AdamHyper {
   bool decoupled_weight_decay;  // AdamW
   std::int64_t step;            // 1 on the first update
   bool maximize = false;        // ascend: the gradient's sign is flipped first
+  bool amsgrad = false;         // divide by the running maximum of v (Reddi et al. 2018)
 };
 
 template <class T>
@@ -49,9 +50,11 @@ AdamCoefficients<T> adam_coefficients(const AdamHyper& h) {
 //   maximize: g = -g
 //   AdamW: p *= 1 - lr wd;  Adam: g += wd p
 //   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+//   amsgrad: v_max = max(v_max, v), used below in place of v (a NaN v propagates, as torch.maximum)
 //   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+// `v_max` is null without amsgrad.
 template <class T>
-EMBER_HOST_DEVICE void adam_update(T& p, T g, T& m, T& v, const AdamCoefficients<T>& k) {
+EMBER_HOST_DEVICE void adam_update(T& p, T g, T& m, T& v, T* v_max, const AdamCoefficients<T>& k) {
   if (k.maximize) g = -g;
   if (k.decoupled) {
     p *= k.decay;
@@ -60,7 +63,12 @@ EMBER_HOST_DEVICE void adam_update(T& p, T g, T& m, T& v, const AdamCoefficients
   }
   m = k.beta1 * m + k.one_minus_beta1 * g;
   v = k.beta2 * v + k.one_minus_beta2 * g * g;
-  p -= k.step_size * m / (std::sqrt(v) * k.inv_sqrt_bias_correction2 + k.eps);
+  T denominator_v = v;
+  if (v_max) {
+    *v_max = (v > *v_max || v != v) ? v : *v_max;
+    denominator_v = *v_max;
+  }
+  p -= k.step_size * m / (std::sqrt(denominator_v) * k.inv_sqrt_bias_correction2 + k.eps);
 }
 
 // --- SGD with momentum, dampening, Nesterov and L2 weight decay, PyTorch's formulas -------------

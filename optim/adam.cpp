@@ -31,7 +31,7 @@ void Adam::step() {
     // Parameters of the group that share a step count (all of them, unless some had no gradient
     // at some step) take one fused step.
     struct Lists {
-      std::vector<Tensor> params, grads, exp_avgs, exp_avg_sqs;
+      std::vector<Tensor> params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs;
     };
     std::map<std::int64_t, Lists> by_step;
     for (const Tensor& param : group.params) {
@@ -41,22 +41,25 @@ void Adam::step() {
       if (state.step == 0) {
         state.exp_avg = zeros_like(param);
         state.exp_avg_sq = zeros_like(param);
+        if (options_.amsgrad) state.max_exp_avg_sq = zeros_like(param);
       }
       Lists& lists = by_step[++state.step];
       lists.params.push_back(param);
       lists.grads.push_back(grad);
       lists.exp_avgs.push_back(state.exp_avg);
       lists.exp_avg_sqs.push_back(state.exp_avg_sq);
+      if (options_.amsgrad) lists.max_exp_avg_sqs.push_back(state.max_exp_avg_sq);
     }
     for (const auto& [step, lists] : by_step) {
-      adam_step_(lists.params, lists.grads, lists.exp_avgs, lists.exp_avg_sqs, hyper(group, step));
+      adam_step_(lists.params, lists.grads, lists.exp_avgs, lists.exp_avg_sqs, lists.max_exp_avg_sqs,
+                 hyper(group, step));
     }
   }
 }
 
 AdamHyper Adam::hyper(const ParamGroup& group, std::int64_t step) const {
   return {group.lr, options_.beta1, options_.beta2, options_.eps, group.weight_decay, decoupled_, step,
-          options_.maximize};
+          options_.maximize, options_.amsgrad};
 }
 
 void Adam::save_param_state(OptimizerState& out) const {
@@ -68,6 +71,7 @@ void Adam::save_param_state(OptimizerState& out) const {
     out.scalars[prefix + "step"] = static_cast<double>(found->second.step);
     out.tensors.emplace_back(prefix + "exp_avg", found->second.exp_avg);
     out.tensors.emplace_back(prefix + "exp_avg_sq", found->second.exp_avg_sq);
+    if (options_.amsgrad) out.tensors.emplace_back(prefix + "max_exp_avg_sq", found->second.max_exp_avg_sq);
   }
 }
 
@@ -83,15 +87,21 @@ void Adam::load_param_state(const OptimizerState& in) {
     const std::string prefix = "state." + std::to_string(index) + ".";
     State& state = state_[params[index].impl()];
     state.step = whole_count(steps, "Adam.load_state: a parameter's step", 1);
+    const std::map<std::string, Tensor*> slots = {{prefix + "exp_avg", &state.exp_avg},
+                                                  {prefix + "exp_avg_sq", &state.exp_avg_sq},
+                                                  {prefix + "max_exp_avg_sq", &state.max_exp_avg_sq}};
     for (const auto& [tensor_name, tensor] : in.tensors) {
       if (tensor_name.rfind(prefix, 0) != 0) continue;
+      const auto slot = slots.find(tensor_name);
+      EMBER_CHECK(slot != slots.end(), "Adam::load_state: unknown state '", tensor_name, "'");
       EMBER_CHECK(tensor.sizes() == params[index].sizes(), "Adam::load_state: '", tensor_name, "' has shape ",
                   to_string(tensor.sizes()), ", parameter ", index, " has ", to_string(params[index].sizes()));
-      Tensor& slot = tensor_name == prefix + "exp_avg" ? state.exp_avg : state.exp_avg_sq;
-      slot = clone(tensor.to(params[index].dtype()).to(params[index].device()));
+      *slot->second = clone(tensor.to(params[index].dtype()).to(params[index].device()));
     }
     EMBER_CHECK(state.exp_avg.defined() && state.exp_avg_sq.defined(), "Adam::load_state: moments of parameter ",
                 index, " are missing");
+    // A state saved without amsgrad resumes with the maxima at the current second moment.
+    if (options_.amsgrad && !state.max_exp_avg_sq.defined()) state.max_exp_avg_sq = clone(state.exp_avg_sq);
   }
 }
 
@@ -100,6 +110,6 @@ AdamW::AdamW(std::vector<Tensor> params, AdamWOptions options)
 
 AdamW::AdamW(std::vector<ParamGroup> groups, AdamWOptions options)
     : Adam("AdamW", std::move(groups), AdamOptions{options.lr, options.beta1, options.beta2, options.eps,
-                                                   options.weight_decay, options.maximize}, true) {}
+                                                   options.weight_decay, options.maximize, options.amsgrad}, true) {}
 
 }  // namespace ember::optim

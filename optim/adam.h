@@ -14,6 +14,7 @@ struct AdamOptions {
   double eps = 1e-8;
   double weight_decay = 0;
   bool maximize = false;  // PyTorch's: ascend the objective instead of descending it
+  bool amsgrad = false;   // divide by the running maximum of the second moment (Reddi et al. 2018)
 };
 
 // Adam: L2 weight decay is added to the gradient. The update of a group's parameters is one fused
@@ -37,6 +38,7 @@ class Adam : public Optimizer {
     std::int64_t step = 0;
     Tensor exp_avg;     // first moment
     Tensor exp_avg_sq;  // second moment
+    Tensor max_exp_avg_sq;  // its running maximum (amsgrad only)
   };
   AdamOptions options_;
   bool decoupled_;
@@ -50,6 +52,7 @@ struct AdamWOptions {
   double eps = 1e-8;
   double weight_decay = 1e-2;  // AdamW's default, unlike Adam's 0
   bool maximize = false;
+  bool amsgrad = false;
 };
 
 // AdamW: weight decay shrinks the parameter directly (p -= lr * wd * p) before the Adam step.

@@ -41,21 +41,30 @@ Device device_of(const Groups::key_type& key) { return Device{std::get<0>(key), 
 }  // namespace
 
 void adam_step_(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
-                const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs, const AdamHyper& hyper) {
+                const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
+                const std::vector<Tensor>& max_exp_avg_sqs, const AdamHyper& hyper) {
   const char* op = "adam_step_";
   check_counts(op, params.size(), grads.size(), "gradients");
   check_counts(op, params.size(), exp_avgs.size(), "first moments");
   check_counts(op, params.size(), exp_avg_sqs.size(), "second moments");
+  if (hyper.amsgrad) {
+    check_counts(op, params.size(), max_exp_avg_sqs.size(), "second-moment maxima (amsgrad)");
+  } else {
+    EMBER_CHECK(max_exp_avg_sqs.empty(), op, ": second-moment maxima given without amsgrad");
+  }
   for (std::size_t i = 0; i < params.size(); ++i) {
     check_updatable(op, params[i], params[i]);
     for (const Tensor* other : {&grads[i], &exp_avgs[i], &exp_avg_sqs[i]}) check_updatable(op, *other, params[i]);
+    if (hyper.amsgrad) check_updatable(op, max_exp_avg_sqs[i], params[i]);
   }
   for (const auto& [key, indices] : group_by_device_and_dtype(params)) {
     std::vector<kernels::AdamTensors> tensors;
     for (const std::size_t i : indices) {
+      void* maxima = hyper.amsgrad ? max_exp_avg_sqs[i].data_ptr() : nullptr;
       tensors.push_back({params[i].data_ptr(), grads[i].data_ptr(), exp_avgs[i].data_ptr(), exp_avg_sqs[i].data_ptr(),
-                         params[i].numel()});
+                         maxima, params[i].numel()});
       for (const Tensor* written : {&params[i], &exp_avgs[i], &exp_avg_sqs[i]}) written->bump_version();
+      if (hyper.amsgrad) max_exp_avg_sqs[i].bump_version();
     }
     EMBER_KERNEL(op, device_of(key), adam_step, std::get<2>(key), tensors, hyper);
   }

@@ -15,10 +15,12 @@ using kernels::AdamHyper;
 using kernels::SgdHyper;
 
 // Adam / AdamW (PyTorch's formulas, kernels/optimizer_formulas.h) on params[i] with grads[i] and
-// the moments exp_avgs[i], exp_avg_sqs[i]; every tensor of one index has the same shape,
-// dtype and device. All share `hyper` (one step count).
+// the moments exp_avgs[i], exp_avg_sqs[i]; max_exp_avg_sqs is empty unless hyper.amsgrad, else
+// the running maxima of the second moments, one per parameter. Every tensor of one index has the
+// same shape, dtype and device. All share `hyper` (one step count).
 void adam_step_(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
-                const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs, const AdamHyper& hyper);
+                const std::vector<Tensor>& exp_avgs, const std::vector<Tensor>& exp_avg_sqs,
+                const std::vector<Tensor>& max_exp_avg_sqs, const AdamHyper& hyper);
 
 // SGD (PyTorch's formulas) on params[i] with grads[i]; momentum_buffers is empty without momentum,
 // else one buffer per parameter (written from the gradient on hyper.first_step).

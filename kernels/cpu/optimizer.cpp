@@ -16,8 +16,9 @@ void adam_step(DType dtype, const std::vector<AdamTensors>& tensors, const AdamH
       const T* g = static_cast<const T*>(t.grad);
       T* m = static_cast<T*>(t.exp_avg);
       T* v = static_cast<T*>(t.exp_avg_sq);
+      T* v_max = static_cast<T*>(t.max_exp_avg_sq);
       parallel_for(t.n, 8, [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t i = begin; i < end; ++i) adam_update(p[i], g[i], m[i], v[i], k);
+        for (std::int64_t i = begin; i < end; ++i) adam_update(p[i], g[i], m[i], v[i], v_max ? v_max + i : nullptr, k);
       });
     }
   });

@@ -21,7 +21,7 @@ __device__ void block_range(const TensorChunks<Pointers>& chunks, int& tensor, s
 }
 
 template <class T>
-__global__ void adam_kernel(TensorChunks<4> chunks, AdamCoefficients<T> k) {
+__global__ void adam_kernel(TensorChunks<5> chunks, AdamCoefficients<T> k) {
   int tensor;
   std::int64_t begin, end;
   block_range(chunks, tensor, begin, end);
@@ -29,7 +29,10 @@ __global__ void adam_kernel(TensorChunks<4> chunks, AdamCoefficients<T> k) {
   const T* g = static_cast<const T*>(chunks.pointers[1][tensor]);
   T* m = static_cast<T*>(chunks.pointers[2][tensor]);
   T* v = static_cast<T*>(chunks.pointers[3][tensor]);
-  for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) adam_update(p[i], g[i], m[i], v[i], k);
+  T* v_max = static_cast<T*>(chunks.pointers[4][tensor]);
+  for (std::int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) {
+    adam_update(p[i], g[i], m[i], v[i], v_max ? v_max + i : nullptr, k);
+  }
 }
 
 template <class T>
@@ -60,15 +63,15 @@ __global__ void unscale_kernel(TensorChunks<1> chunks, T inv_scale, float* found
 }  // namespace
 
 void adam_step(DType dtype, const std::vector<AdamTensors>& tensors, const AdamHyper& hyper) {
-  std::vector<std::array<void*, 4>> pointers;
+  std::vector<std::array<void*, 5>> pointers;
   std::vector<std::int64_t> sizes;
   for (const AdamTensors& t : tensors) {
-    pointers.push_back({t.param, const_cast<void*>(t.grad), t.exp_avg, t.exp_avg_sq});
+    pointers.push_back({t.param, const_cast<void*>(t.grad), t.exp_avg, t.exp_avg_sq, t.max_exp_avg_sq});
     sizes.push_back(t.n);
   }
   with_master_type(dtype, "adam", [&]<class T>() {
     const AdamCoefficients<T> k = adam_coefficients<T>(hyper);
-    multi_tensor_apply<4>(pointers, sizes, [&](const TensorChunks<4>& chunks, int blocks) {
+    multi_tensor_apply<5>(pointers, sizes, [&](const TensorChunks<5>& chunks, int blocks) {
       adam_kernel<T><<<blocks, kMultiTensorThreads, 0, current_stream()>>>(chunks, k);
     });
   });

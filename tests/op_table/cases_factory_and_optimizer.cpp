@@ -84,7 +84,7 @@ std::vector<OpCase> factory_and_optimizer_cases() {
                               {.shape = {5, 3}, .requires_grad = false},
                               {.shape = {5, 3}, .values = Values::positive, .requires_grad = false}},
                    .run = [](Args x) {
-                     adam_step_({x[0]}, {x[1]}, {x[2]}, {x[3]},
+                     adam_step_({x[0]}, {x[1]}, {x[2]}, {x[3]}, {},
                                 {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.1,
                                  .decoupled_weight_decay = true, .step = 3});
                      return cat({x[0], x[2], x[3]});
@@ -96,6 +96,22 @@ std::vector<OpCase> factory_and_optimizer_cases() {
                                    {.shape = {1 << 24}, .requires_grad = false},
                                    {.shape = {1 << 24}, .requires_grad = false},
                                    {.shape = {1 << 24}, .values = Values::positive, .requires_grad = false}}});
+  cases.push_back({.op = "adam_step_",
+                   .label = "Adam with amsgrad and maximize: parameter, moments and the maxima",
+                   .inputs = {{.shape = {5, 3}, .requires_grad = false},
+                              {.shape = {5, 3}, .requires_grad = false},
+                              {.shape = {5, 3}, .requires_grad = false},
+                              {.shape = {5, 3}, .values = Values::positive, .requires_grad = false},
+                              {.shape = {5, 3}, .values = Values::positive, .requires_grad = false}},
+                   .run = [](Args x) {
+                     adam_step_({x[0]}, {x[1]}, {x[2]}, {x[3]}, {x[4]},
+                                {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.1,
+                                 .decoupled_weight_decay = false, .step = 4, .maximize = true, .amsgrad = true});
+                     return cat({x[0], x[2], x[3], x[4]});
+                   },
+                   .differentiable = false,
+                   .half_precision = false,
+                   .in_place = true});
   cases.push_back({.op = "sgd_step_",
                    .label = "Nesterov momentum and weight decay, two parameters",
                    .inputs = {{.shape = {4, 3}, .requires_grad = false},

@@ -44,6 +44,43 @@ TEST_CASE("AdamW decays the weight directly with default weight_decay 0.01") {
   CHECK(run<optim::AdamW>(optim::AdamWOptions{.lr = 0.1}, 1) == doctest::Approx(0.899).epsilon(1e-6));
 }
 
+TEST_CASE("Adam amsgrad divides by the largest second moment so far, as an f64 reference") {
+  // Gradients that shrink after the first step with a short second-moment memory (beta2 0.5): v
+  // falls, v_max keeps the first step's value, so the later steps are smaller than plain Adam's.
+  // Reference: PyTorch's amsgrad rule in double.
+  const std::vector<double> grads = {2.0, 0.5, 0.25, 0.125};
+  const optim::AdamOptions options{.lr = 0.1, .beta2 = 0.5, .amsgrad = true};
+  Tensor p = from_vector<double>({1}, {}, true);
+  Tensor plain_p = from_vector<double>({1}, {}, true);
+  optim::Adam adam({p}, options);
+  optim::Adam plain({plain_p}, optim::AdamOptions{.lr = 0.1, .beta2 = 0.5});
+  auto descend = [](Tensor& param, optim::Adam& optimizer, double g) {
+    optimizer.zero_grad();
+    sum(param * g).backward();
+    optimizer.step();
+  };
+  double ref = 1, m = 0, v = 0, v_max = 0;
+  for (std::size_t step = 1; step <= grads.size(); ++step) {
+    const double g = grads[step - 1];
+    descend(p, adam, g);
+    descend(plain_p, plain, g);
+    m = 0.9 * m + 0.1 * g;
+    v = 0.5 * v + 0.5 * g * g;
+    v_max = std::max(v_max, v);
+    const double bias2 = std::sqrt(1 - std::pow(0.5, static_cast<double>(step)));
+    ref -= 0.1 / (1 - std::pow(0.9, static_cast<double>(step))) * m / (std::sqrt(v_max) / bias2 + 1e-8);
+  }
+  CHECK(p.item<double>() == doctest::Approx(ref).epsilon(1e-12));
+  CHECK(p.item<double>() > plain_p.item<double>() + 1e-3);  // the smaller steps of amsgrad
+  // The maxima are saved under PyTorch's key and restored.
+  const optim::OptimizerState state = adam.state();
+  optim::Adam resumed({p}, options);
+  resumed.load_state(state);
+  bool saved = false;
+  for (const auto& [name, tensor] : state.tensors) saved |= name == "state.0.max_exp_avg_sq";
+  CHECK(saved);
+}
+
 TEST_CASE("Adam rejects bad hyperparameters") {
   CHECK(contains(error_of([] { optim::Adam({zeros({1})}, {.beta1 = 1.0}); }), "betas must be in [0, 1)"));
   CHECK(contains(error_of([] { optim::Adam({zeros({1})}, {.lr = -1}); }), "invalid learning rate -1"));
@@ -84,9 +121,11 @@ TEST_CASE("adam_step_ and sgd_step_ name what does not match") {
   const Tensor p = zeros({3}), g = zeros({3}), m = zeros({3}), v = zeros({2});
   const AdamHyper hyper{.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0,
                         .decoupled_weight_decay = false, .step = 1};
-  CHECK(contains(error_of([&] { adam_step_({p}, {g}, {m}, {v}, hyper); }),
+  CHECK(contains(error_of([&] { adam_step_({p}, {g}, {m}, {v}, {}, hyper); }),
                  "adam_step_: [2] f32 cpu does not match its parameter [3] f32 cpu"));
-  CHECK(contains(error_of([&] { adam_step_({p}, {}, {m}, {v}, hyper); }), "adam_step_: 1 parameters but 0 gradients"));
+  CHECK(contains(error_of([&] { adam_step_({p}, {}, {m}, {v}, {}, hyper); }), "adam_step_: 1 parameters but 0 gradients"));
+  CHECK(contains(error_of([&] { adam_step_({p}, {g}, {m}, {v}, {v}, hyper); }),
+                 "adam_step_: second-moment maxima given without amsgrad"));
   const SgdHyper sgd{.lr = 0.1, .momentum = 0.9, .dampening = 0, .weight_decay = 0, .nesterov = false,
                      .first_step = true};
   CHECK(contains(error_of([&] { sgd_step_({p}, {g}, {}, sgd); }), "sgd_step_: 1 parameters but 0 momentum buffers"));
