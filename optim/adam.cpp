@@ -58,7 +58,7 @@ void Adam::step() {
 }
 
 AdamHyper Adam::hyper(const ParamGroup& group, std::int64_t step) const {
-  return {group.lr, options_.beta1, options_.beta2, options_.eps, group.weight_decay, decoupled_, step,
+  return {group.lr, group.momentum.value_or(options_.beta1), options_.beta2, options_.eps, group.weight_decay, decoupled_, step,
           options_.maximize, options_.amsgrad};
 }
 

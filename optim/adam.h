@@ -24,6 +24,7 @@ class Adam : public Optimizer {
   Adam(std::vector<Tensor> params, AdamOptions options = {});
   Adam(std::vector<ParamGroup> groups, AdamOptions options = {});
   void step() override;
+  bool has_momentum() const override { return true; }  // beta1, as PyTorch's OneCycleLR cycles it
   std::unique_ptr<Optimizer> make_like(std::vector<ParamGroup> groups) const override;
 
  protected:

@@ -26,7 +26,11 @@ void LRScheduler::set_last_epoch(std::int64_t last_epoch) {
 
 void LRScheduler::apply() {
   auto& groups = optimizer_.param_groups();
-  for (std::size_t i = 0; i < groups.size(); ++i) groups[i].lr = lr_at(base_lrs_[i], last_epoch_);
+  const std::optional<double> momentum = momentum_at(last_epoch_);
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    groups[i].lr = lr_at(base_lrs_[i], last_epoch_);
+    if (momentum) groups[i].momentum = momentum;
+  }
 }
 
 std::vector<double> LRScheduler::last_lr() const {
@@ -92,27 +96,63 @@ double LinearWarmupCosineLR::lr_at(double base, std::int64_t epoch) const {
   return cosine_anneal(base, eta_min_, fraction);
 }
 
-OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_steps, double pct_start,
-                       double div_factor, double final_div_factor)
-    : LRScheduler(optimizer), max_lr_(max_lr), total_steps_(total_steps), pct_start_(pct_start),
-      div_factor_(div_factor), final_div_factor_(final_div_factor) {
-  EMBER_CHECK(total_steps > 1 && pct_start > 0 && pct_start < 1, "OneCycleLR: need total_steps > 1 and 0 < pct_start < 1");
+OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_steps, const OneCycleOptions& options)
+    : LRScheduler(optimizer), total_steps_(total_steps), options_(options) {
+  const double pct = options.pct_start;
+  EMBER_CHECK(total_steps > 1 && pct > 0 && pct < 1, "OneCycleLR: need total_steps > 1 and 0 < pct_start < 1, got ",
+              total_steps, " and ", pct);
+  EMBER_CHECK(options.div_factor > 0 && options.final_div_factor > 0, "OneCycleLR: div_factor and final_div_factor "
+              "must be positive, got ", options.div_factor, " and ", options.final_div_factor);
+  EMBER_CHECK(!options.cycle_momentum || optimizer.has_momentum(), "OneCycleLR: cycle_momentum needs an optimizer "
+              "with a momentum or beta1, and ", optimizer.name(), " has none; set cycle_momentum = false");
+  const double initial = max_lr / options.div_factor, last = initial / options.final_div_factor;
+  const double total = static_cast<double>(total_steps), low = options.base_momentum, high = options.max_momentum;
+  if (options.three_phase) {
+    phases_ = {{pct * total - 1, initial, max_lr, high, low},
+               {2 * pct * total - 2, max_lr, initial, low, high},
+               {total - 1, initial, last, high, high}};
+  } else {
+    phases_ = {{pct * total - 1, initial, max_lr, high, low}, {total - 1, max_lr, last, low, high}};
+  }
+  // (A tolerance, not > 0: a fused multiply-add leaves 0.1 * 10 - 1 at 5.6e-17, where PyTorch
+  // computes 0 and divides by it.)
+  double start = 0;
+  for (const Phase& phase : phases_) {
+    EMBER_CHECK(phase.end_step - start > 1e-9, "OneCycleLR: pct_start ", pct, " of ", total_steps, " steps leaves a phase "
+                "without steps", options.three_phase ? " (three phases)" : "");
+    start = phase.end_step;
+  }
   apply();
 }
 
-double OneCycleLR::lr_at(double, std::int64_t epoch) const {
+std::pair<const OneCycleLR::Phase*, double> OneCycleLR::locate(std::int64_t epoch) const {
   // Like PyTorch: total_steps calls of step() (one per batch of a run that long) are allowed; the
-  // last one extrapolates the cool phase a step past its end.
+  // last one extrapolates the last phase a step past its end.
   EMBER_CHECK(epoch <= total_steps_, "OneCycleLR: tried to step ", epoch, " times, more than total_steps ",
               total_steps_);
-  const double initial = max_lr_ / div_factor_;
-  const double final_lr = initial / final_div_factor_;
-  // The warm phase ends at step pct_start * total - 1, the cool phase at total - 1 (PyTorch's phases).
-  const double warm_end = pct_start_ * static_cast<double>(total_steps_) - 1;
-  const double cool_end = static_cast<double>(total_steps_) - 1;
   const auto step = static_cast<double>(epoch);
-  if (step <= warm_end) return cosine_anneal(initial, max_lr_, step / warm_end);
-  return cosine_anneal(max_lr_, final_lr, (step - warm_end) / (cool_end - warm_end));
+  double start = 0;
+  for (const Phase& phase : phases_) {
+    if (step <= phase.end_step || &phase == &phases_.back()) return {&phase, (step - start) / (phase.end_step - start)};
+    start = phase.end_step;
+  }
+  return {&phases_.back(), 1.0};  // not reached: the last phase takes every step past the others
+}
+
+double OneCycleLR::anneal(double start, double end, double fraction) const {
+  if (options_.anneal_strategy == OneCycleOptions::Anneal::linear) return start + (end - start) * fraction;
+  return cosine_anneal(start, end, fraction);
+}
+
+double OneCycleLR::lr_at(double, std::int64_t epoch) const {
+  const auto [phase, fraction] = locate(epoch);
+  return anneal(phase->start_lr, phase->end_lr, fraction);
+}
+
+std::optional<double> OneCycleLR::momentum_at(std::int64_t epoch) const {
+  if (!options_.cycle_momentum) return std::nullopt;
+  const auto [phase, fraction] = locate(epoch);
+  return anneal(phase->start_momentum, phase->end_momentum, fraction);
 }
 
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Mode mode, double factor, std::int64_t patience,

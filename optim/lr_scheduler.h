@@ -3,6 +3,7 @@
 // from that group's initial lr ("base lr") and the number of step() calls so far.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,8 @@ class LRScheduler {
   explicit LRScheduler(Optimizer& optimizer);
   // The lr of a group with initial lr `base` after `epoch` steps.
   virtual double lr_at(double base, std::int64_t epoch) const = 0;
+  // The momentum every group gets after `epoch` steps, for a scheduler that cycles it.
+  virtual std::optional<double> momentum_at(std::int64_t) const { return std::nullopt; }
   // Sets every group's lr for the current epoch (subclasses call it once constructed).
   void apply();
   Optimizer& optimizer_;
@@ -87,21 +90,44 @@ class LinearWarmupCosineLR : public LRScheduler {
   double eta_min_, start_factor_;
 };
 
-// OneCycleLR with cosine annealing (PyTorch's default): from max_lr / div_factor up to max_lr
-// over pct_start of total_steps, then down to that start / final_div_factor. The lrs come from
-// max_lr, not the groups' own lrs. Unlike PyTorch, momentum is not cycled.
+// PyTorch's OneCycleLR options and defaults.
+struct OneCycleOptions {
+  double pct_start = 0.3;  // the fraction of the steps spent warming up
+  enum class Anneal { cos, linear } anneal_strategy = Anneal::cos;
+  // Momentum (SGD's, or Adam's beta1) moves against the lr: max_momentum at the start and the
+  // end, base_momentum at the peak lr.
+  bool cycle_momentum = true;
+  double base_momentum = 0.85, max_momentum = 0.95;
+  double div_factor = 25;         // the initial lr is max_lr / div_factor
+  double final_div_factor = 1e4;  // the last lr is the initial lr / final_div_factor
+  // Three phases: up to max_lr, back down to the initial lr over as many steps, then down to the
+  // last lr; two phases (the default) go from max_lr straight to the last lr.
+  bool three_phase = false;
+};
+
+// OneCycleLR (Smith & Topin 2018), PyTorch's phases: from max_lr / div_factor up to max_lr over
+// pct_start of total_steps, then down (annealed by cosine or linearly). The lrs come from max_lr,
+// not the groups' own lrs.
 class OneCycleLR : public LRScheduler {
  public:
-  OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_steps, double pct_start = 0.3,
-             double div_factor = 25, double final_div_factor = 1e4);
+  OneCycleLR(Optimizer& optimizer, double max_lr, std::int64_t total_steps, const OneCycleOptions& options = {});
 
  protected:
   double lr_at(double base, std::int64_t epoch) const override;
+  std::optional<double> momentum_at(std::int64_t epoch) const override;
 
  private:
-  double max_lr_;
+  // A phase runs from the previous phase's end step (0 for the first) to end_step.
+  struct Phase {
+    double end_step, start_lr, end_lr, start_momentum, end_momentum;
+  };
+  // The phase of step `epoch` and how far into it the step is (past 1 after the last phase's end).
+  std::pair<const Phase*, double> locate(std::int64_t epoch) const;
+  double anneal(double start, double end, double fraction) const;
+
   std::int64_t total_steps_;
-  double pct_start_, div_factor_, final_div_factor_;
+  OneCycleOptions options_;
+  std::vector<Phase> phases_;
 };
 
 // Multiplies the lrs by `factor` when the monitored metric has not improved (relative threshold,

@@ -28,6 +28,7 @@ OptimizerState Optimizer::state() const {
   for (std::size_t g = 0; g < groups_.size(); ++g) {
     out.scalars["group." + std::to_string(g) + ".lr"] = groups_[g].lr;
     out.scalars["group." + std::to_string(g) + ".weight_decay"] = groups_[g].weight_decay;
+    if (groups_[g].momentum) out.scalars["group." + std::to_string(g) + ".momentum"] = *groups_[g].momentum;
   }
   save_param_state(out);
   return out;
@@ -42,6 +43,8 @@ void Optimizer::load_state(const OptimizerState& state) {
                 "no parameter group ", g, " (it was saved from a different optimizer setup)");
     groups_[g].lr = lr->second;
     groups_[g].weight_decay = decay->second;
+    const auto momentum = state.scalars.find(prefix + "momentum");
+    groups_[g].momentum = momentum == state.scalars.end() ? std::nullopt : std::optional<double>(momentum->second);
   }
   load_param_state(state);
 }

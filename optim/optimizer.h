@@ -2,6 +2,7 @@
 // Optimizer: owns parameter groups and per-parameter state; subclasses implement step().
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,9 @@ struct ParamGroup {
   std::vector<Tensor> params;
   double lr;
   double weight_decay;
+  // SGD's momentum or Adam's beta1 for this group; unset, the optimizer's option. A scheduler that
+  // cycles momentum (OneCycleLR) sets it, as PyTorch's sets group["momentum"] or group["betas"].
+  std::optional<double> momentum = std::nullopt;
 };
 
 // An optimizer's state, for checkpoints: tensors (moments, buffers) and scalars (steps, lrs),
@@ -43,6 +47,10 @@ class Optimizer {
   // (ZeRO stage 2: each process holds only its part of the gradients) asks them all, so the
   // GradScaler skips a step on every process or on none. A plain optimizer answers `local`.
   virtual bool on_any_process(bool local) { return local; }
+
+  // Whether step() reads a group's momentum (SGD's momentum, Adam's beta1): what a scheduler
+  // that cycles momentum needs.
+  virtual bool has_momentum() const { return false; }
 
   // "SGD", "Adam", "AdamW": how logs and messages name the optimizer.
   const std::string& name() const { return name_; }

@@ -23,8 +23,8 @@ std::unique_ptr<Optimizer> SGD::make_like(std::vector<ParamGroup> groups) const 
 
 void SGD::step() {
   NoGradGuard no_grad;
-  const bool momentum = options_.momentum != 0;
   for (const ParamGroup& group : param_groups()) {
+    const bool momentum = group.momentum.value_or(options_.momentum) != 0;
     // A buffer made this step takes the gradient (first_step): parameters with a new buffer and
     // those with an old one take one fused step each.
     struct Lists {
@@ -54,8 +54,8 @@ void SGD::step() {
 }
 
 SgdHyper SGD::hyper(const ParamGroup& group, bool first_step) const {
-  return {group.lr, options_.momentum, options_.dampening, group.weight_decay, options_.nesterov, first_step,
-          options_.maximize};
+  return {group.lr, group.momentum.value_or(options_.momentum), options_.dampening, group.weight_decay,
+          options_.nesterov, first_step, options_.maximize};
 }
 
 void SGD::save_param_state(OptimizerState& out) const {

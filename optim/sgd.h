@@ -29,6 +29,7 @@ class SGD : public Optimizer {
   SGD(std::vector<ParamGroup> groups, SGDOptions options);
   std::unique_ptr<Optimizer> make_like(std::vector<ParamGroup> groups) const override;
   void step() override;
+  bool has_momentum() const override { return true; }
 
  protected:
   void save_param_state(OptimizerState& out) const override;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/autocast.h"
+#include "core/ops/copy.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/factory.h"
 #include "core/ops/indexing.h"
@@ -83,6 +84,23 @@ std::pair<Tensor, Tensor> extreme(const char* op, ReduceOp kind, const Tensor& i
   return {values.squeeze(dim), indices.squeeze(dim)};
 }
 
+// The extreme of all elements. Its gradient is split evenly among the elements equal to it, as
+// PyTorch splits it among ties (among the NaNs when the extreme is NaN).
+Tensor full_extreme(const char* op, ReduceOp kind, const Tensor& input) {
+  const Tensor value = extreme(op, kind, input.detach().reshape({-1}), 0, false).first.reshape({});
+  if (needs_grad(input)) {
+    // The value detached: the output itself in its own backward would be a reference cycle.
+    record_op(op, value, {input}, [saved = SavedTensor(input), extreme_value = value.detach()](const Tensor& g,
+                                                                                              const Node&) {
+      const Tensor& x = saved.get();
+      const Tensor is_nan = ne(extreme_value, extreme_value);
+      const Tensor ties = to(where(is_nan, ne(x, x), eq(x, extreme_value)), g.dtype());
+      return Grads{ties * (g / sum(ties))};
+    });
+  }
+  return value;
+}
+
 }  // namespace
 
 Tensor sum(const Tensor& input_in, const Shape& dims, bool keepdim) {
@@ -128,8 +146,8 @@ Tensor max(const Tensor& input, std::int64_t dim, bool keepdim) {
 Tensor min(const Tensor& input, std::int64_t dim, bool keepdim) {
   return extreme("min", ReduceOp::min, input, dim, keepdim).first;
 }
-Tensor max(const Tensor& input) { return max(input.reshape({-1}), 0).reshape({}); }
-Tensor min(const Tensor& input) { return min(input.reshape({-1}), 0).reshape({}); }
+Tensor max(const Tensor& input) { return full_extreme("max", ReduceOp::max, input); }
+Tensor min(const Tensor& input) { return full_extreme("min", ReduceOp::min, input); }
 Tensor argmax(const Tensor& input, std::int64_t dim, bool keepdim) {
   return extreme("argmax", ReduceOp::max, input.detach(), dim, keepdim).second;
 }

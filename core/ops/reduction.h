@@ -13,8 +13,9 @@ Tensor mean(const Tensor& input, const Shape& dims, bool keepdim = false);
 // Variance with Bessel's correction by default (divide by N - correction).
 Tensor var(const Tensor& input, const Shape& dims, std::int64_t correction = 1, bool keepdim = false);
 
-// Largest / smallest value overall, or along one dim. NaN wins, as in PyTorch; the gradient
-// flows to the first position holding the extreme value.
+// Largest / smallest value overall, or along one dim. NaN wins, as in PyTorch. Along a dim the
+// gradient flows to the first position holding the extreme (the index max returns); overall it
+// is split evenly among the positions holding it (among the NaNs for NaN), PyTorch's rules both.
 Tensor max(const Tensor& input);
 Tensor max(const Tensor& input, std::int64_t dim, bool keepdim = false);
 Tensor min(const Tensor& input);

@@ -46,6 +46,19 @@ TEST_CASE("max min argmax argmin - NaN wins like in PyTorch") {
   CHECK(contains(error_of([] { sum(zeros({2, 3}), {2}); }), "sum: dim 2 is out of range"));
 }
 
+TEST_CASE("max and min overall split the gradient among ties, along a dim the first takes it, as PyTorch") {
+  const Tensor x = from_vector<double>({1, 3, 3, 2, 3, 0}, {2, 3}).set_requires_grad(true);
+  (max(x) * 6.0).backward();  // three 3s share the 6
+  check_values(x.grad(), {0, 2, 2, 0, 2, 0});
+  const Tensor y = from_vector<double>({1, 3, 3, 2, 3, 0}, {2, 3}).set_requires_grad(true);
+  sum(max(y, 1)).backward();  // row 0: the first 3 (column 1); row 1: the 3 in column 1
+  check_values(y.grad(), {0, 1, 0, 0, 1, 0});
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const Tensor z = from_vector<double>({nan, 1, nan, -1}).set_requires_grad(true);
+  min(z).backward();  // the NaNs are the extreme, and share the gradient
+  check_values(z.grad(), {0.5, 0, 0.5, 0});
+}
+
 TEST_CASE("gradcheck: reductions on strided inputs") {
   const Tensor x = strided_leaf({3, 4}, 21);
   CHECK(gradcheck([](const Inputs& in) { return sum(in[0]); }, {x}));

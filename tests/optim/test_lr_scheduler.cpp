@@ -52,7 +52,7 @@ TEST_CASE("LinearWarmupCosineLR climbs linearly then anneals") {
 }
 
 TEST_CASE("OneCycleLR: max_lr / 25 up to max_lr at pct_start and down to / 1e4 of the start") {
-  const auto lrs = trace([](optim::Optimizer& o) { return optim::OneCycleLR(o, 1.0, 10, 0.3); }, 9);
+  const auto lrs = trace([](optim::Optimizer& o) { return optim::OneCycleLR(o, 1.0, 10, {.pct_start = 0.3}); }, 9);
   // The warm phase ends at step 0.3 * 10 - 1 = 2; the last step, 9, is the floor 0.04 / 1e4.
   CHECK(lrs[0] == doctest::Approx(0.04));
   CHECK(lrs[1] == doctest::Approx(0.04 + 0.96 * 0.5));  // half way up the cosine
@@ -64,12 +64,63 @@ TEST_CASE("OneCycleLR allows total_steps calls of step(), as PyTorch does, and n
   // One step() per batch of a 10-batch run: 10 calls. PyTorch raises only at the 11th ("Tried to
   // step 11 times"); the 10th extrapolates the cool phase one step past its end.
   optim::SGD sgd({zeros({1}).set_requires_grad(true)}, {.lr = 1.0});
-  optim::OneCycleLR one_cycle(sgd, 1.0, 10, 0.3);
+  optim::OneCycleLR one_cycle(sgd, 1.0, 10, {.pct_start = 0.3});
   for (int call = 1; call <= 10; ++call) CHECK_NOTHROW(one_cycle.step());
   // 0.04 / 1e4 + (1 - 0.04 / 1e4) / 2 * (1 + cos(pi * 8 / 7)): pct = (10 - 2) / (9 - 2).
   const double floor = 0.04 / 1e4;
   CHECK(sgd.param_groups()[0].lr == doctest::Approx(floor + (1 - floor) / 2 * (1 + std::cos(std::numbers::pi * 8 / 7))));
   CHECK(contains(error_of([&] { one_cycle.step(); }), "OneCycleLR: tried to step 11 times, more than total_steps 10"));
+}
+
+TEST_CASE("OneCycleLR three phases, linear, with momentum cycled against the lr, as PyTorch's") {
+  // 10 steps, pct_start 0.3: phases end at steps 2 (up to max_lr), 4 (back to the initial 0.04)
+  // and 9 (down to 0.04 / 1e4), each a straight line. Momentum runs 0.95 -> 0.85 -> 0.95, then stays.
+  const double initial = 0.04, last = 0.04 / 1e4;
+  const std::vector<double> lrs = {initial, 0.52, 1.0, 0.52, initial, initial - 0.2 * (initial - last),
+                                   initial - 0.4 * (initial - last), initial - 0.6 * (initial - last),
+                                   initial - 0.8 * (initial - last), last};
+  const std::vector<double> momenta = {0.95, 0.9, 0.85, 0.9, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95};
+  Tensor p = zeros({1}).set_requires_grad(true);
+  optim::SGD sgd({p}, {.lr = 1.0, .momentum = 0.9});
+  optim::Adam adam({p}, {.lr = 1.0});
+  for (optim::Optimizer* optimizer : std::vector<optim::Optimizer*>{&sgd, &adam}) {
+    CAPTURE(optimizer->name());
+    optim::OneCycleLR one_cycle(*optimizer, 1.0, 10,
+                                {.pct_start = 0.3, .anneal_strategy = optim::OneCycleOptions::Anneal::linear,
+                                 .three_phase = true});
+    for (std::size_t step = 0; step < lrs.size(); ++step) {
+      CAPTURE(step);
+      const optim::ParamGroup& group = optimizer->param_groups()[0];
+      CHECK(group.lr == doctest::Approx(lrs[step]).epsilon(1e-12));
+      REQUIRE(group.momentum.has_value());
+      CHECK(*group.momentum == doctest::Approx(momenta[step]).epsilon(1e-12));
+      one_cycle.step();
+    }
+  }
+  // Two phases (the default) with cosine: momentum at the end of the cool phase is back at 0.95,
+  // and half way through it (step 5.5 of 2..9) half way between 0.85 and 0.95.
+  optim::OneCycleLR cosine(sgd, 1.0, 10, {.pct_start = 0.3});
+  for (int i = 0; i < 9; ++i) cosine.step();
+  CHECK(*sgd.param_groups()[0].momentum == doctest::Approx(0.95).epsilon(1e-12));
+}
+
+TEST_CASE("OneCycleLR errors: momentum without a momentum, an empty phase") {
+  struct Plain : optim::Optimizer {
+    explicit Plain(std::vector<optim::ParamGroup> groups) : Optimizer("Plain", std::move(groups)) {}
+    void step() override {}
+    std::unique_ptr<Optimizer> make_like(std::vector<optim::ParamGroup> groups) const override {
+      return std::make_unique<Plain>(std::move(groups));
+    }
+    void save_param_state(optim::OptimizerState&) const override {}
+    void load_param_state(const optim::OptimizerState&) override {}
+  };
+  Plain plain({{{zeros({1})}, 1.0, 0.0}});
+  CHECK(contains(error_of([&] { optim::OneCycleLR(plain, 1.0, 10); }),
+                 "OneCycleLR: cycle_momentum needs an optimizer with a momentum or beta1, and Plain has none"));
+  CHECK_NOTHROW(optim::OneCycleLR(plain, 1.0, 10, {.cycle_momentum = false}));
+  optim::SGD sgd({zeros({1}).set_requires_grad(true)}, {.lr = 1.0});
+  CHECK(contains(error_of([&] { optim::OneCycleLR(sgd, 1.0, 10, {.pct_start = 0.1}); }),
+                 "OneCycleLR: pct_start 0.1 of 10 steps leaves a phase without steps"));
 }
 
 TEST_CASE("ReduceLROnPlateau makes no reduction smaller than eps, like PyTorch") {
