@@ -71,19 +71,31 @@ void gather(DType dtype, std::int64_t outer, std::int64_t in_n, std::int64_t n, 
   });
 }
 
+namespace {
+
+// Calls write(to, from) for every source element `from` of [outer, n, inner] and the element
+// `to` of the output [outer, out_n, inner] its index names; threads split `outer`.
+template <class Write>
+void for_each_scatter(std::int64_t outer, std::int64_t out_n, std::int64_t n, std::int64_t inner,
+                      const std::int64_t* index, Write&& write) {
+  parallel_for(outer, n * inner, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t o = begin; o < end; ++o)
+      for (std::int64_t j = 0; j < n; ++j)
+        for (std::int64_t i = 0; i < inner; ++i) {
+          const std::int64_t from = (o * n + j) * inner + i;
+          write((o * out_n + index[from]) * inner + i, from);
+        }
+  });
+}
+
+}  // namespace
+
 void scatter(DType dtype, std::int64_t outer, std::int64_t out_n, std::int64_t n, std::int64_t inner, void* out,
              const std::int64_t* index, const void* src) {
   dispatch_all(dtype, "scatter", [&]<class T>() {
     T* y = static_cast<T*>(out);
     const T* s = static_cast<const T*>(src);
-    parallel_for(outer, n * inner, [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t o = begin; o < end; ++o)
-        for (std::int64_t j = 0; j < n; ++j)
-          for (std::int64_t i = 0; i < inner; ++i) {
-            const std::int64_t at = (o * n + j) * inner + i;
-            y[(o * out_n + index[at]) * inner + i] = s[at];
-          }
-    });
+    for_each_scatter(outer, out_n, n, inner, index, [&](std::int64_t to, std::int64_t from) { y[to] = s[from]; });
   });
 }
 
@@ -92,15 +104,8 @@ void scatter_add(DType dtype, std::int64_t outer, std::int64_t out_n, std::int64
   dispatch_all(dtype, "scatter_add", [&]<class T>() {
     T* y = static_cast<T*>(out);
     const T* s = static_cast<const T*>(src);
-    parallel_for(outer, n * inner, [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t o = begin; o < end; ++o)
-        for (std::int64_t j = 0; j < n; ++j)
-          for (std::int64_t i = 0; i < inner; ++i) {
-            const std::int64_t at = (o * n + j) * inner + i;
-            T& target = y[(o * out_n + index[at]) * inner + i];
-            target = static_cast<T>(target + s[at]);
-          }
-    });
+    for_each_scatter(outer, out_n, n, inner, index,
+                     [&](std::int64_t to, std::int64_t from) { y[to] = static_cast<T>(y[to] + s[from]); });
   });
 }
 

@@ -7,6 +7,7 @@
 // must be equal.
 #include <cmath>
 #include <functional>
+#include <iostream>
 #include <limits>
 #include <map>
 #include <set>
@@ -115,7 +116,7 @@ const std::map<std::string, Expression>& expressions() {
       {"layer_norm", [](Args x) { return layer_norm(x[0], {4, 5}, x[1], x[2], 1e-5); }},
       {"batch_norm_training",
        [](Args x) {
-         const Tensor mean = zeros({3}, {.dtype = x[0].dtype()}), var = ones({3}, {.dtype = x[0].dtype()});
+         const Tensor mean = zeros_like(x[1]), var = ones_like(x[1]);
          return batch_norm(x[0], mean, var, x[1], x[2], true, 0.1, 1e-5);
        }},
       {"batch_norm_eval", [](Args x) { return batch_norm(x[0], x[1], x[2], x[3], x[4], false, 0.1, 1e-5); }},
@@ -176,7 +177,10 @@ const std::map<std::string, Expression>& expressions() {
       {"gather", [](Args x) { return gather(x[0], 1, x[1]); }},
       {"scatter_add", [](Args x) { return scatter_add(x[0], 0, x[1], x[2]); }},
       {"scatter_distinct",
-       [](Args x) { return scatter(x[0], 1, from_vector<std::int64_t>({3, 0, 1, 2, 0, 3}, {3, 2}), x[1]); }},
+       [](Args x) {
+         const Tensor index = to(from_vector<std::int64_t>({3, 0, 1, 2, 0, 3}, {3, 2}), x[0].device());
+         return scatter(x[0], 1, index, x[1]);
+       }},
       {"embedding", [](Args x) { return embedding(x[0], x[1]); }},
       {"embedding_padding_idx", [](Args x) { return embedding(x[0], x[1], 2); }},
       {"pad_constant", [](Args x) { return pad(x[0], {2, 1, 1, 2}, PadMode::constant, 0.5); }},
@@ -318,20 +322,39 @@ std::string compare(const char* what, const Tensor& actual, const Tensor& expect
   return report.str();
 }
 
-// Runs one case on its fixture; an empty string when everything matches.
-std::string check_fixture(const Expression& expression, Fixture fixture, double tolerance) {
+// Runs one case on its fixture, with the inputs on `device`; an empty string when everything matches.
+std::string check_fixture(const Expression& expression, Fixture fixture, double tolerance, Device device) {
+  for (Tensor& input : fixture.inputs) input = to(input, device);
   for (const auto& [i, grad] : fixture.grads) fixture.inputs[i] = fixture.inputs[i].detach().set_requires_grad(true);
   const Tensor out = expression(fixture.inputs);
-  std::string report = compare("output", out, fixture.out, tolerance);
+  std::string report = compare("output", to(out, Device::cpu()), fixture.out, tolerance);
   if (fixture.grad_out.defined() && report.empty()) {
-    out.backward(fixture.grad_out);
+    out.backward(to(fixture.grad_out, device));
     for (const auto& [i, expected] : fixture.grads) {
       const Tensor grad = fixture.inputs[i].grad();
-      const Tensor actual = grad.defined() ? grad : zeros_like(expected);  // no gradient reached it: zeros
+      const Tensor actual = grad.defined() ? to(grad, Device::cpu()) : zeros_like(expected);  // none reached it: zeros
       report += compare(("gradient of input " + std::to_string(i)).c_str(), actual, expected, tolerance);
     }
   }
   return report;
+}
+
+// Every fixture on `device`, each failure reported with its case and dtype.
+void check_every_fixture(Device device) {
+  const std::map<std::string, double> tolerance = {{"f64", 1e-10}, {"f32", 1e-5}};
+  for (const auto& [name, dtypes] : read_fixtures()) {
+    const auto expression = expressions().find(name);
+    if (expression == expressions().end()) continue;  // reported by the test of the table
+    for (const auto& [dtype, fixture] : dtypes) {
+      std::string report;
+      try {
+        report = check_fixture(expression->second, fixture, tolerance.at(dtype), device);
+      } catch (const std::exception& error) {
+        report = std::string("threw: ") + error.what();
+      }
+      CHECK_MESSAGE(report.empty(), name << " in " << dtype << " on " << device.str() << ":\n" << report);
+    }
+  }
 }
 
 }  // namespace
@@ -348,18 +371,15 @@ TEST_CASE("every PyTorch parity fixture has an ember expression, and every expre
 }
 
 TEST_CASE("ember agrees with PyTorch 1.13 on every parity fixture, f64 to 1e-10 and f32 to 1e-5") {
-  const std::map<std::string, double> tolerance = {{"f64", 1e-10}, {"f32", 1e-5}};
-  for (const auto& [name, dtypes] : read_fixtures()) {
-    const auto expression = expressions().find(name);
-    if (expression == expressions().end()) continue;  // reported by the test above
-    for (const auto& [dtype, fixture] : dtypes) {
-      std::string report;
-      try {
-        report = check_fixture(expression->second, fixture, tolerance.at(dtype));
-      } catch (const std::exception& error) {
-        report = std::string("threw: ") + error.what();
-      }
-      CHECK_MESSAGE(report.empty(), name << " in " << dtype << ":\n" << report);
-    }
+  check_every_fixture(Device::cpu());
+}
+
+// The GPU test of every option: the same fixtures with the inputs on the GPU (TF32 stays off,
+// its default, so f32 keeps its 1e-5).
+TEST_CASE("ember on the GPU agrees with PyTorch 1.13 on every parity fixture") {
+  if (!cuda::is_available()) {
+    std::cout << "SKIPPED: no CUDA device" << std::endl;
+    return;
   }
+  check_every_fixture(Device::cuda(0));
 }
