@@ -60,6 +60,19 @@ Tensor one_cycle_trace(optim::Optimizer& optimizer, const optim::OneCycleOptions
   return from_vector(values);
 }
 
+// The lr after construction and each of 8 steps from a base lr of 1, as the script's lr_trace.
+template <class Make>
+Tensor lr_trace(Make make) {
+  optim::SGD sgd({zeros({1}).set_requires_grad(true)}, {.lr = 1.0});
+  auto scheduler = make(sgd);
+  std::vector<double> lrs = {sgd.param_groups()[0].lr};
+  for (int step = 0; step < 8; ++step) {
+    scheduler.step();
+    lrs.push_back(sgd.param_groups()[0].lr);
+  }
+  return from_vector(lrs);
+}
+
 Tensor clipped(Args x, double norm_type) {
   std::vector<Tensor> params = {zeros_like(x[0]).set_requires_grad(true), zeros_like(x[1]).set_requires_grad(true)};
   params[0].set_grad(clone(x[0]));
@@ -94,6 +107,12 @@ const std::map<std::string, Expression>& expressions() {
       {"tanh", [](Args x) { return tanh(x[0]); }},
       {"clamp", [](Args x) { return clamp(x[0], -1.0, 1.0); }},
       {"where", [](Args x) { return where(eq(x[0], 0.0), x[2].expand(x[1].sizes()), x[1]); }},
+      {"comparisons",
+       [](Args x) {
+         const std::vector<Tensor> all = {eq(x[0], x[1]), ne(x[0], x[1]), lt(x[0], x[1]),
+                                          le(x[0], x[1]), gt(x[0], x[1]), ge(x[0], x[1])};
+         return to(stack(all), DType::i64);
+       }},
       // reductions
       {"sum_all", [](Args x) { return sum(x[0]); }},
       {"sum_dims_keepdim", [](Args x) { return sum(x[0], {0, 2}, true); }},
@@ -112,6 +131,8 @@ const std::map<std::string, Expression>& expressions() {
       {"log_softmax", [](Args x) { return log_softmax(x[0], 0); }},
       {"matmul", [](Args x) { return matmul(x[0], x[1]); }},
       {"matmul_batched", [](Args x) { return matmul(x[0], x[1]); }},
+      {"matmul_transposed", [](Args x) { return matmul(x[0].t(), x[1].t()); }},
+      {"softmax_strided", [](Args x) { return softmax(x[0].t(), 1); }},
       {"linear", [](Args x) { return linear(x[0], x[1], x[2]); }},
       {"layer_norm", [](Args x) { return layer_norm(x[0], {4, 5}, x[1], x[2], 1e-5); }},
       {"batch_norm_training",
@@ -233,6 +254,11 @@ const std::map<std::string, Expression>& expressions() {
        [](Args x) {
          return adam_trajectory<optim::AdamW>(x, optim::AdamWOptions{.lr = 0.01, .weight_decay = 0.1, .amsgrad = true});
        }},
+      {"step_lr", [](Args) { return lr_trace([](optim::Optimizer& o) { return optim::StepLR(o, 3, 0.5); }); }},
+      {"multi_step_lr",
+       [](Args) { return lr_trace([](optim::Optimizer& o) { return optim::MultiStepLR(o, {2, 5}, 0.1); }); }},
+      {"cosine_annealing_lr",
+       [](Args) { return lr_trace([](optim::Optimizer& o) { return optim::CosineAnnealingLR(o, 6, 0.1); }); }},
       {"one_cycle_three_phase_linear",
        [](Args) {
          optim::SGD sgd({zeros({1}).set_requires_grad(true)}, {.lr = 1.0, .momentum = 0.9});
@@ -256,6 +282,13 @@ const std::map<std::string, Expression>& expressions() {
            lrs.push_back(sgd.param_groups()[0].lr);
          }
          return from_vector(lrs);
+       }},
+      {"clip_grad_value",
+       [](Args x) {
+         const Tensor p = zeros_like(x[0]).set_requires_grad(true);
+         p.set_grad(clone(x[0]));
+         optim::clip_grad_value_({p}, 0.7);
+         return p.grad();
        }},
       {"clip_grad_norm_2", [](Args x) { return clipped(x, 2.0); }},
       {"clip_grad_norm_1", [](Args x) { return clipped(x, 1.0); }},
