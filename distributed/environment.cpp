@@ -8,13 +8,16 @@ namespace ember::distributed {
 
 namespace {
 
-const char* variable(const char* name) {
-  const char* value = std::getenv(name);
+using Lookup = std::function<const char*(const char*)>;
+
+// The variable's value; null when it is unset or empty.
+const char* variable(const Lookup& lookup, const char* name) {
+  const char* value = lookup(name);
   return value != nullptr && value[0] != '\0' ? value : nullptr;
 }
 
-int integer_variable(const char* name, int fallback) {
-  const char* text = variable(name);
+int integer_variable(const Lookup& lookup, const char* name, int fallback) {
+  const char* text = variable(lookup, name);
   if (text == nullptr) return fallback;
   char* end = nullptr;
   const long value = std::strtol(text, &end, 10);
@@ -25,24 +28,28 @@ int integer_variable(const char* name, int fallback) {
 
 }  // namespace
 
-WorldInfo read_world_from_environment() {
+WorldInfo read_world_from_environment() { return read_world([](const char* name) { return std::getenv(name); }); }
+
+WorldInfo read_world(const Lookup& lookup) {
   WorldInfo world;
-  world.launched = variable("RANK") != nullptr || variable("WORLD_SIZE") != nullptr;
+  const char* rank = variable(lookup, "RANK");
+  const char* size = variable(lookup, "WORLD_SIZE");
+  world.launched = rank != nullptr || size != nullptr;
   if (!world.launched) return world;
-  EMBER_CHECK(variable("RANK") != nullptr && variable("WORLD_SIZE") != nullptr,
+  EMBER_CHECK(rank != nullptr && size != nullptr,
               "distributed: set both RANK and WORLD_SIZE (a launcher such as ember-run sets them), got only ",
-              variable("RANK") != nullptr ? "RANK" : "WORLD_SIZE");
-  world.rank = integer_variable("RANK", 0);
-  world.world_size = integer_variable("WORLD_SIZE", 1);
-  world.local_rank = integer_variable("LOCAL_RANK", world.rank);
-  world.local_world_size = integer_variable("LOCAL_WORLD_SIZE", world.world_size);
+              rank != nullptr ? "RANK" : "WORLD_SIZE");
+  world.rank = integer_variable(lookup, "RANK", 0);
+  world.world_size = integer_variable(lookup, "WORLD_SIZE", 1);
+  world.local_rank = integer_variable(lookup, "LOCAL_RANK", world.rank);
+  world.local_world_size = integer_variable(lookup, "LOCAL_WORLD_SIZE", world.world_size);
   EMBER_CHECK(world.world_size >= 1 && world.rank < world.world_size, "distributed: RANK=", world.rank,
               " must be below WORLD_SIZE=", world.world_size);
   EMBER_CHECK(world.local_world_size >= 1 && world.local_rank < world.local_world_size &&
                   world.world_size % world.local_world_size == 0,
               "distributed: LOCAL_RANK=", world.local_rank, ", LOCAL_WORLD_SIZE=", world.local_world_size,
               " and WORLD_SIZE=", world.world_size, " do not fit together (equal processes per machine)");
-  if (const char* store = variable("EMBER_STORE")) world.store_url = store;
+  if (const char* store = variable(lookup, "EMBER_STORE")) world.store_url = store;
   EMBER_CHECK(world.world_size == 1 || !world.store_url.empty(), "distributed: WORLD_SIZE=", world.world_size,
               " but EMBER_STORE is not set; set it to file:///shared/directory or redis://host:port");
   return world;

@@ -4,6 +4,7 @@
 //   RANK, WORLD_SIZE          this process's rank and the number of processes in the run
 //   LOCAL_RANK, LOCAL_WORLD_SIZE   the same on this machine (picks the GPU: cuda:LOCAL_RANK)
 //   EMBER_STORE               the rendezvous store URL (distributed/store.h)
+#include <functional>
 #include <string>
 
 namespace ember::distributed {
@@ -23,5 +24,8 @@ struct WorldInfo {
 // Reads the variables above. None set: one process (launched = false). Some set but not all,
 // or inconsistent values: an ember::Error naming the variable.
 WorldInfo read_world_from_environment();
+// The same rules over any source of variables: `lookup(name)` returns the value, or null when
+// the variable is not set (what the environment reader passes is std::getenv).
+WorldInfo read_world(const std::function<const char*(const char*)>& lookup);
 
 }  // namespace ember::distributed

@@ -13,38 +13,47 @@ namespace ember::distributed {
 namespace {
 
 std::unique_ptr<gloo::rendezvous::Store> open_backend(const std::string& url) {
-  const std::string file_scheme = "file://";
-  const std::string redis_scheme = "redis://";
-  if (url.rfind(file_scheme, 0) == 0) {
-    const std::string directory = url.substr(file_scheme.size());
-    EMBER_CHECK(!directory.empty() && directory.front() == '/', "Store: '", url,
-                "' must name an absolute directory, e.g. file:///tmp/ember-store");
+  const StoreAddress address = parse_store_url(url);
+  if (address.kind == StoreAddress::Kind::file) {
     std::error_code error;
-    std::filesystem::create_directories(directory, error);
-    EMBER_CHECK(!error, "Store: cannot create the store directory '", directory, "': ", error.message());
-    return std::make_unique<gloo::rendezvous::FileStore>(directory);
+    std::filesystem::create_directories(address.directory, error);
+    EMBER_CHECK(!error, "Store: cannot create the store directory '", address.directory, "': ", error.message());
+    return std::make_unique<gloo::rendezvous::FileStore>(address.directory);
   }
-  if (url.rfind(redis_scheme, 0) == 0) {
-    const std::string address = url.substr(redis_scheme.size());
-    const std::size_t colon = address.rfind(':');
-    EMBER_CHECK(colon != std::string::npos && colon > 0 && colon + 1 < address.size(), "Store: '", url,
-                "' must be redis://host:port");
-    int port = 0;
-    try {
-      port = std::stoi(address.substr(colon + 1));
-    } catch (const std::exception&) {
-      fail("Store: '", url, "' has no valid port number");
-    }
-    try {
-      return std::make_unique<gloo::rendezvous::RedisStore>(address.substr(0, colon), port);
-    } catch (const gloo::Exception& error) {
-      fail("Store: cannot connect to redis at '", address, "': ", error.what());
-    }
+  try {
+    return std::make_unique<gloo::rendezvous::RedisStore>(address.host, address.port);
+  } catch (const gloo::Exception& error) {
+    fail("Store: cannot connect to redis at '", address.host, ":", address.port, "': ", error.what());
   }
-  fail("Store: unknown store '", url, "' (expected file:///directory or redis://host:port)");
 }
 
 }  // namespace
+
+StoreAddress parse_store_url(const std::string& url) {
+  const std::string file_scheme = "file://";
+  const std::string redis_scheme = "redis://";
+  StoreAddress address;
+  if (url.rfind(file_scheme, 0) == 0) {
+    address.directory = url.substr(file_scheme.size());
+    EMBER_CHECK(!address.directory.empty() && address.directory.front() == '/', "Store: '", url,
+                "' must name an absolute directory, e.g. file:///tmp/ember-store");
+    return address;
+  }
+  EMBER_CHECK(url.rfind(redis_scheme, 0) == 0, "Store: unknown store '", url,
+              "' (expected file:///directory or redis://host:port)");
+  address.kind = StoreAddress::Kind::redis;
+  const std::string rest = url.substr(redis_scheme.size());
+  const std::size_t colon = rest.rfind(':');
+  EMBER_CHECK(colon != std::string::npos && colon > 0 && colon + 1 < rest.size(), "Store: '", url,
+              "' must be redis://host:port");
+  address.host = rest.substr(0, colon);
+  const std::string port = rest.substr(colon + 1);
+  // Digits only, at most 5 of them, then in range: "1xyz", "-1" and "99999999999" are errors.
+  const bool digits = port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
+  address.port = digits ? std::stoi(port) : 0;
+  EMBER_CHECK(address.port >= 1 && address.port <= 65535, "Store: '", url, "' has no valid port number (1 to 65535)");
+  return address;
+}
 
 std::shared_ptr<Store> Store::open(const std::string& url, std::chrono::milliseconds timeout,
                                    const std::string& key_prefix) {

@@ -15,6 +15,18 @@
 
 namespace ember::distributed {
 
+// What a store URL names.
+struct StoreAddress {
+  enum class Kind { file, redis } kind = Kind::file;
+  std::string directory;  // file: an absolute path
+  std::string host;       // redis
+  int port = 0;           // redis: 1 to 65535
+};
+
+// Parses file:///absolute/directory or redis://host:port; anything else is an ember::Error
+// naming the URL and what is wrong.
+StoreAddress parse_store_url(const std::string& url);
+
 // Gloo's store interface, with every wait bounded by one timeout: a rank that never arrives
 // gives an ember::Error naming the missing keys, never a hang.
 class Store : public gloo::rendezvous::Store {

@@ -6,12 +6,15 @@
 #   tools/dev.sh well-log train --task T      build, then run the well-log example (any well_log command)
 #   tools/dev.sh test                         build, then run the whole test suite with CTest (twice:
 #                                             also with EMBER_CPU_ISA=generic)
+#                                             and the fuzzers for a short fixed run each
 #   tools/dev.sh sanitize                     the test suite built with ASan + UBSan
+#   tools/dev.sh fuzz NAME [libFuzzer flags]  one fuzzer of tests/fuzz for as long as the flags say
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ccache libeigen3-dev doctest-dev zlib1g-dev nlohmann-json3-dev
-          libbenchmark-dev libgloo-dev dataset-fashion-mnist libpng-dev libcli11-dev pkgconf)
+          libbenchmark-dev libgloo-dev dataset-fashion-mnist libpng-dev libcli11-dev pkgconf
+          clang libclang-rt-14-dev libomp-14-dev)
 
 install_missing() {
   local missing=()
@@ -25,6 +28,10 @@ install_missing() {
   $sudo apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 }
+
+# The fuzzers' build (tests/fuzz): clang, everything under ASan + UBSan, no tests or programs.
+fuzz_build=(build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+            -DEMBER_FUZZ=ON -DEMBER_CUDA=OFF -DEMBER_BUILD_TESTS=OFF -DEMBER_BUILD_EXAMPLES=OFF -DEMBER_BUILD_BENCH=OFF)
 
 # configure_and_build DIR [cmake options...]
 configure_and_build() {
@@ -54,6 +61,18 @@ case "$command" in
     # Again with the portable CPU kernels forced (kernels/cpu/isa.h), so the variants a machine
     # without AVX-512 runs stay correct too (the package and --help checks need no second run).
     EMBER_CPU_ISA=generic ctest --test-dir build --output-on-failure -j "$(nproc)" -E "^(package|help: )"
+    # Every reader of outside bytes under libFuzzer for a short fixed run (tests/fuzz).
+    configure_and_build "${fuzz_build[@]}"
+    ctest --test-dir build-fuzz --output-on-failure -j "$(nproc)"
+    ;;
+  fuzz)
+    install_missing
+    name=${1:?usage: tools/dev.sh fuzz NAME [libFuzzer flags], NAME one of tests/fuzz/fuzz_*.cpp}
+    shift
+    configure_and_build "${fuzz_build[@]}"
+    mkdir -p "build-fuzz/tests/fuzz/corpus_$name"
+    "./build-fuzz/tests/fuzz/fuzz_$name" -dict="tests/fuzz/dictionaries/$name.dict" -malloc_limit_mb=512 "$@" \
+      "build-fuzz/tests/fuzz/corpus_$name" "tests/fuzz/corpus/$name"
     ;;
   sanitize)
     install_missing
@@ -63,7 +82,7 @@ case "$command" in
       ctest --test-dir build-sanitize --output-on-failure -j "$(nproc)"
     ;;
   *)
-    echo "usage: tools/dev.sh train|well-log|test|sanitize" >&2
+    echo "usage: tools/dev.sh train|well-log|test|sanitize|fuzz" >&2
     exit 2
     ;;
 esac

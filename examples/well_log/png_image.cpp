@@ -28,13 +28,23 @@ std::vector<std::uint8_t> read_bytes(const std::string& path) {
   return bytes;
 }
 
-// Parses the header of `bytes` into `png`; the image's size checked against kMaxPngPixels.
+// Deflate makes at most 1032 bytes of one (its longest match, 258 bytes, costs at least two bits).
+constexpr std::int64_t kMaxDeflateRatio = 1032;
+
+// Parses the header of `bytes` into `png`; the image's size checked against kMaxPngPixels and
+// against what the file's bytes can decompress to, so that a header claiming a huge image is an
+// Error before anything that size is allocated.
 void begin_read(PngImage& png, const std::vector<std::uint8_t>& bytes, const std::string& path) {
   EMBER_CHECK(png_image_begin_read_from_memory(&png.image, bytes.data(), bytes.size()) != 0, "read_png: '", path,
               "' is not a readable PNG (", png.image.message, ")");
-  const auto pixels = static_cast<std::int64_t>(png.image.width) * static_cast<std::int64_t>(png.image.height);
-  EMBER_CHECK(png.image.width > 0 && png.image.height > 0 && pixels <= kMaxPngPixels, "read_png: '", path, "' is ",
-              png.image.width, " x ", png.image.height, " pixels (at most ", kMaxPngPixels, " are read)");
+  const auto height = static_cast<std::int64_t>(png.image.height), width = static_cast<std::int64_t>(png.image.width);
+  EMBER_CHECK(width > 0 && height > 0 && width * height <= kMaxPngPixels, "read_png: '", path, "' is ", width, " x ",
+              height, " pixels (at most ", kMaxPngPixels, " are read)");
+  // Every row holds a filter byte and at least width / 8 bytes (1-bit pixels).
+  const std::int64_t least_data = height * (1 + (width + 7) / 8);
+  EMBER_CHECK(least_data <= kMaxDeflateRatio * static_cast<std::int64_t>(bytes.size()), "read_png: '", path,
+              "' claims ", width, " x ", height, " pixels, more than its ", bytes.size(),
+              " bytes can hold: the file is truncated or corrupt");
 }
 
 }  // namespace

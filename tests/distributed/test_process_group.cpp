@@ -4,12 +4,15 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <map>
 
 #include "core/ember.h"
 #include "cuda/cuda_helpers.h"
 #include "distributed/ddp.h"
 #include "distributed/gloo_process_group.h"
+#include "distributed/environment.h"
 #include "distributed/init.h"
+#include "distributed/store.h"
 #include "distributed/temporary_directory.h"
 #include "optim/sgd.h"
 #include "ranks.h"
@@ -17,6 +20,8 @@
 
 using namespace ember;
 using namespace ember::distributed;
+using ember::testing::contains;
+using ember::testing::error_of;
 using ember::testing::require;
 
 namespace {
@@ -129,6 +134,38 @@ RANK_SCENARIO(collectives_match_hand_computed_values) {
                    "in-flight all_reduce " + std::to_string(k));
   }
   group->barrier()->wait();
+}
+
+TEST_CASE("the launcher's environment and store URLs are read strictly") {
+  using Variables = std::map<std::string, std::string>;
+  auto world = [](const Variables& variables) {
+    return read_world([&](const char* name) -> const char* {
+      const auto found = variables.find(name);
+      return found == variables.end() ? nullptr : found->second.c_str();
+    });
+  };
+  const WorldInfo launched = world({{"RANK", "3"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "1"}, {"LOCAL_WORLD_SIZE", "2"},
+                                    {"EMBER_STORE", "file:///tmp/s"}});
+  CHECK((launched.launched && launched.rank == 3 && launched.local_rank == 1 && launched.num_nodes() == 2));
+  CHECK_FALSE(world({}).launched);
+  CHECK(contains(error_of([&] { world({{"RANK", "0"}}); }), "set both RANK and WORLD_SIZE"));
+  CHECK(contains(error_of([&] { world({{"RANK", "1x"}, {"WORLD_SIZE", "2"}, {"EMBER_STORE", "file:///s"}}); }),
+                 "RANK='1x' is not a non-negative integer"));
+  CHECK(contains(error_of([&] { world({{"RANK", "2"}, {"WORLD_SIZE", "2"}, {"EMBER_STORE", "file:///s"}}); }),
+                 "RANK=2 must be below WORLD_SIZE=2"));
+  CHECK(contains(error_of([&] { world({{"RANK", "0"}, {"WORLD_SIZE", "2"}}); }), "EMBER_STORE is not set"));
+
+  const StoreAddress redis = parse_store_url("redis://127.0.0.1:6379");
+  CHECK((redis.kind == StoreAddress::Kind::redis && redis.host == "127.0.0.1" && redis.port == 6379));
+  CHECK(parse_store_url("file:///tmp/store").directory == "/tmp/store");
+  // std::stoi read "1xyz" as port 1 and let 99999 through; every one of these is an Error now.
+  for (const char* port : {"1xyz", "0", "65536", "-1", "99999999999", " 80"}) {
+    CAPTURE(port);
+    CHECK(contains(error_of([&] { parse_store_url(std::string("redis://host:") + port); }), "has no valid port number"));
+  }
+  CHECK(contains(error_of([] { parse_store_url("redis://6379"); }), "must be redis://host:port"));
+  CHECK(contains(error_of([] { parse_store_url("file://relative/dir"); }), "must name an absolute directory"));
+  CHECK(contains(error_of([] { parse_store_url("http://host"); }), "unknown store 'http://host'"));
 }
 
 TEST_CASE("collectives on 2 and 3 Gloo ranks match values computed by hand") {

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <set>
 
+#include <zlib.h>
+
 #include "collate.h"
 #include "dataset.h"
 #include "distributed/temporary_directory.h"
@@ -126,6 +128,25 @@ TEST_CASE("PNG files round-trip, grey and colour, and bad files are errors namin
                    write_png(dir.path() + "/bad.png", {2, 2, 1, {1, 2, 3}});
                  }),
                  "expected 2 x 2 x 1 pixels"));
+}
+
+TEST_CASE("a PNG header claiming more pixels than the file can hold is an Error before any allocation") {
+  // A real 3 x 4 PNG with its IHDR rewritten to 16,384 x 16,384 (and the chunk's CRC fixed, so
+  // libpng accepts the header): read as RGB that was an 805 MB allocation, zeroed, for a file of
+  // about 70 bytes, before libpng found the pixel data missing.
+  const distributed::TemporaryDirectory dir("ember-png-size");
+  write_png(dir.path() + "/small.png", {3, 4, 1, std::vector<std::uint8_t>(12, 7)});
+  std::ifstream whole(dir.path() + "/small.png", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(whole)), std::istreambuf_iterator<char>());
+  // Signature (8), IHDR length (4), "IHDR" at 12, width at 16, height at 20, CRC after 13 data bytes.
+  REQUIRE(bytes.substr(12, 4) == "IHDR");
+  for (const std::size_t at : {16, 20}) bytes.replace(at, 4, std::string("\x00\x00\x40\x00", 4));
+  const unsigned long crc = crc32(0, reinterpret_cast<const Bytef*>(bytes.data() + 12), 17);
+  for (int i = 0; i < 4; ++i) bytes[29 + i] = static_cast<char>((crc >> (24 - 8 * i)) & 0xff);
+  std::ofstream(dir.path() + "/huge.png", std::ios::binary) << bytes;
+  const std::string message = error_of([&] { read_png(dir.path() + "/huge.png", 3); });
+  CHECK(contains(message, "claims 16384 x 16384 pixels, more than its"));
+  CHECK(contains(message, dir.path() + "/huge.png"));
 }
 
 TEST_CASE("generated PNG folders load as the synthetic rasters they came from") {
