@@ -1,6 +1,7 @@
 #include "io/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,15 +14,19 @@ namespace ember::io {
 
 namespace {
 
+// Writes to the temporary file of `target`; a failure names the target the user asked for, the
+// temporary and the system's reason (a full disk: "No space left on device").
 class DescriptorSink : public FileSink {
  public:
-  DescriptorSink(int fd, const std::string& path, const char* what) : fd_(fd), path_(path), what_(what) {}
+  DescriptorSink(int fd, const std::string& target, const std::string& temporary, const char* what)
+      : fd_(fd), target_(target), temporary_(temporary), what_(what) {}
   void write(const void* bytes, std::size_t count) override {
     const char* next = static_cast<const char*>(bytes);
     while (count > 0) {
       const ssize_t written = ::write(fd_, next, count);
       if (written < 0 && errno == EINTR) continue;
-      EMBER_CHECK(written > 0, what_, ": writing ", path_, " failed: ", std::strerror(errno));
+      EMBER_CHECK(written > 0, what_, ": writing ", target_, " (through ", temporary_, ") failed: ",
+                  std::strerror(errno), "; the previous ", target_, " is untouched");
       next += written;
       count -= static_cast<std::size_t>(written);
     }
@@ -29,9 +34,28 @@ class DescriptorSink : public FileSink {
 
  private:
   int fd_;
-  const std::string& path_;
+  const std::string& target_;
+  const std::string& temporary_;
   const char* what_;
 };
+
+// The temporaries of `target` left by processes that died mid-write (killed, out of power):
+// "<name>.tmp.<pid>" whose pid no longer runs. Removed before each write, so they never pile up.
+void remove_stale_temporaries(const std::filesystem::path& target) {
+  const std::filesystem::path directory = target.parent_path().empty() ? "." : target.parent_path();
+  const std::string prefix = target.filename().string() + ".tmp.";
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string pid_text = name.substr(prefix.size());
+    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) {
+      continue;
+    }
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    if (::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove(entry.path(), error);
+  }
+}
 
 }  // namespace
 
@@ -40,18 +64,24 @@ void write_atomically(const std::string& path, const char* what, const std::func
   std::filesystem::path temporary_name = target.filename();
   temporary_name += ".tmp." + std::to_string(::getpid());
   const std::string temporary = (target.parent_path() / temporary_name).string();
+  remove_stale_temporaries(target);
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  EMBER_CHECK(fd >= 0, what, ": cannot create ", temporary, ": ", std::strerror(errno));
+  EMBER_CHECK(fd >= 0, what, ": cannot create ", temporary, " to write ", path, ": ", std::strerror(errno));
   try {
-    DescriptorSink sink(fd, temporary, what);
+    DescriptorSink sink(fd, path, temporary, what);
     fill(sink);
-    EMBER_CHECK(::fsync(fd) == 0, what, ": fsync of ", temporary, " failed: ", std::strerror(errno));
+    EMBER_CHECK(::fsync(fd) == 0, what, ": fsync of ", temporary, " (for ", path, ") failed: ", std::strerror(errno));
   } catch (...) {
     ::close(fd);
     std::filesystem::remove(temporary);
     throw;
   }
-  ::close(fd);
+  // close() can report a write error the file system deferred (NFS): the file is not saved then.
+  if (::close(fd) != 0) {
+    const int reason = errno;
+    std::filesystem::remove(temporary);
+    fail(what, ": closing ", temporary, " (for ", path, ") failed: ", std::strerror(reason));
+  }
   std::error_code error;
   std::filesystem::rename(temporary, target, error);
   if (error) {

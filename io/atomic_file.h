@@ -1,7 +1,10 @@
 #pragma once
 // Atomic file writes: nothing a user saved is ever lost or torn. The content goes to a
 // temporary file in the target's directory, is flushed and fsync'd, and is renamed over the
-// target (then the directory is fsync'd). A failure leaves the old file and no temporary.
+// target (then the directory is fsync'd). A failure (a full disk, a file-size limit) is an
+// ember::Error naming the target and the system's reason, and leaves the old file and no
+// temporary. A process killed mid-write leaves its temporary ("<name>.tmp.<pid>"), which nothing
+// reads; the next write to the same target removes it.
 #include <cstddef>
 #include <functional>
 #include <string>
