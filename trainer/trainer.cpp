@@ -55,12 +55,17 @@ Trainer::Trainer(TrainerOptions options)
       device_(choose_device(options_, strategy_)),
       autocast_(options_.precision != "32"),
       autocast_dtype_(options_.precision == "bf16-mixed" ? DType::bf16 : DType::f16),
-      scaler_(scaler_options(options_)) {
+      scaler_(scaler_options(options_)),
+      nonfinite_watch_(options_.precision == "16-mixed" ? NonfiniteLoss::ignore : options_.nonfinite_loss) {
   EMBER_CHECK(options_.max_epochs >= 1, "Trainer: max_epochs must be at least 1, got ", options_.max_epochs);
   EMBER_CHECK(options_.accumulate_grad_batches >= 1, "Trainer: accumulate_grad_batches must be at least 1, got ",
               options_.accumulate_grad_batches);
   EMBER_CHECK(options_.gradient_clip_val >= 0, "Trainer: gradient_clip_val must be >= 0, got ",
               options_.gradient_clip_val);
+  // A rank that skipped its backward would leave the others waiting in the gradient all-reduce.
+  EMBER_CHECK(options_.nonfinite_loss != NonfiniteLoss::skip || !strategy_.is_distributed(),
+              "Trainer: nonfinite_loss = skip needs a single process (strategy \"single\"), got strategy \"",
+              options_.strategy, "\"; use error");
   if (const double* fraction = std::get_if<double>(&options_.val_check_interval)) {
     EMBER_CHECK(*fraction > 0 && *fraction <= 1, "Trainer: val_check_interval as a fraction of an epoch must be in "
                 "(0, 1], got ", *fraction, " (give an integer to validate every N batches)");
@@ -99,6 +104,7 @@ void Trainer::fit(TrainModule& module, data::DataLoader& train, data::DataLoader
     validation_metrics_.clear();
     for (const auto& callback : options_.callbacks) callback->on_train_epoch_start(*this, module);
     train_epoch(module, train, validation);
+    nonfinite_watch_.check();
     metrics_ = strategy_.take_epoch_metrics(module);
     for (const auto& [name, value] : validation_metrics_) metrics_[name] = value;
     for (const auto& [name, value] : logged_metrics_) metrics_[name] = value;
@@ -121,6 +127,7 @@ void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader, data::D
   const std::int64_t window = options_.accumulate_grad_batches;
   optim::Optimizer& optimizer = strategy_.stepping_optimizer(*config_.optimizer);
   std::int64_t index = 0;
+  bool window_learned = false;  // whether a batch of the current window ran its backward
   for (const data::Batch& batch : loader) {
     if (index >= batches || (options_.max_steps >= 0 && global_step_ >= options_.max_steps)) break;
     if (index % window == 0) optimizer.zero_grad(/*set_to_none=*/true);                     // 1
@@ -130,10 +137,13 @@ void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader, data::D
     EMBER_CHECK(loss.defined() && loss.numel() == 1, module.type_name(),
                 ": training_step must return a one-element loss, got ", describe(loss));
     const bool window_ends = (index + 1) % window == 0 || index + 1 == batches;
-    strategy_.backward(window_ends, [&] {                                                   // 3
-      scaler_.scale(window == 1 ? loss : div(loss, static_cast<double>(window))).backward();
-    });
-    if (window_ends) {                                                                      // 4
+    if (!nonfinite_watch_.skips(loss, current_epoch_, index, global_step_)) {
+      strategy_.backward(window_ends, [&] {                                                 // 3
+        scaler_.scale(window == 1 ? loss : div(loss, static_cast<double>(window))).backward();
+      });
+      window_learned = true;
+    }
+    if (window_ends && window_learned) {                                                    // 4
       strategy_.after_window_backward();
       scaler_.unscale_(optimizer);  // clipping sees the true gradients
       clip_gradients(module);
@@ -144,6 +154,7 @@ void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader, data::D
         config_.scheduler->step();
       }
     }
+    if (window_ends) window_learned = false;
     const Tensor batch_loss = loss.detach();  // one detached handle for every callback
     for (const auto& callback : options_.callbacks) {
       callback->on_train_batch_end(*this, module, index, batches, batch_loss);
@@ -171,6 +182,7 @@ std::int64_t Trainer::validation_period(std::int64_t batches) const {
 }
 
 void Trainer::validate_during_fit(TrainModule& module, data::DataLoader& validation) {
+  nonfinite_watch_.check();  // no point validating weights a non-finite loss has reached
   TrainModule::LogState training_logs = module.set_aside_logs();
   validation_metrics_ = validate(module, validation);
   module.restore_logs(std::move(training_logs));

@@ -18,6 +18,7 @@
 #include "data/data_loader.h"
 #include "optim/grad_scaler.h"
 #include "trainer/callback.h"
+#include "trainer/nonfinite_loss.h"
 #include "trainer/strategy.h"
 #include "trainer/train_module.h"
 
@@ -62,6 +63,10 @@ struct TrainerOptions {
   std::int64_t num_nodes = 1;
   // How long a rank waits for the others (rendezvous and each collective) before failing.
   std::chrono::milliseconds distributed_timeout = std::chrono::minutes(5);
+  // A NaN or infinite training loss (trainer/nonfinite_loss.h): stop with an Error naming the step
+  // (the default), skip the batch (single process only), or ignore it. Not used under "16-mixed",
+  // whose GradScaler skips the steps of non-finite gradients.
+  NonfiniteLoss nonfinite_loss = NonfiniteLoss::error;
 };
 
 class Trainer {
@@ -127,6 +132,7 @@ class Trainer {
   bool autocast_ = false;           // "16-mixed" and "bf16-mixed"
   DType autocast_dtype_ = DType::f16;
   optim::GradScaler scaler_;        // enabled with "16-mixed" only
+  NonfiniteLossWatch nonfinite_watch_;
   OptimizerConfig config_;
   std::int64_t current_epoch_ = 0;
   std::int64_t global_step_ = 0;

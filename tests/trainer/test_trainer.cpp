@@ -14,6 +14,7 @@
 
 using namespace ember;
 using namespace ember::testing;
+using trainer::NonfiniteLoss;
 using trainer::OptimizerConfig;
 using trainer::Trainer;
 using trainer::TrainerOptions;
@@ -279,6 +280,32 @@ TEST_CASE("16-mixed skips the step of an overflowing batch + halves the scale + 
   CHECK(scale == 128.0);
   CHECK(clean_scale == 256.0);
   CHECK(steps == 3);  // a skipped step still counts as a global step, as in Lightning
+}
+
+TEST_CASE("a non-finite loss stops fit naming step, batch and value; skip learns nothing from the batch") {
+  const auto dataset = regression_data(32);  // 4 batches of 8
+  auto run = [&](std::int64_t overflow_at, std::int64_t batches, NonfiniteLoss action) {
+    Overflowing module(overflow_at);
+    data::DataLoader loader(dataset, {.batch_size = 8});
+    Trainer trainer(TrainerOptions{.max_epochs = 1, .limit_train_batches = batches, .nonfinite_loss = action});
+    trainer.fit(module, loader);
+    return std::make_tuple(weights(module), trainer.global_step());
+  };
+  // The default: the loss of batch 2 is inf, and fit stops there.
+  CHECK(contains(error_of([&] { run(2, 4, NonfiniteLoss::error); }),
+                 "Trainer: the training loss is inf at step 2 (epoch 0, batch 2)"));
+  // skip: the last of 3 batches learns nothing (no step either), so the weights are those after 2.
+  const auto [skipped, skipped_steps] = run(2, 3, NonfiniteLoss::skip);
+  const auto [two_batches, two_steps] = run(-1, 2, NonfiniteLoss::skip);
+  CHECK(skipped == two_batches);
+  CHECK(skipped_steps == 2);
+  // ignore: the inf reaches the weights, as in PyTorch without anomaly detection.
+  const auto [ignored, ignored_steps] = run(2, 3, NonfiniteLoss::ignore);
+  bool finite = true;
+  for (const auto& tensor : ignored) {
+    for (const float value : tensor) finite = finite && std::isfinite(value);
+  }
+  CHECK_FALSE(finite);
 }
 
 TEST_CASE("the scheduler does not step after a skipped optimizer step") {
