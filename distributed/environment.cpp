@@ -52,6 +52,11 @@ WorldInfo read_world(const Lookup& lookup) {
   if (const char* store = variable(lookup, "EMBER_STORE")) world.store_url = store;
   EMBER_CHECK(world.world_size == 1 || !world.store_url.empty(), "distributed: WORLD_SIZE=", world.world_size,
               " but EMBER_STORE is not set; set it to file:///shared/directory or redis://host:port");
+  if (const char* run_id = variable(lookup, "EMBER_RUN_ID")) world.run_id = run_id;
+  EMBER_CHECK(world.world_size == 1 || !world.run_id.empty(), "distributed: WORLD_SIZE=", world.world_size,
+              " but EMBER_RUN_ID is not set; set it to a name unique to this run (ember-run sets one; under Slurm "
+              "use $SLURM_JOB_ID), so that keys an earlier run left in the store ", world.store_url,
+              " are never read as this run's");
   return world;
 }
 

@@ -4,6 +4,9 @@
 //   RANK, WORLD_SIZE          this process's rank and the number of processes in the run
 //   LOCAL_RANK, LOCAL_WORLD_SIZE   the same on this machine (picks the GPU: cuda:LOCAL_RANK)
 //   EMBER_STORE               the rendezvous store URL (distributed/store.h)
+//   EMBER_RUN_ID              a name unique to this run (ember-run makes one per launch; under
+//                             Slurm, $SLURM_JOB_ID): every key the run puts in the store starts
+//                             with it, so keys an earlier run left there are never read as this one's
 #include <functional>
 #include <string>
 
@@ -15,6 +18,7 @@ struct WorldInfo {
   int local_rank = 0;
   int local_world_size = 1;
   std::string store_url;  // empty when not launched
+  std::string run_id;     // required with more than one process
   // Whether a launcher set the variables; without one, a run is a single process.
   bool launched = false;
 

@@ -28,8 +28,10 @@ std::shared_ptr<ProcessGroup> init_process_group(const InitOptions& options) {
   if (url.empty()) url = scratch.emplace("ember-store").url();
   // Each group a process makes keeps its keys apart from the earlier ones' (a second Trainer
   // makes a second group); every rank makes its groups in the same order, so the names agree.
+  // The run's id keeps them apart from keys an earlier run left in the same store.
   static std::atomic<int> groups_made{0};
-  const std::string key_prefix = "group" + std::to_string(groups_made++) + ".";
+  const std::string run = world.run_id.empty() ? "" : world.run_id + ".";
+  const std::string key_prefix = run + "group" + std::to_string(groups_made++) + ".";
   const std::shared_ptr<Store> store = Store::open(url, options.timeout, key_prefix);
   if (options.backend == "gloo") {
     return std::make_shared<GlooProcessGroup>(store, world.rank, world.world_size, options.timeout);

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <iostream>
 #include <optional>
+#include <random>
+#include <sstream>
 
 #include "core/error.h"
 #include "distributed/temporary_directory.h"
@@ -56,8 +58,17 @@ struct RankProcess {
   std::optional<int> exit_code;
 };
 
+// 64 random bits in hex: two launches never share an id.
+std::string fresh_run_id() {
+  std::random_device random;
+  std::ostringstream id;
+  id << "run-" << std::hex << random() << random();
+  return id.str();
+}
+
 // The environment a rank starts with: the launcher's, with the run's variables set.
 std::vector<std::string> rank_environment(const LaunchOptions& options, const std::string& store, int rank) {
+  // (options.run_id is set by launch_local before any rank starts.)
   std::map<std::string, std::string> variables;
   for (char** entry = environ; *entry != nullptr; ++entry) {
     const std::string text = *entry;
@@ -70,6 +81,7 @@ std::vector<std::string> rank_environment(const LaunchOptions& options, const st
   variables["WORLD_SIZE"] = std::to_string(options.nproc);
   variables["LOCAL_WORLD_SIZE"] = std::to_string(options.nproc);
   variables["EMBER_STORE"] = store;
+  variables["EMBER_RUN_ID"] = options.run_id;
   std::vector<std::string> entries;
   for (const auto& [name, value] : variables) entries.push_back(name + "=" + value);
   return entries;
@@ -156,6 +168,7 @@ LaunchResult launch_local(const LaunchOptions& options_in) {
   }
   std::optional<TemporaryDirectory> scratch_store;  // removed after the run
   const std::string store = options.store.empty() ? scratch_store.emplace("ember-run").url() : options.store;
+  if (options.run_id.empty()) options.run_id = fresh_run_id();
 
   SignalForwarding forwarding;
   std::vector<RankProcess> processes;

@@ -18,6 +18,8 @@ struct LaunchOptions {
   std::vector<std::string> command;  // program and arguments; the program is looked up in PATH
   // Rendezvous store; empty: a fresh directory under $TMPDIR, removed after the run.
   std::string store;
+  // EMBER_RUN_ID of the ranks (distributed/environment.h); empty: a fresh random one per launch.
+  std::string run_id;
   std::map<std::string, std::string> environment;  // extra variables for every rank
   // Stop the other ranks as soon as one fails (torchrun's behaviour). Tests of failure handling
   // turn it off to watch the survivors detect the loss themselves.

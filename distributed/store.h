@@ -4,8 +4,8 @@
 // the keys to appear. Two kinds, named by a URL:
 //   file:///path        a directory on one machine or on a file system all machines share
 //   redis://host:port   a redis-server every machine can reach (Debian's redis-server)
-// A directory store must be fresh for each run: keys left by an earlier run would be read as
-// this run's (ember-run makes a new one per launch).
+// A run's keys start with its EMBER_RUN_ID (distributed/init.cpp), so keys an earlier run left
+// in the same store are never read as this run's.
 #include <chrono>
 #include <memory>
 #include <string>

@@ -46,7 +46,7 @@ RanksRun run_ranks(const char* scenario, int nproc, const RanksOptions& options)
   distributed::LaunchOptions launch;
   launch.nproc = nproc;
   launch.command = {this_program()};
-  launch.store = "file://" + run.directory + "/store";
+  launch.store = options.store.empty() ? "file://" + run.directory + "/store" : options.store;
   launch.environment = {{"EMBER_TEST_SCENARIO", scenario},
                         {"EMBER_TEST_DIR", run.directory},
                         {"EMBER_TEST_TIMEOUT_MS", std::to_string(options.group_timeout.count())}};

@@ -31,6 +31,7 @@ struct RanksOptions {
   std::chrono::milliseconds group_timeout{20000};  // the process group's timeout in each rank
   bool stop_others_on_failure = true;
   std::map<std::string, std::string> environment;  // extra variables for the ranks
+  std::string store;  // the rendezvous store's URL; empty: a fresh one in the run's directory
 };
 
 struct RanksRun {

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <iterator>
 #include <map>
 
 #include "core/ember.h"
@@ -145,8 +146,11 @@ TEST_CASE("the launcher's environment and store URLs are read strictly") {
     });
   };
   const WorldInfo launched = world({{"RANK", "3"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "1"}, {"LOCAL_WORLD_SIZE", "2"},
-                                    {"EMBER_STORE", "file:///tmp/s"}});
+                                    {"EMBER_STORE", "file:///tmp/s"}, {"EMBER_RUN_ID", "job-7"}});
   CHECK((launched.launched && launched.rank == 3 && launched.local_rank == 1 && launched.num_nodes() == 2));
+  CHECK(launched.run_id == "job-7");
+  CHECK(contains(error_of([&] { world({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"EMBER_STORE", "file:///s"}}); }),
+                 "EMBER_RUN_ID is not set"));
   CHECK_FALSE(world({}).launched);
   CHECK(contains(error_of([&] { world({{"RANK", "0"}}); }), "set both RANK and WORLD_SIZE"));
   CHECK(contains(error_of([&] { world({{"RANK", "1x"}, {"WORLD_SIZE", "2"}, {"EMBER_STORE", "file:///s"}}); }),
@@ -166,6 +170,29 @@ TEST_CASE("the launcher's environment and store URLs are read strictly") {
   CHECK(contains(error_of([] { parse_store_url("redis://6379"); }), "must be redis://host:port"));
   CHECK(contains(error_of([] { parse_store_url("file://relative/dir"); }), "must name an absolute directory"));
   CHECK(contains(error_of([] { parse_store_url("http://host"); }), "unknown store 'http://host'"));
+}
+
+TEST_CASE("a store an earlier run left its keys in is never read as this run's") {
+  // Three runs meet in one directory, one after the other (as runs of a job script that reuses
+  // its --store would): each launch's EMBER_RUN_ID starts its keys, so the later runs never read
+  // the addresses the earlier ranks published and left behind.
+  const TemporaryDirectory shared("ember-stale-store");
+  ember::testing::RanksOptions options;
+  options.store = shared.url();
+  auto keys_in_store = [&] {
+    const auto entries = std::filesystem::directory_iterator(shared.path());
+    return std::distance(std::filesystem::begin(entries), std::filesystem::end(entries));
+  };
+  std::ptrdiff_t keys = 0;
+  for (const int ranks : {2, 3, 2}) {
+    CAPTURE(ranks);
+    const auto run = ember::testing::run_ranks("collectives_match_hand_computed_values", ranks, options);
+    CHECK_MESSAGE(run.succeeded(), run.report());
+    // Each run's keys are new ones: the third run (2 ranks, as the first) overwrites none of the
+    // first's, which it would read if the names were the same.
+    CHECK(keys_in_store() > keys);
+    keys = keys_in_store();
+  }
 }
 
 TEST_CASE("collectives on 2 and 3 Gloo ranks match values computed by hand") {
