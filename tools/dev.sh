@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ccache libeigen3-dev doctest-dev zlib1g-dev nlohmann-json3-dev
           libbenchmark-dev libgloo-dev dataset-fashion-mnist libpng-dev libcli11-dev pkgconf
-          clang libclang-rt-14-dev libomp-14-dev)
+          clang libclang-rt-14-dev libomp-14-dev redis-server)
 
 install_missing() {
   local missing=()

@@ -3,7 +3,16 @@
 // errors; and failures: a rank that never joins, a rank that dies mid-run.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <iostream>
+#include <thread>
 #include <iterator>
 #include <map>
 
@@ -193,6 +202,64 @@ TEST_CASE("a store an earlier run left its keys in is never read as this run's")
     CHECK(keys_in_store() > keys);
     keys = keys_in_store();
   }
+}
+
+namespace {
+
+// A TCP port on loopback nobody listens on (the kernel picks it; it stays free for a moment).
+int free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  require(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+              ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0,
+          "cannot pick a free loopback port");
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+bool accepts_connections(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return connected;
+}
+
+}  // namespace
+
+TEST_CASE("ranks meet through a real redis-server on loopback, also when an earlier run's keys are there") {
+  if (::access("/usr/bin/redis-server", X_OK) != 0) {
+    std::cout << "SKIPPED: redis-server is not installed (Debian's redis-server; tools/dev.sh installs it)" << std::endl;
+    return;
+  }
+  const int port = free_loopback_port();
+  const pid_t server = ::fork();
+  REQUIRE(server >= 0);
+  if (server == 0) {
+    const std::string port_text = std::to_string(port);
+    ::execl("/usr/bin/redis-server", "redis-server", "--port", port_text.c_str(), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--loglevel", "warning", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int attempt = 0; attempt < 100 && !accepts_connections(port); ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE_MESSAGE(accepts_connections(port), "redis-server did not start on port " << port);
+  ember::testing::RanksOptions options;
+  options.store = "redis://127.0.0.1:" + std::to_string(port);
+  for (const int ranks : {2, 3}) {  // the second run finds the first's keys in the server
+    CAPTURE(ranks);
+    const auto run = ember::testing::run_ranks("collectives_match_hand_computed_values", ranks, options);
+    CHECK_MESSAGE(run.succeeded(), run.report());
+  }
+  ::kill(server, SIGTERM);
+  ::waitpid(server, nullptr, 0);
 }
 
 TEST_CASE("collectives on 2 and 3 Gloo ranks match values computed by hand") {
