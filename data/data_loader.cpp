@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <variant>
 
 #include "data/pin_memory.h"
@@ -51,12 +52,15 @@ std::shared_ptr<const BatchSampler> batch_sampler_of(const DataLoaderOptions& op
 // One epoch in flight: its batches' indices, the workers, and the batches they finished.
 class DataLoader::Pass {
  public:
-  Pass(const Dataset& dataset, const DataLoaderOptions& options, std::int64_t epoch)
+  Pass(const Dataset& dataset, const DataLoaderOptions& options, std::int64_t epoch, std::int64_t first_batch)
       : dataset_(dataset),
         options_(options),
         epoch_(epoch),
         pin_(options.pin_memory ? pin_memory_hook() : nullptr),
         batches_(batch_sampler_of(options)->batches(dataset.size(), epoch)) {
+    EMBER_CHECK(first_batch >= 0 && static_cast<std::size_t>(first_batch) <= batches_.size(), "DataLoader: start batch ",
+                first_batch, " is past the ", batches_.size(), " batches of epoch ", epoch);
+    claimed_ = next_ = static_cast<std::size_t>(first_batch);
     for (int i = 0; i < options.num_workers; ++i) workers_.emplace_back([this] { work(); });
   }
 
@@ -180,11 +184,16 @@ void DataLoader::set_batch_sampler(std::shared_ptr<const BatchSampler> batch_sam
   options_.batch_sampler = std::move(batch_sampler);
 }
 
+void DataLoader::set_start_batch(std::int64_t batch) {
+  EMBER_CHECK(batch >= 0, "DataLoader::set_start_batch: the batch must be >= 0, got ", batch);
+  start_batch_ = batch;
+}
+
 std::int64_t DataLoader::size() const { return batch_sampler_of(options_)->length(dataset_->size()); }
 
 DataLoader::Iterator DataLoader::begin() {
   Iterator first;
-  first.pass_ = std::make_shared<Pass>(*dataset_, options_, epoch_++);
+  first.pass_ = std::make_shared<Pass>(*dataset_, options_, epoch_++, std::exchange(start_batch_, 0));
   first.finished_ = false;
   ++first;
   return first;

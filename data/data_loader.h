@@ -46,6 +46,11 @@ class DataLoader {
   // The epoch the next pass uses; each begin() uses it and then advances it by one.
   std::int64_t epoch() const { return epoch_; }
   void set_epoch(std::int64_t epoch) { epoch_ = epoch; }
+  // The next pass starts at batch `batch` of its epoch, the batches before it neither loaded nor
+  // returned (a resume in the middle of an epoch: they are the batches the run had trained on).
+  // Later passes start at 0. The batches are a function of (seed, epoch, index), so the rest of
+  // the epoch comes out as it would have.
+  void set_start_batch(std::int64_t batch);
   const DataLoaderOptions& options() const { return options_; }
   // Replace the sampler, or the batch sampler of a loader made with one, from the next pass on:
   // the Trainer shards a loader for data-parallel training so (Lightning's use_distributed_sampler).
@@ -76,6 +81,7 @@ class DataLoader {
  private:
   std::shared_ptr<const Dataset> dataset_;
   DataLoaderOptions options_;
+  std::int64_t start_batch_ = 0;  // of the next pass only
   std::int64_t epoch_ = 0;
 };
 

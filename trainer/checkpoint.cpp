@@ -17,6 +17,8 @@ namespace {
 
 constexpr const char* kFormat = "ember-checkpoint-1";
 const std::string kModel = "model.", kOptimizer = "optimizer.", kPlateau = "plateau.", kScaler = "grad_scaler.";
+// A mid-epoch checkpoint's logs: "log.<metric>.sum" / ".weight", and "logged.<metric>" (log_metric).
+const std::string kLog = "log.", kLoggedMetric = "logged.";
 
 double parse_double(const std::string& path, const std::string& key, const std::string& text) {
   constexpr double kInfinity = std::numeric_limits<double>::infinity();
@@ -59,6 +61,10 @@ nn::StateDict model_weights(const SafetensorsFile& file) {
 
 void Trainer::save_checkpoint(const std::string& path, const TrainModule& module) const {
   EMBER_CHECK(config_.optimizer != nullptr, "save_checkpoint: nothing to save before fit() configured the optimizer");
+  EMBER_CHECK(!window_open_, "save_checkpoint: '", path, "' asked for inside a gradient-accumulation window (batch ",
+              batches_done_, " of epoch ", current_epoch_, "): its gradients are not saved; save after the window's "
+              "optimizer step (every_n_train_steps counts those)");
+  const bool mid_epoch = !epoch_finished_ && batches_done_ > 0;
   NamedTensors tensors;
   for (const auto& [name, tensor] : module.state_dict()) tensors.emplace_back(kModel + name, tensor);
   // A collective under ZeRO (each rank holds part of the state): every rank gets here.
@@ -71,6 +77,7 @@ void Trainer::save_checkpoint(const std::string& path, const TrainModule& module
 
   std::map<std::string, std::string> metadata{{"format", kFormat},
                                               {"epoch", std::to_string(completed_epochs())},
+                                              {"batch_in_epoch", std::to_string(mid_epoch ? batches_done_ : 0)},
                                               {"global_step", std::to_string(global_step_)},
                                               {"rng.seed", std::to_string(default_generator().seed())},
                                               {"rng.offset", std::to_string(default_generator().offset())}};
@@ -81,6 +88,13 @@ void Trainer::save_checkpoint(const std::string& path, const TrainModule& module
   }
   if (scaler_.is_enabled()) {
     for (const auto& [name, value] : scaler_.state()) metadata[kScaler + name] = exact_text(value);
+  }
+  if (mid_epoch) {  // what the epoch's metrics have gathered so far
+    for (const auto& [name, accumulator] : module.logs()) {
+      metadata[kLog + name + ".sum"] = exact_text(accumulator.total_weighted_sum());
+      metadata[kLog + name + ".weight"] = exact_text(accumulator.weight);
+    }
+    for (const auto& [name, value] : logged_metrics_) metadata[kLoggedMetric + name] = exact_text(value);
   }
   for (std::size_t i = 0; i < options_.callbacks.size(); ++i) {
     for (const auto& [key, value] : options_.callbacks[i]->state()) {
@@ -104,7 +118,17 @@ void Trainer::load_checkpoint(const std::string& path, TrainModule& module) {
   }
   std::map<std::string, std::map<std::string, std::string>> callback_states;
   std::map<std::string, double> plateau, scaler;
+  TrainModule::LogState logs;
+  Metrics logged_metrics;
   for (const auto& [key, value] : file.metadata) {
+    if (key.rfind(kLog, 0) == 0) {
+      const std::size_t dot = key.rfind('.');
+      const std::string name = key.substr(kLog.size(), dot - kLog.size()), part = key.substr(dot + 1);
+      EMBER_CHECK(dot > kLog.size() && (part == "sum" || part == "weight"), "load_checkpoint: '", path,
+                  "' has an unknown log entry '", key, "'");
+      (part == "sum" ? logs[name].weighted_sum : logs[name].weight) = parse_double(path, key, value);
+    }
+    if (key.rfind(kLoggedMetric, 0) == 0) logged_metrics[key.substr(kLoggedMetric.size())] = parse_double(path, key, value);
     if (key.rfind(kOptimizer, 0) == 0) optimizer.scalars[key.substr(kOptimizer.size())] = parse_double(path, key, value);
     if (key.rfind(kPlateau, 0) == 0) plateau[key.substr(kPlateau.size())] = parse_double(path, key, value);
     if (key.rfind(kScaler, 0) == 0) scaler[key.substr(kScaler.size())] = parse_double(path, key, value);
@@ -123,6 +147,12 @@ void Trainer::load_checkpoint(const std::string& path, TrainModule& module) {
   if (scaler_.is_enabled() && !scaler.empty()) scaler_.load_state(scaler);
   // An epoch count a run could reach (a corrupt -10^12 would otherwise run 10^12 epochs).
   current_epoch_ = whole_entry<std::int64_t>(path, file.metadata, "epoch", 0, std::int64_t{1} << 31);
+  // (Checkpoints written before mid-epoch ones existed have no batch_in_epoch: an epoch boundary.)
+  resume_batch_ = file.metadata.count("batch_in_epoch")
+                      ? whole_entry<std::int64_t>(path, file.metadata, "batch_in_epoch", 0, std::int64_t{1} << 40)
+                      : 0;
+  resume_logs_ = resume_batch_ > 0 ? std::move(logs) : TrainModule::LogState{};
+  if (resume_batch_ > 0) logged_metrics_ = std::move(logged_metrics);
   global_step_ = whole_entry<std::int64_t>(path, file.metadata, "global_step", 0);
   default_generator().set_state(whole_entry<std::uint64_t>(path, file.metadata, "rng.seed", 0),
                                 whole_entry<std::uint64_t>(path, file.metadata, "rng.offset", 0));

@@ -70,6 +70,7 @@ class TrainModule : public nn::Module {
   };
   using LogState = std::map<std::string, Accumulator>;
   LogState set_aside_logs() { return std::exchange(logged_, {}); }
+  const LogState& logs() const { return logged_; }
   void restore_logs(LogState logs) { logged_ = std::move(logs); }
 
  private:

@@ -100,10 +100,16 @@ void Trainer::fit(TrainModule& module, data::DataLoader& train, data::DataLoader
 
   while (current_epoch_ < options_.max_epochs && !should_stop_) {
     train.set_epoch(current_epoch_);
-    logged_metrics_.clear();
     validation_metrics_.clear();
-    for (const auto& callback : options_.callbacks) callback->on_train_epoch_start(*this, module);
-    train_epoch(module, train, validation);
+    const std::int64_t first = std::exchange(resume_batch_, 0);
+    if (first > 0) {  // the epoch began before the checkpoint: its start is not repeated
+      train.set_start_batch(first);
+      module.restore_logs(std::exchange(resume_logs_, {}));
+    } else {
+      logged_metrics_.clear();
+      for (const auto& callback : options_.callbacks) callback->on_train_epoch_start(*this, module);
+    }
+    train_epoch(module, train, validation, first);
     nonfinite_watch_.check();
     metrics_ = strategy_.take_epoch_metrics(module);
     for (const auto& [name, value] : validation_metrics_) metrics_[name] = value;
@@ -111,6 +117,7 @@ void Trainer::fit(TrainModule& module, data::DataLoader& train, data::DataLoader
     if (config_.scheduler && config_.interval == OptimizerConfig::Interval::epoch) config_.scheduler->step();
     step_plateau_scheduler();
     epoch_finished_ = true;
+    batches_done_ = 0;
     for (const auto& callback : options_.callbacks) callback->on_train_epoch_end(*this, module);
     ++current_epoch_;
     epoch_finished_ = false;
@@ -119,14 +126,16 @@ void Trainer::fit(TrainModule& module, data::DataLoader& train, data::DataLoader
   for (const auto& callback : options_.callbacks) callback->on_fit_end(*this, module);
 }
 
-void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader, data::DataLoader* validation) {
+void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader, data::DataLoader* validation,
+                          std::int64_t first) {
   module.train();
   const std::int64_t batches = batches_to_run(loader, options_.limit_train_batches);
   const std::int64_t period = validation != nullptr ? validation_period(batches) : 0;  // 0: never validates
   std::int64_t last_validated = -1;
   const std::int64_t window = options_.accumulate_grad_batches;
   optim::Optimizer& optimizer = strategy_.stepping_optimizer(*config_.optimizer);
-  std::int64_t index = 0;
+  std::int64_t index = first;
+  batches_done_ = first;
   bool window_learned = false;  // whether a batch of the current window ran its backward
   for (const data::Batch& batch : loader) {
     if (index >= batches || (options_.max_steps >= 0 && global_step_ >= options_.max_steps)) break;
@@ -154,7 +163,11 @@ void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader, data::D
         config_.scheduler->step();
       }
     }
-    if (window_ends) window_learned = false;
+    if (window_ends) {
+      window_learned = false;
+      batches_done_ = index + 1;
+    }
+    window_open_ = !window_ends;
     const Tensor batch_loss = loss.detach();  // one detached handle for every callback
     for (const auto& callback : options_.callbacks) {
       callback->on_train_batch_end(*this, module, index, batches, batch_loss);

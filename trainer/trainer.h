@@ -78,8 +78,12 @@ class Trainer {
   // generator and callback state all come back, so the run continues bit for bit.
   void fit(TrainModule& module, data::DataLoader& train, data::DataLoader* validation = nullptr,
            const std::string& resume_from = "");
-  // Writes the checkpoint of the state after the last finished epoch (safetensors, atomically):
-  // weights as "model.<name>", optimizer tensors as "optimizer.<name>", the rest in metadata.
+  // Writes the checkpoint of the state now (safetensors, atomically): weights as "model.<name>",
+  // optimizer tensors as "optimizer.<name>", the rest in metadata. Between epochs it resumes at
+  // the next epoch; inside one (a callback's on_train_batch_end after an optimizer step) it holds
+  // the batches done, the epoch's logs and every random stream, and fit resumes at the next batch
+  // exactly as the uninterrupted run goes on (the loader's batches are a function of seed, epoch
+  // and index). Inside an open gradient-accumulation window it is an Error.
   void save_checkpoint(const std::string& path, const TrainModule& module) const;
   Metrics validate(TrainModule& module, data::DataLoader& loader);
   Metrics test(TrainModule& module, data::DataLoader& loader);
@@ -108,7 +112,8 @@ class Trainer {
   Device device() const { return device_; }
 
  private:
-  void train_epoch(TrainModule& module, data::DataLoader& loader, data::DataLoader* validation);
+  // Trains one epoch from batch `first` (0, or where a mid-epoch checkpoint was taken).
+  void train_epoch(TrainModule& module, data::DataLoader& loader, data::DataLoader* validation, std::int64_t first);
   // Validation inside fit: the training logs so far are set aside, callbacks hear of it.
   void validate_during_fit(TrainModule& module, data::DataLoader& validation);
   // The N of "validate after every N-th batch" for an epoch of `batches` batches.
@@ -138,6 +143,13 @@ class Trainer {
   std::int64_t global_step_ = 0;
   bool should_stop_ = false;
   bool epoch_finished_ = false;  // between an epoch's last batch and the next epoch's start
+  // Mid-epoch checkpoints: the batches of the current epoch trained on so far, whether a
+  // gradient-accumulation window is open (no checkpoint then: its gradients are not saved), and,
+  // after loading a mid-epoch checkpoint, the batch to resume at with the epoch's logs so far.
+  std::int64_t batches_done_ = 0;
+  bool window_open_ = false;
+  std::int64_t resume_batch_ = 0;
+  TrainModule::LogState resume_logs_;
   Metrics metrics_;
   Metrics validation_metrics_;
   Metrics logged_metrics_;

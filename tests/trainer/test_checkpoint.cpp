@@ -99,6 +99,94 @@ TEST_CASE("train 4 epochs straight == train 2 + checkpoint + resume for 2 (bit f
   std::filesystem::remove_all(scratch());
 }
 
+namespace {
+
+// Random augmentation: each example gets noise from its own stream (seed, epoch, index).
+class NoisyDataset : public data::Dataset {
+ public:
+  std::int64_t size() const override { return base_->size(); }
+  data::Example get(std::int64_t index, Generator& generator) const override {
+    data::Example example = base_->get(index, generator);
+    example[0] = example[0] + randn(example[0].sizes(), {}, generator) * 0.1;
+    return example;
+  }
+
+ private:
+  std::shared_ptr<data::TensorDataset> base_ = dataset();
+};
+
+// Net with its training loss logged (a metric the epoch gathers across the interruption).
+class LoggingNet : public Net {
+ public:
+  Tensor training_step(const data::Batch& batch, std::int64_t index) override {
+    const Tensor loss = Net::training_step(batch, index);
+    log("train_loss", loss, batch[0].size(0));
+    return loss;
+  }
+};
+
+struct Interrupted {};
+
+// Saves a checkpoint after optimizer step `step`, then "dies" (throws) as a killed process would.
+class SaveThenDie : public trainer::Callback {
+ public:
+  SaveThenDie(std::int64_t step, std::string path) : step_(step), path_(std::move(path)) {}
+  void on_train_batch_end(trainer::Trainer& trainer, trainer::TrainModule& module, std::int64_t, std::int64_t,
+                          const Tensor&) override {
+    if (trainer.global_step() != step_) return;
+    trainer.save_checkpoint(path_, module);
+    throw Interrupted{};
+  }
+
+ private:
+  std::int64_t step_;
+  std::string path_;
+};
+
+}  // namespace
+
+TEST_CASE("a checkpoint in the middle of an epoch resumes bit for bit: workers, shuffling, augmentation, dropout") {
+  // 48 samples in batches of 8: 6 batches an epoch. The interrupted runs save after optimizer step
+  // 8 (the 2nd batch of epoch 1), or with accumulation over 2 batches after step 4 (the 2nd
+  // window, batches 2 and 3, of epoch 1), and die; fresh objects resume from the file and must
+  // end exactly where the uninterrupted run ends, validating twice an epoch on the way.
+  const data::DataLoaderOptions loading{.batch_size = 8, .shuffle = true, .num_workers = 2, .seed = 9};
+  for (const std::int64_t accumulate : {1, 2}) {
+    CAPTURE(accumulate);
+    const std::int64_t save_at = accumulate == 1 ? 8 : 4;
+    const trainer::TrainerOptions options{.max_epochs = 3, .accumulate_grad_batches = accumulate,
+                                          .val_check_interval = 0.5, .seed = 1};
+    auto make_loaders = [&] {
+      return std::make_pair(std::make_unique<data::DataLoader>(std::make_shared<NoisyDataset>(), loading),
+                            std::make_unique<data::DataLoader>(dataset(), data::DataLoaderOptions{.batch_size = 16}));
+    };
+    LoggingNet straight;
+    auto [straight_train, straight_val] = make_loaders();
+    trainer::Trainer full(options);
+    full.fit(straight, *straight_train, straight_val.get());
+
+    const std::string path = (scratch() / "mid_epoch.safetensors").string();
+    {
+      LoggingNet doomed;
+      auto [train, val] = make_loaders();
+      trainer::TrainerOptions dying = options;
+      dying.callbacks = {std::make_shared<SaveThenDie>(save_at, path)};
+      trainer::Trainer interrupted(dying);
+      CHECK_THROWS_AS(interrupted.fit(doomed, *train, val.get()), Interrupted);
+    }
+    CHECK(io::load_safetensors(path).metadata.at("batch_in_epoch") != "0");
+    LoggingNet resumed;
+    auto [train, val] = make_loaders();
+    trainer::Trainer rest(options);
+    rest.fit(resumed, *train, val.get(), path);
+    CHECK(weights(resumed) == weights(straight));
+    CHECK(rest.global_step() == full.global_step());
+    CHECK(rest.metrics().at("val_loss") == full.metrics().at("val_loss"));
+    CHECK(rest.metrics().at("train_loss") == doctest::Approx(full.metrics().at("train_loss")).epsilon(1e-12));
+  }
+  std::filesystem::remove_all(scratch());
+}
+
 TEST_CASE("a damaged or foreign checkpoint is a clear error") {
   const std::string path = (scratch() / "ckpt.safetensors").string();
   Net module;
