@@ -11,6 +11,12 @@ namespace ember::trainer {
 ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions options) : options_(std::move(options)) {
   EMBER_CHECK(options_.save_top_k >= -1, "ModelCheckpoint: save_top_k must be >= -1, got ", options_.save_top_k);
   EMBER_CHECK(options_.every_n_epochs >= 1, "ModelCheckpoint: every_n_epochs must be >= 1");
+  EMBER_CHECK(options_.every_n_train_steps >= 0 && options_.train_time_interval.count() >= 0,
+              "ModelCheckpoint: every_n_train_steps and train_time_interval must be >= 0");
+  const bool mid_epoch = options_.every_n_train_steps > 0 || options_.train_time_interval.count() > 0;
+  EMBER_CHECK(!mid_epoch || options_.save_last || (options_.monitor.empty() && options_.save_top_k != 0),
+              "ModelCheckpoint: mid-epoch saves (every_n_train_steps, train_time_interval) would write nothing: "
+              "they write last.safetensors (save_last) or, without a monitor, the top-k files by recency");
 }
 
 void ModelCheckpoint::on_fit_start(Trainer& trainer, TrainModule&) {
@@ -18,6 +24,25 @@ void ModelCheckpoint::on_fit_start(Trainer& trainer, TrainModule&) {
     options_.dirpath = (std::filesystem::path(trainer.options().default_root_dir) / "checkpoints").string();
   }
   std::filesystem::create_directories(options_.dirpath);
+  EMBER_CHECK(options_.train_time_interval.count() == 0 || !trainer.strategy().is_distributed(),
+              "ModelCheckpoint: train_time_interval needs a single process (each rank's clock would pick other "
+              "steps, and a checkpoint is written by all of them); use every_n_train_steps");
+  last_step_seen_ = trainer.global_step();
+  last_save_ = std::chrono::steady_clock::now();
+}
+
+void ModelCheckpoint::on_train_batch_end(Trainer& trainer, TrainModule& module, std::int64_t, std::int64_t,
+                                         const Tensor&) {
+  const std::int64_t step = trainer.global_step();
+  if (step == last_step_seen_) return;  // inside an accumulation window
+  last_step_seen_ = step;
+  const bool by_steps = options_.every_n_train_steps > 0 && step % options_.every_n_train_steps == 0;
+  const bool by_time = options_.train_time_interval.count() > 0 &&
+                       std::chrono::steady_clock::now() - last_save_ >= options_.train_time_interval;
+  if (!by_steps && !by_time) return;
+  if (options_.save_last) trainer.save_checkpoint((std::filesystem::path(options_.dirpath) / "last.safetensors").string(), module);
+  if (options_.monitor.empty() && options_.save_top_k != 0) save_ranked(trainer, module, static_cast<double>(step));
+  last_save_ = std::chrono::steady_clock::now();
 }
 
 bool ModelCheckpoint::ranks_above(double a, double b) const {
@@ -70,6 +95,12 @@ void ModelCheckpoint::on_train_epoch_end(Trainer& trainer, TrainModule& module) 
                 "' was not logged this epoch");
     score = found->second;
   }
+  save_ranked(trainer, module, score);
+  last_save_ = std::chrono::steady_clock::now();
+}
+
+void ModelCheckpoint::save_ranked(Trainer& trainer, TrainModule& module, double score) {
+  const std::filesystem::path dir(options_.dirpath);
   const bool by_recency = options_.monitor.empty();
   auto better = [&](double a, double b) { return by_recency ? a > b : ranks_above(a, b); };
   const bool full = options_.save_top_k > 0 && static_cast<int>(kept_.size()) >= options_.save_top_k;
@@ -77,6 +108,8 @@ void ModelCheckpoint::on_train_epoch_end(Trainer& trainer, TrainModule& module) 
 
   const std::string path = (dir / format_name(trainer)).string();
   trainer.save_checkpoint(path, module);
+  // A name written again (the epoch's end at the step a mid-epoch save already took) is one entry.
+  std::erase_if(kept_, [&](const auto& entry) { return entry.second == path; });
   kept_.emplace_back(score, path);
   std::stable_sort(kept_.begin(), kept_.end(), [&](const auto& a, const auto& b) { return better(a.first, b.first); });
   if (options_.save_top_k > 0 && static_cast<int>(kept_.size()) > options_.save_top_k) {

@@ -1,6 +1,9 @@
 #pragma once
 // ModelCheckpoint: saves Trainer checkpoints at epoch ends (Lightning's semantics): the best
-// save_top_k by a monitored metric (or the latest ones with no monitor), and/or last.safetensors.
+// save_top_k by a monitored metric (or the latest ones with no monitor), and/or last.safetensors;
+// and, by option, inside epochs every N optimizer steps or every T seconds (checkpoints that
+// resume at the next batch, bit for bit: Trainer::save_checkpoint).
+#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,12 +21,20 @@ struct ModelCheckpointOptions {
   int save_top_k = 1;  // -1: keep all, 0: none
   bool save_last = false;
   std::int64_t every_n_epochs = 1;
+  // Mid-epoch saves, after the optimizer step that reaches every N-th step, and/or after the
+  // first step once T seconds have passed since the last save (0: off). They write
+  // last.safetensors (save_last) and, without a monitor, the next file kept by recency; a
+  // monitored metric exists only at epoch ends, so with a monitor they write last.safetensors only.
+  std::int64_t every_n_train_steps = 0;
+  std::chrono::seconds train_time_interval{0};  // single process only: ranks' clocks do not agree
 };
 
 class ModelCheckpoint : public Callback {
  public:
   explicit ModelCheckpoint(ModelCheckpointOptions options = {});
   void on_fit_start(Trainer& trainer, TrainModule& module) override;
+  void on_train_batch_end(Trainer& trainer, TrainModule& module, std::int64_t batch_index, std::int64_t batches,
+                          const Tensor& loss) override;
   void on_train_epoch_end(Trainer& trainer, TrainModule& module) override;
   // The best checkpoint so far ("" before the first), and the kept ones with their scores.
   const std::string& best_model_path() const { return best_path_; }
@@ -32,9 +43,14 @@ class ModelCheckpoint : public Callback {
  private:
   std::string format_name(const Trainer& trainer) const;
   bool ranks_above(double a, double b) const;
+  // Saves the checkpoint named by the filename template if `score` makes the top k (best first,
+  // or newest first without a monitor), removing the one it pushes out.
+  void save_ranked(Trainer& trainer, TrainModule& module, double score);
   ModelCheckpointOptions options_;
   std::vector<std::pair<double, std::string>> kept_;  // best first
   std::string best_path_;
+  std::int64_t last_step_seen_ = 0;  // a batch that ends no accumulation window takes no step
+  std::chrono::steady_clock::time_point last_save_;
 };
 
 }  // namespace ember::trainer

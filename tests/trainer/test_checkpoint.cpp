@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <set>
 
 #include "helpers.h"
 #include "nn/nn.h"
@@ -10,6 +11,7 @@
 #include "trainer/csv_logger.h"
 #include "io/safetensors.h"
 #include "trainer/early_stopping.h"
+#include "trainer/model_checkpoint.h"
 #include "trainer/trainer.h"
 
 using namespace ember;
@@ -184,6 +186,32 @@ TEST_CASE("a checkpoint in the middle of an epoch resumes bit for bit: workers, 
     CHECK(rest.metrics().at("val_loss") == full.metrics().at("val_loss"));
     CHECK(rest.metrics().at("train_loss") == doctest::Approx(full.metrics().at("train_loss")).epsilon(1e-12));
   }
+  std::filesystem::remove_all(scratch());
+}
+
+TEST_CASE("ModelCheckpoint every_n_train_steps writes mid-epoch checkpoints that resume bit for bit") {
+  // 6 steps an epoch, a save every 4: steps 4 and 8 inside epochs, 6 and 12 at their ends (12 is
+  // both, one file), and last.safetensors.
+  const data::DataLoaderOptions loading{.batch_size = 8, .shuffle = true, .num_workers = 2, .seed = 4};
+  const std::string dir = (scratch() / "steps").string();
+  LoggingNet straight;
+  data::DataLoader straight_train(std::make_shared<NoisyDataset>(), loading);
+  trainer::Trainer full({.max_epochs = 2, .seed = 3,
+                         .callbacks = {std::make_shared<trainer::ModelCheckpoint>(trainer::ModelCheckpointOptions{
+                             .dirpath = dir, .save_top_k = -1, .save_last = true, .every_n_train_steps = 4})}});
+  full.fit(straight, straight_train);
+  std::set<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) files.insert(entry.path().filename().string());
+  CHECK(files == std::set<std::string>{"epoch=0-step=4.safetensors", "epoch=0-step=6.safetensors",
+                                       "epoch=1-step=8.safetensors", "epoch=1-step=12.safetensors",
+                                       "last.safetensors"});
+  LoggingNet resumed;
+  data::DataLoader train(std::make_shared<NoisyDataset>(), loading);
+  trainer::Trainer rest({.max_epochs = 2, .seed = 3});
+  rest.fit(resumed, train, nullptr, dir + "/epoch=0-step=4.safetensors");
+  CHECK(weights(resumed) == weights(straight));
+  CHECK(contains(error_of([] { trainer::ModelCheckpoint({.monitor = "val_loss", .every_n_train_steps = 2}); }),
+                 "mid-epoch saves (every_n_train_steps, train_time_interval) would write nothing"));
   std::filesystem::remove_all(scratch());
 }
 
