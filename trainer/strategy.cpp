@@ -80,6 +80,11 @@ void Strategy::barrier() const {
   if (group_) group_->barrier()->wait();
 }
 
+double Strategy::max_over_processes(double value) const {
+  if (!group_ || group_->size() == 1) return value;
+  return group_->all_reduce_host(from_vector<double>({value}), distributed::ReduceOp::max).to_vector<double>()[0];
+}
+
 std::set<std::string> Strategy::metric_names_of_every_rank(const TrainModule::LogState& logs) const {
   // Each rank's names as one '\n'-separated byte string (starting with '\n', so none is empty),
   // their lengths first, then the strings end to end.

@@ -60,6 +60,8 @@ class Strategy {
   Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm);
   // Waits for every rank (after rank 0 wrote a checkpoint the others may read).
   void barrier() const;
+  // The largest of every rank's `value` (this rank's alone without a group).
+  double max_over_processes(double value) const;
   // The module's epoch metrics, averaged over every rank's samples (weighted sums and weights
   // are summed across ranks before dividing); a name some rank did not log counts zero there.
   Metrics take_epoch_metrics(TrainModule& module);

@@ -1,6 +1,8 @@
 #include "trainer/trainer.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <optional>
 
 #include "core/autocast.h"
 #include "core/cuda.h"
@@ -96,6 +98,8 @@ void Trainer::fit(TrainModule& module, data::DataLoader& train, data::DataLoader
   strategy_.setup(module, *config_.optimizer, device_, train, validation);
   if (!resume_from.empty()) load_checkpoint(resume_from, module);
   should_stop_ = false;
+  std::optional<PreemptionWatch> preemption;
+  if (options_.handle_preemption) preemption.emplace();
   for (const auto& callback : options_.callbacks) callback->on_fit_start(*this, module);
 
   while (current_epoch_ < options_.max_epochs && !should_stop_) {
@@ -172,6 +176,7 @@ void Trainer::train_epoch(TrainModule& module, data::DataLoader& loader, data::D
     for (const auto& callback : options_.callbacks) {
       callback->on_train_batch_end(*this, module, index, batches, batch_loss);
     }
+    if (window_ends && options_.handle_preemption) stop_if_preempted(module);
     if (validation != nullptr && (index + 1) % period == 0) {
       validate_during_fit(module, *validation);
       last_validated = index;
@@ -200,6 +205,20 @@ void Trainer::validate_during_fit(TrainModule& module, data::DataLoader& validat
   validation_metrics_ = validate(module, validation);
   module.restore_logs(std::move(training_logs));
   for (const auto& callback : options_.callbacks) callback->on_validation_end(*this, module);
+}
+
+void Trainer::stop_if_preempted(TrainModule& module) {
+  int signal = PreemptionWatch::received();
+  // Every rank must stop at the same step, and signals reach them at different ones.
+  if (strategy_.is_distributed()) signal = static_cast<int>(strategy_.max_over_processes(signal));
+  if (signal == 0) return;
+  const std::string path = !options_.preemption_checkpoint.empty()
+                               ? options_.preemption_checkpoint
+                               : (std::filesystem::path(options_.default_root_dir) / "checkpoints" /
+                                  "preempted.safetensors").string();
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  save_checkpoint(path, module);
+  throw Preempted(signal, path);
 }
 
 void Trainer::step_plateau_scheduler() {

@@ -19,6 +19,7 @@
 #include "optim/grad_scaler.h"
 #include "trainer/callback.h"
 #include "trainer/nonfinite_loss.h"
+#include "trainer/preemption.h"
 #include "trainer/strategy.h"
 #include "trainer/train_module.h"
 
@@ -67,6 +68,12 @@ struct TrainerOptions {
   // (the default), skip the batch (single process only), or ignore it. Not used under "16-mixed",
   // whose GradScaler skips the steps of non-finite gradients.
   NonfiniteLoss nonfinite_loss = NonfiniteLoss::error;
+  // SIGTERM or SIGINT during fit (trainer/preemption.h): finish the step, save a checkpoint that
+  // resumes at the next batch to `preemption_checkpoint` (empty: <default_root_dir>/checkpoints/
+  // preempted.safetensors) and throw Preempted. Under a distributed strategy the ranks agree on
+  // the step to stop at with one small all-reduce per step. Off: the signals end the process.
+  bool handle_preemption = true;
+  std::string preemption_checkpoint = "";
 };
 
 class Trainer {
@@ -119,6 +126,8 @@ class Trainer {
   // The N of "validate after every N-th batch" for an epoch of `batches` batches.
   std::int64_t validation_period(std::int64_t batches) const;
   void step_plateau_scheduler();
+  // After an optimizer step: when a preemption signal came (to any rank), save and throw Preempted.
+  void stop_if_preempted(TrainModule& module);
   // Runs `step` on each batch in eval mode without grad and returns what the steps logged
   // (taking it from the module, like every epoch end).
   template <class Step>

@@ -172,6 +172,9 @@ int main(int argc, char** argv) {
   const Options options = parse_options(argc, argv);
   try {
     return run(options);
+  } catch (const ember::trainer::Preempted& preempted) {  // SIGTERM / SIGINT: saved, resumable
+    std::cerr << "fashion_mnist: " << preempted.what() << " (--resume " << preempted.checkpoint() << ")\n";
+    return ember::trainer::kPreemptedExitCode;
   } catch (const std::exception& error) {  // an ember::Error, or the file system's (an unwritable --out)
     std::cerr << "fashion_mnist: " << error.what() << '\n';
     return 2;

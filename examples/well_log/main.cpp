@@ -11,6 +11,7 @@
 
 #include "core/ember.h"
 #include "predict.h"
+#include "trainer/preemption.h"
 #include "training_run.h"
 
 namespace {
@@ -124,6 +125,9 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("train")) return run_training(train);
     if (app.got_subcommand("predict")) return run_prediction(predict);
     return run_generation(generate);
+  } catch (const ember::trainer::Preempted& preempted) {  // SIGTERM / SIGINT: saved, resumable
+    std::cerr << "well_log: " << preempted.what() << " (train --resume " << preempted.checkpoint() << ")\n";
+    return ember::trainer::kPreemptedExitCode;
   } catch (const std::exception& error) {
     std::cerr << "well_log: " << error.what() << '\n';
     return 2;

@@ -1,5 +1,8 @@
 // Checkpoints and CSV logs: stop after 2 epochs, resume for 2 more, and get the 4-epoch run
 // bit for bit, in weights and in metrics.csv.
+#include <signal.h>
+
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -212,6 +215,63 @@ TEST_CASE("ModelCheckpoint every_n_train_steps writes mid-epoch checkpoints that
   CHECK(weights(resumed) == weights(straight));
   CHECK(contains(error_of([] { trainer::ModelCheckpoint({.monitor = "val_loss", .every_n_train_steps = 2}); }),
                  "mid-epoch saves (every_n_train_steps, train_time_interval) would write nothing"));
+  std::filesystem::remove_all(scratch());
+}
+
+namespace {
+
+// A scheduler's notice mid-run: SIGTERM to this process after optimizer step `step`.
+class SignalAt : public trainer::Callback {
+ public:
+  explicit SignalAt(std::int64_t step) : step_(step) {}
+  void on_train_batch_end(trainer::Trainer& trainer, trainer::TrainModule&, std::int64_t, std::int64_t,
+                          const Tensor&) override {
+    if (trainer.global_step() == step_) std::raise(SIGTERM);
+  }
+
+ private:
+  std::int64_t step_;
+};
+
+}  // namespace
+
+TEST_CASE("SIGTERM mid-epoch: fit finishes the step, saves, throws Preempted, and the resume continues exactly") {
+  const data::DataLoaderOptions loading{.batch_size = 8, .shuffle = true, .num_workers = 2, .seed = 5};
+  const std::string root = (scratch() / "preempted").string();
+  LoggingNet straight;
+  data::DataLoader straight_train(std::make_shared<NoisyDataset>(), loading);
+  trainer::Trainer full({.max_epochs = 2, .seed = 2});
+  full.fit(straight, straight_train);
+
+  struct sigaction before = {};
+  ::sigaction(SIGTERM, nullptr, &before);
+  std::string checkpoint;
+  {
+    LoggingNet doomed;
+    data::DataLoader train(std::make_shared<NoisyDataset>(), loading);
+    trainer::Trainer interrupted({.max_epochs = 2, .seed = 2, .default_root_dir = root,
+                                  .callbacks = {std::make_shared<SignalAt>(9)}});
+    try {
+      interrupted.fit(doomed, train);
+      FAIL("fit returned after SIGTERM");
+    } catch (const trainer::Preempted& preempted) {
+      CHECK(preempted.signal() == SIGTERM);
+      checkpoint = preempted.checkpoint();
+      CHECK(contains(preempted.what(), "preempted by Terminated (signal 15)"));
+    }
+    CHECK(interrupted.global_step() == 9);  // the step the signal came in finished, no more
+  }
+  CHECK(checkpoint == root + "/checkpoints/preempted.safetensors");
+  LoggingNet resumed;
+  data::DataLoader train(std::make_shared<NoisyDataset>(), loading);
+  trainer::Trainer rest({.max_epochs = 2, .seed = 2});
+  rest.fit(resumed, train, nullptr, checkpoint);
+  CHECK(weights(resumed) == weights(straight));
+  // Outside fit the handler from before is back (the watch restored it).
+  struct sigaction after = {};
+  ::sigaction(SIGTERM, nullptr, &after);
+  const bool restored = after.sa_handler == before.sa_handler;
+  CHECK(restored);
   std::filesystem::remove_all(scratch());
 }
 
