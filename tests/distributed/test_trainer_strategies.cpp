@@ -3,11 +3,14 @@
 // epoch metrics (reduced across ranks), training and validation.
 #include <doctest/doctest.h>
 
+#include <csignal>
+
 #include "nn/nn.h"
 #include "optim/adam.h"
 #include "ranks.h"
 #include "tiny_problem.h"
 #include "trainer/regressor.h"
+#include "trainer/preemption.h"
 #include "trainer/trainer.h"
 
 using namespace ember;
@@ -167,5 +170,64 @@ TEST_CASE("under ddp a rank with no validation batch adds nothing, and the metri
   for (const char* rank : {"0", "1"}) {
     const std::vector<double> values = read_values(run.directory + "/val." + rank);
     CHECK(values[0] == doctest::Approx(values[1]).epsilon(1e-6));
+  }
+}
+
+namespace {
+
+// SIGTERM to this rank alone after optimizer step `step` (a signal reaches ranks at different
+// moments; here only one rank gets it at all).
+class SignalAt : public trainer::Callback {
+ public:
+  SignalAt(std::int64_t step, bool signalled_rank) : step_(step), signalled_rank_(signalled_rank) {}
+  void on_train_batch_end(trainer::Trainer& trainer, trainer::TrainModule&, std::int64_t, std::int64_t,
+                          const Tensor&) override {
+    if (signalled_rank_ && trainer.global_step() == step_) std::raise(SIGTERM);
+  }
+
+ private:
+  std::int64_t step_;
+  bool signalled_rank_;
+};
+
+// Three epochs of ddp over 24 shuffled samples (3 steps an epoch), from `resume_from` if given;
+// SIGTERM to rank 1 after step `signal_at` (0: none). The weights, then the global step.
+std::vector<double> preemptible_fit(const std::shared_ptr<distributed::ProcessGroup>& group, const std::string& root,
+                                    std::int64_t signal_at, const std::string& resume_from) {
+  AdamRegressor module;
+  data::DataLoader train(regression_data(24, 17), {.batch_size = 4, .shuffle = true, .num_workers = 1, .seed = 3});
+  trainer::TrainerOptions options{.max_epochs = 3, .seed = 8, .default_root_dir = root, .strategy = "ddp",
+                                  .distributed_timeout = std::chrono::seconds(20)};
+  if (signal_at > 0) options.callbacks = {std::make_shared<SignalAt>(signal_at, group->rank() == 1)};
+  trainer::Trainer trainer(options);
+  std::vector<double> outcome;
+  try {
+    trainer.fit(module, train, nullptr, resume_from);
+  } catch (const trainer::Preempted& preempted) {
+    require(preempted.checkpoint() == root + "/checkpoints/preempted.safetensors", preempted.what());
+  }
+  outcome = flat_parameters(module);
+  outcome.push_back(static_cast<double>(trainer.global_step()));
+  return outcome;
+}
+
+}  // namespace
+
+RANK_SCENARIO(trainer_preempted_under_ddp) {
+  const std::string rank = std::to_string(group->rank());
+  write_values(directory + "/straight." + rank, preemptible_fit(group, directory + "/a", 0, ""));
+  write_values(directory + "/preempted." + rank, preemptible_fit(group, directory + "/b", 4, ""));
+  write_values(directory + "/resumed." + rank,
+               preemptible_fit(group, directory + "/c", 0, directory + "/b/checkpoints/preempted.safetensors"));
+}
+
+TEST_CASE("under ddp a SIGTERM to one rank stops both at the same step, mid-epoch, and the resume is exact") {
+  const auto run = run_ranks("trainer_preempted_under_ddp", 2);
+  INFO(run.report());
+  REQUIRE(run.succeeded());
+  for (const std::string rank : {"0", "1"}) {
+    const auto preempted = read_values(run.directory + "/preempted." + rank);
+    CHECK(preempted.back() == 4);  // step 4, the 2nd of epoch 1: both ranks stopped there
+    CHECK(read_values(run.directory + "/resumed." + rank) == read_values(run.directory + "/straight." + rank));
   }
 }
