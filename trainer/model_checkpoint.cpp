@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 
+#include "trainer/number_text.h"
 #include "trainer/trainer.h"
 
 namespace ember::trainer {
@@ -40,8 +42,9 @@ void ModelCheckpoint::on_train_batch_end(Trainer& trainer, TrainModule& module, 
   const bool by_time = options_.train_time_interval.count() > 0 &&
                        std::chrono::steady_clock::now() - last_save_ >= options_.train_time_interval;
   if (!by_steps && !by_time) return;
-  if (options_.save_last) trainer.save_checkpoint((std::filesystem::path(options_.dirpath) / "last.safetensors").string(), module);
   if (options_.monitor.empty() && options_.save_top_k != 0) save_ranked(trainer, module, static_cast<double>(step));
+  // last after the ranking, so that its copy of this callback's state knows the file just kept.
+  if (options_.save_last) trainer.save_checkpoint((std::filesystem::path(options_.dirpath) / "last.safetensors").string(), module);
   last_save_ = std::chrono::steady_clock::now();
 }
 
@@ -84,19 +87,45 @@ std::string ModelCheckpoint::format_name(const Trainer& trainer) const {
 
 void ModelCheckpoint::on_train_epoch_end(Trainer& trainer, TrainModule& module) {
   if ((trainer.current_epoch() + 1) % options_.every_n_epochs != 0) return;
-  const std::filesystem::path dir(options_.dirpath);
-  if (options_.save_last) trainer.save_checkpoint((dir / "last.safetensors").string(), module);
-  if (options_.save_top_k == 0) return;
-
-  double score = static_cast<double>(trainer.global_step());  // no monitor: newest ranks first
-  if (!options_.monitor.empty()) {
-    const auto found = trainer.metrics().find(options_.monitor);
-    EMBER_CHECK(found != trainer.metrics().end(), "ModelCheckpoint: metric '", options_.monitor,
-                "' was not logged this epoch");
-    score = found->second;
+  if (options_.save_top_k != 0) {
+    double score = static_cast<double>(trainer.global_step());  // no monitor: newest ranks first
+    if (!options_.monitor.empty()) {
+      const auto found = trainer.metrics().find(options_.monitor);
+      EMBER_CHECK(found != trainer.metrics().end(), "ModelCheckpoint: metric '", options_.monitor,
+                  "' was not logged this epoch");
+      score = found->second;
+    }
+    save_ranked(trainer, module, score);
   }
-  save_ranked(trainer, module, score);
+  // last after the ranking, so that its copy of this callback's state knows the file just kept.
+  if (options_.save_last) trainer.save_checkpoint((std::filesystem::path(options_.dirpath) / "last.safetensors").string(), module);
   last_save_ = std::chrono::steady_clock::now();
+}
+
+std::map<std::string, std::string> ModelCheckpoint::state() const {
+  std::map<std::string, std::string> state{{"kept", std::to_string(kept_.size())}, {"best", best_path_}};
+  for (std::size_t i = 0; i < kept_.size(); ++i) {
+    state["kept." + std::to_string(i) + ".score"] = exact_text(kept_[i].first);
+    state["kept." + std::to_string(i) + ".path"] = kept_[i].second;
+  }
+  return state;
+}
+
+void ModelCheckpoint::load_state(const std::map<std::string, std::string>& state) {
+  const auto entry = [&](const std::string& key) -> const std::string& {
+    const auto found = state.find(key);
+    EMBER_CHECK(found != state.end(), "ModelCheckpoint: the checkpoint's ModelCheckpoint state has no '", key, "'");
+    return found->second;
+  };
+  const auto count = parse_number<std::int64_t>(entry("kept"), "ModelCheckpoint: the checkpoint's kept count", 0, 1 << 20);
+  kept_.clear();
+  for (std::int64_t i = 0; i < count; ++i) {
+    const std::string prefix = "kept." + std::to_string(i) + ".";
+    const double score = parse_number(entry(prefix + "score"), "ModelCheckpoint: the checkpoint's score",
+                                      -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity());
+    kept_.emplace_back(score, entry(prefix + "path"));
+  }
+  best_path_ = entry("best");
 }
 
 void ModelCheckpoint::save_ranked(Trainer& trainer, TrainModule& module, double score) {

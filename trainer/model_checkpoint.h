@@ -4,6 +4,7 @@
 // and, by option, inside epochs every N optimizer steps or every T seconds (checkpoints that
 // resume at the next batch, bit for bit: Trainer::save_checkpoint).
 #include <chrono>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +37,10 @@ class ModelCheckpoint : public Callback {
   void on_train_batch_end(Trainer& trainer, TrainModule& module, std::int64_t batch_index, std::int64_t batches,
                           const Tensor& loss) override;
   void on_train_epoch_end(Trainer& trainer, TrainModule& module) override;
+  // The kept files with their scores and the best one, so that a resumed run goes on ranking
+  // (and deleting) the files the run before it wrote, as Lightning's best_k_models.
+  std::map<std::string, std::string> state() const override;
+  void load_state(const std::map<std::string, std::string>& state) override;
   // The best checkpoint so far ("" before the first), and the kept ones with their scores.
   const std::string& best_model_path() const { return best_path_; }
   const std::vector<std::pair<double, std::string>>& kept() const { return kept_; }

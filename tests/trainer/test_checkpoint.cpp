@@ -275,6 +275,27 @@ TEST_CASE("SIGTERM mid-epoch: fit finishes the step, saves, throws Preempted, an
   std::filesystem::remove_all(scratch());
 }
 
+TEST_CASE("ModelCheckpoint's kept files and best survive a resume") {
+  // Found by tools/soak.sh: a run resumed after its last epoch had forgotten its best checkpoint
+  // (fashion_mnist then tried to load a checkpoint named "").
+  const std::string dir = (scratch() / "kept").string();
+  auto callback = [&] {
+    return std::make_shared<trainer::ModelCheckpoint>(
+        trainer::ModelCheckpointOptions{.dirpath = dir, .monitor = "val_loss", .save_top_k = 2, .save_last = true});
+  };
+  Net first;
+  data::DataLoader train(dataset(), {.batch_size = 8}), val(dataset(), {.batch_size = 16});
+  const auto before = callback();
+  trainer::Trainer({.max_epochs = 3, .callbacks = {before}}).fit(first, train, &val);
+  REQUIRE(!before->best_model_path().empty());
+  Net again;
+  const auto after = callback();
+  trainer::Trainer({.max_epochs = 3, .callbacks = {after}}).fit(again, train, &val, dir + "/last.safetensors");
+  CHECK(after->best_model_path() == before->best_model_path());
+  CHECK(after->kept() == before->kept());
+  std::filesystem::remove_all(scratch());
+}
+
 TEST_CASE("a damaged or foreign checkpoint is a clear error") {
   const std::string path = (scratch() / "ckpt.safetensors").string();
   Net module;
