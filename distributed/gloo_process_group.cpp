@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <numeric>
@@ -110,8 +111,12 @@ GlooProcessGroup::GlooProcessGroup(std::shared_ptr<Store> store, int rank, int s
   EMBER_CHECK(store_ != nullptr, "GlooProcessGroup: no store");
   ignore_sigpipe_unless_handled();
   gloo::transport::tcp::attr address;
+  // PyTorch's variable for the same choice, so a cluster's launch script works for both.
+  const char* interface_from_environment = std::getenv("GLOO_SOCKET_IFNAME");
   if (!options.interface_name.empty()) {
     address.iface = options.interface_name;
+  } else if (interface_from_environment != nullptr && interface_from_environment[0] != '\0') {
+    address.iface = interface_from_environment;
   } else {
     address.hostname = local_hostname(options);
   }

@@ -23,7 +23,8 @@ struct GlooOptions {
   // The address the other ranks reach this one at: a host name or IP. Empty: 127.0.0.1 when
   // every rank runs on this machine, else this machine's host name.
   std::string hostname;
-  // Or a network interface to take the address from ("eth0"); wins over hostname.
+  // Or a network interface to take the address from ("eth0"); wins over hostname. Empty: the
+  // environment's GLOO_SOCKET_IFNAME (PyTorch's variable), if set.
   std::string interface_name;
 };
 

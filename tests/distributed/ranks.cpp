@@ -19,11 +19,9 @@ std::map<std::string, Scenario>& scenarios() {
   return registry;
 }
 
-std::string this_program() {
-  return std::filesystem::read_symlink("/proc/self/exe").string();
-}
-
 }  // namespace
+
+std::string this_program() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
 
 bool register_scenario(const char* name, Scenario scenario) {
   scenarios()[name] = scenario;

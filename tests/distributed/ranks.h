@@ -44,6 +44,9 @@ struct RanksRun {
   std::string report() const;       // the exit codes and every rank's output, for failed checks
 };
 
+// The path of this test program (to start its copies as ranks).
+std::string this_program();
+
 // Runs `scenario` as `nproc` ranks and waits for all of them (at most two minutes).
 RanksRun run_ranks(const char* scenario, int nproc, const RanksOptions& options = {});
 
