@@ -22,13 +22,12 @@ bool NonfiniteLossWatch::skips(const Tensor& loss, std::int64_t epoch, std::int6
   if (action_ == NonfiniteLoss::ignore) return false;
   NoGradGuard no_grad;
   if (action_ == NonfiniteLoss::skip) return !std::isfinite(loss.item<double>());
-  // On the loss's device: bad = NaN (x != x) or infinite (|x| == inf); keep the first bad record.
+  // On the loss's device: finite means |x| < inf (false for NaN too); keep the first bad record.
   const Tensor value = loss.detach().reshape({1}).to(DType::f64);
-  const Tensor nan = to(ne(value, value), DType::f64);
-  const Tensor infinite = to(eq(abs(value), std::numeric_limits<double>::infinity()), DType::f64);
+  const Tensor finite = to(lt(abs(value), std::numeric_limits<double>::infinity()), DType::f64);
   if (!record_.defined()) record_ = full({4}, -1.0, {.dtype = DType::f64, .device = loss.device()});
   const Tensor first = to(lt(record_.slice(0, 0, 1), 0.0), DType::f64);
-  const Tensor take = gt((nan + infinite) * first, 0.5);
+  const Tensor take = gt((1.0 - finite) * first, 0.5);
   const TensorOptions options{.dtype = DType::f64, .device = loss.device()};
   const Tensor candidate = cat({full({1}, static_cast<double>(step), options),
                                 full({1}, static_cast<double>(epoch), options),

@@ -3,6 +3,7 @@
 // is only noted; the Trainer finishes the step it is in, writes a checkpoint that resumes at the
 // next batch, and fit throws Preempted. A program exits with kPreemptedExitCode then, so a job
 // script can tell "resume me" from a failure. ember-run forwards both signals to every rank.
+#include <cstdint>
 #include <string>
 
 #include "core/error.h"
@@ -11,6 +12,10 @@ namespace ember::trainer {
 
 // EX_TEMPFAIL of sysexits.h: a temporary failure, run again (from the checkpoint).
 inline constexpr int kPreemptedExitCode = 75;
+
+// Under a distributed strategy the ranks agree on the step to stop at every this many optimizer
+// steps (one host read of an all-reduce each time); a single process checks after every step.
+inline constexpr std::int64_t kPreemptionAgreementSteps = 8;
 
 class Preempted : public Error {
  public:

@@ -209,8 +209,13 @@ void Trainer::validate_during_fit(TrainModule& module, data::DataLoader& validat
 
 void Trainer::stop_if_preempted(TrainModule& module) {
   int signal = PreemptionWatch::received();
-  // Every rank must stop at the same step, and signals reach them at different ones.
-  if (strategy_.is_distributed()) signal = static_cast<int>(strategy_.max_over_processes(signal));
+  // Every rank must stop at the same step, and signals reach them at different ones: the ranks
+  // agree every kPreemptionAgreementSteps steps (an all-reduce read on the host, a wait for the
+  // GPU under NCCL, so not every step).
+  if (strategy_.is_distributed()) {
+    if (global_step_ % kPreemptionAgreementSteps != 0) return;
+    signal = static_cast<int>(strategy_.max_over_processes(signal));
+  }
   if (signal == 0) return;
   const std::string path = !options_.preemption_checkpoint.empty()
                                ? options_.preemption_checkpoint

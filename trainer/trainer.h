@@ -71,7 +71,7 @@ struct TrainerOptions {
   // SIGTERM or SIGINT during fit (trainer/preemption.h): finish the step, save a checkpoint that
   // resumes at the next batch to `preemption_checkpoint` (empty: <default_root_dir>/checkpoints/
   // preempted.safetensors) and throw Preempted. Under a distributed strategy the ranks agree on
-  // the step to stop at with one small all-reduce per step. Off: the signals end the process.
+  // the step to stop at every kPreemptionAgreementSteps steps. Off: the signals end the process.
   bool handle_preemption = true;
   std::string preemption_checkpoint = "";
 };
