@@ -7,12 +7,19 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-
-#include "core/error.h"
+#include <sstream>
+#include <utility>
 
 namespace ember::io {
 
 namespace {
+
+template <class... Parts>
+[[noreturn]] void fail_write(Parts&&... parts) {
+  std::ostringstream message;
+  (message << ... << std::forward<Parts>(parts));
+  throw WriteError(message.str());
+}
 
 // Writes to the temporary file of `target`; a failure names the target the user asked for, the
 // temporary and the system's reason (a full disk: "No space left on device").
@@ -25,8 +32,10 @@ class DescriptorSink : public FileSink {
     while (count > 0) {
       const ssize_t written = ::write(fd_, next, count);
       if (written < 0 && errno == EINTR) continue;
-      EMBER_CHECK(written > 0, what_, ": writing ", target_, " (through ", temporary_, ") failed: ",
-                  std::strerror(errno), "; the previous ", target_, " is untouched");
+      if (written <= 0) {
+        fail_write(what_, ": writing ", target_, " (through ", temporary_, ") failed: ", std::strerror(errno),
+                   "; any previous ", target_, " is untouched");
+      }
       next += written;
       count -= static_cast<std::size_t>(written);
     }
@@ -66,27 +75,32 @@ void write_atomically(const std::string& path, const char* what, const std::func
   const std::string temporary = (target.parent_path() / temporary_name).string();
   remove_stale_temporaries(target);
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  EMBER_CHECK(fd >= 0, what, ": cannot create ", temporary, " to write ", path, ": ", std::strerror(errno));
+  if (fd < 0) fail_write(what, ": cannot create ", temporary, " to write ", path, ": ", std::strerror(errno));
+  // On a failure: the write's own error is the one to report, not the removal's.
+  const auto discard_temporary = [&] {
+    std::error_code ignored;
+    std::filesystem::remove(temporary, ignored);
+  };
   try {
     DescriptorSink sink(fd, path, temporary, what);
     fill(sink);
-    EMBER_CHECK(::fsync(fd) == 0, what, ": fsync of ", temporary, " (for ", path, ") failed: ", std::strerror(errno));
+    if (::fsync(fd) != 0) fail_write(what, ": fsync of ", temporary, " (for ", path, ") failed: ", std::strerror(errno));
   } catch (...) {
     ::close(fd);
-    std::filesystem::remove(temporary);
+    discard_temporary();
     throw;
   }
   // close() can report a write error the file system deferred (NFS): the file is not saved then.
   if (::close(fd) != 0) {
     const int reason = errno;
-    std::filesystem::remove(temporary);
-    fail(what, ": closing ", temporary, " (for ", path, ") failed: ", std::strerror(reason));
+    discard_temporary();
+    fail_write(what, ": closing ", temporary, " (for ", path, ") failed: ", std::strerror(reason));
   }
   std::error_code error;
   std::filesystem::rename(temporary, target, error);
   if (error) {
-    std::filesystem::remove(temporary);
-    fail(what, ": cannot rename ", temporary, " to ", path, ": ", error.message());
+    discard_temporary();
+    fail_write(what, ": cannot rename ", temporary, " to ", path, ": ", error.message());
   }
   // Make the rename itself durable.
   const int dir = ::open(target.parent_path().empty() ? "." : target.parent_path().c_str(), O_RDONLY | O_DIRECTORY);

@@ -2,14 +2,24 @@
 // Atomic file writes: nothing a user saved is ever lost or torn. The content goes to a
 // temporary file in the target's directory, is flushed and fsync'd, and is renamed over the
 // target (then the directory is fsync'd). A failure (a full disk, a file-size limit) is an
-// ember::Error naming the target and the system's reason, and leaves the old file and no
+// WriteError naming the target and the system's reason, and leaves the old file and no
 // temporary. A process killed mid-write leaves its temporary ("<name>.tmp.<pid>"), which nothing
 // reads; the next write to the same target removes it.
 #include <cstddef>
 #include <functional>
 #include <string>
 
+#include "core/error.h"
+
 namespace ember::io {
+
+// What a failed write throws: the environment's refusal (a full disk, a quota, a file-size limit,
+// an I/O error, a directory that cannot be written), which a caller may wait out and retry,
+// rather than a bug in what it asked for.
+class WriteError : public Error {
+ public:
+  using Error::Error;
+};
 
 class FileSink {
  public:

@@ -1,7 +1,9 @@
 // Trainer::save_checkpoint / load_checkpoint: the whole training state in one safetensors file.
+#include <exception>
 #include <limits>
 
 #include "core/generator.h"
+#include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "trainer/number_text.h"
 #include "trainer/trainer.h"
@@ -69,8 +71,14 @@ void Trainer::save_checkpoint(const std::string& path, const TrainModule& module
   for (const auto& [name, tensor] : module.state_dict()) tensors.emplace_back(kModel + name, tensor);
   // A collective under ZeRO (each rank holds part of the state): every rank gets here.
   const optim::OptimizerState optimizer = strategy_.stepping_optimizer(*config_.optimizer).state();
+  // Rank 0 writes; the others wait for its verdict, an all-reduce rather than a barrier, so that a
+  // failed write (a full disk) fails every rank alike at once instead of at the next collective's timeout.
+  // The verdict: 0 written, 1 a write error (WriteError: the environment's, worth a retry), 2 another.
   if (!strategy_.is_global_zero()) {
-    strategy_.barrier();  // until rank 0 has written it
+    const double verdict = strategy_.max_over_processes(0);
+    const std::string failed = "save_checkpoint: rank 0 could not write " + path + " (rank 0's error says why)";
+    if (verdict == 1) throw io::WriteError(failed);
+    if (verdict == 2) throw Error(failed);
     return;
   }
   for (const auto& [name, tensor] : optimizer.tensors) tensors.emplace_back(kOptimizer + name, tensor);
@@ -101,8 +109,19 @@ void Trainer::save_checkpoint(const std::string& path, const TrainModule& module
       metadata["callback." + std::to_string(i) + "." + key] = value;
     }
   }
-  save_safetensors(path, tensors, metadata);
-  strategy_.barrier();
+  double verdict = 0;
+  std::exception_ptr failure;
+  try {
+    save_safetensors(path, tensors, metadata);
+  } catch (const io::WriteError&) {
+    verdict = 1;
+    failure = std::current_exception();
+  } catch (...) {
+    verdict = 2;
+    failure = std::current_exception();
+  }
+  strategy_.max_over_processes(verdict);
+  if (failure) std::rethrow_exception(failure);
 }
 
 nn::StateDict checkpoint_weights(const std::string& path) {

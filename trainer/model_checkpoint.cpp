@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <limits>
 
+#include "io/atomic_file.h"
 #include "trainer/number_text.h"
 #include "trainer/trainer.h"
 
@@ -41,11 +43,54 @@ void ModelCheckpoint::on_train_batch_end(Trainer& trainer, TrainModule& module, 
   const bool by_steps = options_.every_n_train_steps > 0 && step % options_.every_n_train_steps == 0;
   const bool by_time = options_.train_time_interval.count() > 0 &&
                        std::chrono::steady_clock::now() - last_save_ >= options_.train_time_interval;
-  if (!by_steps && !by_time) return;
-  if (options_.monitor.empty() && options_.save_top_k != 0) save_ranked(trainer, module, static_cast<double>(step));
-  // last after the ranking, so that its copy of this callback's state knows the file just kept.
-  if (options_.save_last) trainer.save_checkpoint((std::filesystem::path(options_.dirpath) / "last.safetensors").string(), module);
+  const bool retry_due = retry_at_step_ > 0 && step >= retry_at_step_;
+  if (!by_steps && !by_time && !retry_due) return;
+  guarded(trainer, [&] { save_resumable(trainer, module); });
   last_save_ = std::chrono::steady_clock::now();
+}
+
+void ModelCheckpoint::save_resumable(Trainer& trainer, TrainModule& module) {
+  if (options_.monitor.empty() && options_.save_top_k != 0) {
+    save_ranked(trainer, module, static_cast<double>(trainer.global_step()));
+  }
+  save_last(trainer, module);
+}
+
+void ModelCheckpoint::save_last(Trainer& trainer, TrainModule& module) {
+  // Written after the ranking, so that its copy of this callback's state knows the file just kept.
+  if (options_.save_last) trainer.save_checkpoint((std::filesystem::path(options_.dirpath) / "last.safetensors").string(), module);
+}
+
+template <class Save>
+void ModelCheckpoint::guarded(Trainer& trainer, Save&& save) {
+  if (options_.on_save_error == ModelCheckpointOptions::OnSaveError::stop) {
+    save();
+    return;
+  }
+  try {
+    save();
+  } catch (const io::WriteError& error) {
+    retry_at_step_ = trainer.global_step() + retry_gap_;
+    if (trainer.is_global_zero()) {
+      std::cerr << "ember: warning: " << error.what() << "; training goes on, the save is retried after step "
+                << retry_at_step_ << "\n";
+    }
+    retry_gap_ = std::min(2 * retry_gap_, kMaxRetryGap);
+    return;
+  }
+  retry_at_step_ = 0;
+  retry_gap_ = 1;
+}
+
+void ModelCheckpoint::on_fit_end(Trainer& trainer, TrainModule& module) {
+  if (retry_at_step_ == 0) return;
+  try {
+    save_resumable(trainer, module);
+  } catch (const io::WriteError& error) {
+    throw io::WriteError(std::string("ModelCheckpoint: fit ended with its last save still failing, so the run's "
+                                     "final state is not saved: ") + error.what());
+  }
+  retry_at_step_ = 0;
 }
 
 bool ModelCheckpoint::ranks_above(double a, double b) const {
@@ -95,10 +140,9 @@ void ModelCheckpoint::on_train_epoch_end(Trainer& trainer, TrainModule& module) 
                   "' was not logged this epoch");
       score = found->second;
     }
-    save_ranked(trainer, module, score);
+    guarded(trainer, [&] { save_ranked(trainer, module, score); });
   }
-  // last after the ranking, so that its copy of this callback's state knows the file just kept.
-  if (options_.save_last) trainer.save_checkpoint((std::filesystem::path(options_.dirpath) / "last.safetensors").string(), module);
+  guarded(trainer, [&] { save_last(trainer, module); });
   last_save_ = std::chrono::steady_clock::now();
 }
 

@@ -28,6 +28,13 @@ struct ModelCheckpointOptions {
   // monitored metric exists only at epoch ends, so with a monitor they write last.safetensors only.
   std::int64_t every_n_train_steps = 0;
   std::chrono::seconds train_time_interval{0};  // single process only: ranks' clocks do not agree
+  // A save the environment refuses (io::WriteError: a full disk, a quota, an I/O error). `stop`:
+  // fit ends with the error. `retry`: a warning on stderr, training goes on, and the save is tried
+  // again after 1, 2, 4, ... optimizer steps (at most kMaxRetryGap apart) until one succeeds; a
+  // retry writes what a mid-epoch save writes (a monitored top-k file is written only at an
+  // epoch's end, so it waits for the next one), and a save still failing when fit ends is the
+  // error, since the run's result would be lost. Either way the files already written stay whole.
+  enum class OnSaveError { stop, retry } on_save_error = OnSaveError::stop;
 };
 
 class ModelCheckpoint : public Callback {
@@ -37,6 +44,8 @@ class ModelCheckpoint : public Callback {
   void on_train_batch_end(Trainer& trainer, TrainModule& module, std::int64_t batch_index, std::int64_t batches,
                           const Tensor& loss) override;
   void on_train_epoch_end(Trainer& trainer, TrainModule& module) override;
+  void on_fit_end(Trainer& trainer, TrainModule& module) override;
+  static constexpr std::int64_t kMaxRetryGap = 1024;
   // The kept files with their scores and the best one, so that a resumed run goes on ranking
   // (and deleting) the files the run before it wrote, as Lightning's best_k_models.
   std::map<std::string, std::string> state() const override;
@@ -51,11 +60,19 @@ class ModelCheckpoint : public Callback {
   // Saves the checkpoint named by the filename template if `score` makes the top k (best first,
   // or newest first without a monitor), removing the one it pushes out.
   void save_ranked(Trainer& trainer, TrainModule& module, double score);
+  // What a mid-epoch save (or a retry) writes: the next file by recency and/or last.safetensors.
+  void save_resumable(Trainer& trainer, TrainModule& module);
+  void save_last(Trainer& trainer, TrainModule& module);
+  // Runs `save`; under OnSaveError::retry a WriteError becomes a warning and a scheduled retry.
+  template <class Save>
+  void guarded(Trainer& trainer, Save&& save);
   ModelCheckpointOptions options_;
   std::vector<std::pair<double, std::string>> kept_;  // best first
   std::string best_path_;
   std::int64_t last_step_seen_ = 0;  // a batch that ends no accumulation window takes no step
   std::chrono::steady_clock::time_point last_save_;
+  std::int64_t retry_at_step_ = 0;  // 0: no failed save waits
+  std::int64_t retry_gap_ = 1;
 };
 
 }  // namespace ember::trainer

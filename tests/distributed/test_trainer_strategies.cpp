@@ -3,13 +3,19 @@
 // epoch metrics (reduced across ranks), training and validation.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <csignal>
+#include <optional>
+#include <utility>
 
+#include "file_size_limit.h"
+#include "io/atomic_file.h"
 #include "nn/nn.h"
 #include "optim/adam.h"
 #include "ranks.h"
 #include "tiny_problem.h"
 #include "trainer/regressor.h"
+#include "trainer/model_checkpoint.h"
 #include "trainer/preemption.h"
 #include "trainer/trainer.h"
 
@@ -232,5 +238,70 @@ TEST_CASE("under ddp a SIGTERM to one rank stops both at the same step, mid-epoc
     // epoch 2.
     CHECK(preempted.back() == 8);
     CHECK(read_values(run.directory + "/resumed." + rank) == read_values(run.directory + "/straight." + rank));
+  }
+}
+
+namespace {
+
+using OnSaveError = trainer::ModelCheckpointOptions::OnSaveError;
+
+// Two epochs of ddp over 24 samples (3 steps an epoch) with last.safetensors saved every 2 steps
+// into `root`, on a disk that gets room again after step `room_after` (`full` is null on a rank
+// whose disk is not full). The global step fit ended at, then a WriteError's message ("" if none).
+std::pair<std::int64_t, std::string> fit_on_full_disk(FileSizeLimit* full, const std::string& root, OnSaveError mode,
+                                                      std::int64_t room_after, AdamRegressor& module) {
+  data::DataLoader train(regression_data(24, 17), {.batch_size = 4});
+  trainer::Trainer trainer(
+      {.max_epochs = 2,
+       .callbacks = {std::make_shared<RoomAfter>(full, room_after),
+                     std::make_shared<trainer::ModelCheckpoint>(trainer::ModelCheckpointOptions{
+                         .dirpath = root, .save_top_k = 0, .save_last = true, .every_n_train_steps = 2,
+                         .on_save_error = mode})},
+       .strategy = "ddp",
+       .distributed_timeout = std::chrono::seconds(20)});
+  std::string message;
+  try {
+    trainer.fit(module, train);
+  } catch (const io::WriteError& error) {
+    message = error.what();
+  }
+  return {trainer.global_step(), message};
+}
+
+}  // namespace
+
+// Only rank 0 writes checkpoints, and only its disk is full (a file-size limit in its process).
+RANK_SCENARIO(trainer_disk_full_under_ddp) {
+  std::optional<FileSizeLimit> full;
+  if (group->rank() == 0) full.emplace(kFullDiskBytes);
+  FileSizeLimit* limit = full ? &*full : nullptr;
+  const auto start = std::chrono::steady_clock::now();
+  AdamRegressor stopped;
+  const auto [stop_step, stop_message] = fit_on_full_disk(limit, directory + "/stop", OnSaveError::stop, 0, stopped);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string expected = group->rank() == 0 ? "File too large" : "save_checkpoint: rank 0 could not write";
+  require(stop_message.find(expected) != std::string::npos, "rank " + std::to_string(group->rank()) +
+                                                                  " stopped with '" + stop_message + "'");
+  AdamRegressor retried;
+  const auto [retry_step, retry_message] = fit_on_full_disk(limit, directory + "/retry", OnSaveError::retry, 4, retried);
+  require(retry_message.empty(), "the retrying fit failed: " + retry_message);
+  AdamRegressor reloaded;
+  reloaded.load_state_dict(trainer::checkpoint_weights(directory + "/retry/last.safetensors"));
+  const bool saved_at_the_end = flat_parameters(reloaded) == flat_parameters(retried);
+  write_values(directory + "/disk_full." + std::to_string(group->rank()),
+               {static_cast<double>(stop_step), seconds, static_cast<double>(retry_step), saved_at_the_end ? 1.0 : 0.0});
+}
+
+TEST_CASE("under ddp a full disk on rank 0 fails the save on both ranks at once, or is retried on both") {
+  const auto run = run_ranks("trainer_disk_full_under_ddp", 2);
+  INFO(run.report());
+  REQUIRE(run.succeeded());
+  for (const std::string rank : {"0", "1"}) {
+    const auto values = read_values(run.directory + "/disk_full." + rank);
+    REQUIRE(values.size() == 4);
+    CHECK(values[0] == 2);   // the first save, after step 2, stopped both ranks
+    CHECK(values[1] < 10);   // at once, not at the 20 s collective timeout
+    CHECK(values[2] == 6);   // under retry both trained to the end
+    CHECK(values[3] == 1);   // and last.safetensors holds the final weights
   }
 }
