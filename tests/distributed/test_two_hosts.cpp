@@ -1,7 +1,9 @@
 // Two hosts on one machine: network namespaces joined by a veth pair (Debian's iproute2), one
 // rank in each, the rendezvous through a redis-server in the first, Gloo over TCP between them.
-// The ranks compute the collectives' hand-worked values across the link; then the link is cut
-// mid-run and both fail with an error naming the collective within the timeout. Skipped (and
+// The ranks compute the collectives' hand-worked values across the link, and a DDP fit there
+// matches one process on the whole batch; then the link is cut mid-training and both ranks fail
+// with an error naming the collective within the timeout, and once the link is back the job
+// resumes from its last checkpoint and ends with the uninterrupted run's weights. Skipped (and
 // said so) where the kernel refuses namespaces (not root, or a container without them).
 #include <doctest/doctest.h>
 
@@ -12,6 +14,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -20,8 +23,13 @@
 #include <vector>
 
 #include "core/ember.h"
+#include "data/data_loader.h"
 #include "distributed/temporary_directory.h"
 #include "ranks.h"
+#include "tiny_problem.h"
+#include "trainer/model_checkpoint.h"
+#include "trainer/regressor.h"
+#include "trainer/trainer.h"
 
 using namespace ember;
 using ember::testing::require;
@@ -96,16 +104,48 @@ std::string text_of(const std::string& path) {
 
 }  // namespace
 
-// All-reduces every 20 ms for up to a minute: the link is cut under it.
-RANK_SCENARIO(all_reduce_until_the_link_goes) {
-  Tensor value = full({16}, 1.0);
-  for (int i = 0; i < 3000; ++i) {
-    group->all_reduce(value)->wait();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+namespace {
+
+// A pause after each batch: a run long enough (a few seconds) to cut the link under it.
+class Paced : public trainer::Callback {
+ public:
+  void on_train_batch_end(trainer::Trainer&, trainer::TrainModule&, std::int64_t, std::int64_t, const Tensor&) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
   }
+};
+
+constexpr std::int64_t kEpochs = 60;
+
+// Training across the two hosts: a ddp fit of the Trainer tests' regressor (24 samples unshuffled,
+// a batch of 4 a rank: 3 steps an epoch) for kEpochs, paced, with last.safetensors every 6 steps
+// in <directory>/<name>; resumed from `resume_from` when given. Each rank writes its final
+// weights to <directory>/<name>.<rank>.
+void fit_across_hosts(const std::shared_ptr<distributed::ProcessGroup>& group, const std::string& directory,
+                      const std::string& name, const std::string& resume_from, std::chrono::milliseconds timeout) {
+  ember::testing::Regressor module;
+  data::DataLoader train(ember::testing::regression_data(24), {.batch_size = 4});
+  trainer::Trainer trainer(
+      {.max_epochs = kEpochs,
+       .callbacks = {std::make_shared<Paced>(),
+                     std::make_shared<trainer::ModelCheckpoint>(trainer::ModelCheckpointOptions{
+                         .dirpath = directory + "/" + name, .save_top_k = 0, .save_last = true,
+                         .every_n_train_steps = 6})},
+       .strategy = "ddp",
+       .distributed_timeout = timeout});
+  trainer.fit(module, train, nullptr, resume_from);
+  ember::testing::write_values(directory + "/" + name + "." + std::to_string(group->rank()),
+                               ember::testing::flat_parameters(module));
 }
 
-TEST_CASE("two hosts in network namespaces meet over TCP through redis, and a cut link is an error in time") {
+}  // namespace
+
+RANK_SCENARIO(fit_across_hosts_straight) { fit_across_hosts(group, directory, "straight", "", std::chrono::seconds(20)); }
+RANK_SCENARIO(fit_across_hosts_cut) { fit_across_hosts(group, directory, "cut", "", std::chrono::seconds(3)); }
+RANK_SCENARIO(fit_across_hosts_resumed) {
+  fit_across_hosts(group, directory, "resumed", directory + "/cut/last.safetensors", std::chrono::seconds(20));
+}
+
+TEST_CASE("two hosts in network namespaces: DDP over TCP through redis, a cut link is an error in time, and the job resumes") {
   const TwoHosts hosts;
   if (!hosts.made || ::access("/usr/bin/redis-server", X_OK) != 0) {
     std::cout << "SKIPPED: cannot make two network namespaces joined by a veth pair here (needs root, iproute2 and "
@@ -142,14 +182,29 @@ TEST_CASE("two hosts in network namespaces meet over TCP through redis, and a cu
     return ranks;
   };
 
-  const std::vector<pid_t> meeting = start_ranks("collectives_match_hand_computed_values", "meet", 20000);
-  for (int rank = 0; rank < 2; ++rank) {
-    CHECK_MESSAGE(wait_for(meeting[static_cast<std::size_t>(rank)], std::chrono::seconds(60)) == 0,
-                  text_of(directory.path() + "/meet." + std::to_string(rank) + ".log"));
-  }
+  auto succeed = [&](const std::vector<pid_t>& ranks, const std::string& run_id) {
+    for (int rank = 0; rank < 2; ++rank) {
+      CHECK_MESSAGE(wait_for(ranks[static_cast<std::size_t>(rank)], std::chrono::seconds(90)) == 0,
+                    text_of(directory.path() + "/" + run_id + "." + std::to_string(rank) + ".log"));
+    }
+  };
+  succeed(start_ranks("collectives_match_hand_computed_values", "meet", 20000), "meet");
 
-  const std::vector<pid_t> cut = start_ranks("all_reduce_until_the_link_goes", "cut", 3000);
-  std::this_thread::sleep_for(std::chrono::seconds(2));  // the ranks are all-reducing by now
+  // DDP across the link trains like one process on the whole batch: unshuffled, the two ranks'
+  // k-th batches of 4 together are its k-th batch of 8, and the gradients' mean is the batch's;
+  // only the f32 summation order differs.
+  succeed(start_ranks("fit_across_hosts_straight", "straight", 20000), "straight");
+  const std::vector<double> straight = ember::testing::read_values(directory.path() + "/straight.0");
+  CHECK(ember::testing::read_values(directory.path() + "/straight.1") == straight);
+  ember::testing::Regressor single;
+  data::DataLoader whole_batches(ember::testing::regression_data(24), {.batch_size = 8});
+  trainer::Trainer({.max_epochs = kEpochs}).fit(single, whole_batches);
+  CHECK(ember::testing::relative_difference(straight, ember::testing::flat_parameters(single)) < 1e-5);
+
+  // The same run with host b's link cut after 2 s (about step 60 of 180): both ranks fail by
+  // themselves, with an error naming the collective, within the 3 s timeout.
+  const std::vector<pid_t> cut = start_ranks("fit_across_hosts_cut", "cut", 3000);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
   REQUIRE(shell("ip -n " + hosts.host[1] + " link set " + hosts.link[1] + " down"));
   const auto cut_at = std::chrono::steady_clock::now();
   for (int rank = 0; rank < 2; ++rank) {
@@ -163,6 +218,15 @@ TEST_CASE("two hosts in network namespaces meet over TCP through redis, and a cu
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - cut_at).count();
   MESSAGE("both ranks failed " << seconds << " s after the link went down (timeout 3 s)");
   CHECK(seconds < 20);
+  REQUIRE_MESSAGE(std::filesystem::exists(directory.path() + "/cut/last.safetensors"),
+                  "the cut run wrote no checkpoint before the cut");
+
+  // The link back, the job resumes from the cut run's last checkpoint and ends exactly where the
+  // uninterrupted run did.
+  REQUIRE(shell("ip -n " + hosts.host[1] + " link set " + hosts.link[1] + " up"));
+  succeed(start_ranks("fit_across_hosts_resumed", "resumed", 20000), "resumed");
+  CHECK(ember::testing::read_values(directory.path() + "/resumed.0") == straight);
+  CHECK(ember::testing::read_values(directory.path() + "/resumed.1") == straight);
   ::kill(redis, SIGTERM);
   wait_for(redis, std::chrono::seconds(5));
 }
