@@ -123,12 +123,14 @@ int run(const Options& options) {
   Classifier model(options.model);
   auto summary = std::make_shared<EpochSummary>(test_loader, train->size());
   auto checkpoints = std::make_shared<trainer::ModelCheckpoint>(trainer::ModelCheckpointOptions{
-      .dirpath = options.out + "/checkpoints", .filename = "epoch={epoch}-val_loss={val_loss:.4f}",
+      .filename = "epoch={epoch}-val_loss={val_loss:.4f}",
       .monitor = "val_loss", .save_top_k = 1, .save_last = true, .every_n_train_steps = options.checkpoint_every});
   trainer::Trainer trainer({.max_epochs = options.max_epochs,
                             .limit_train_batches = options.limit_train_batches,
                             .limit_val_batches = options.limit_val_batches,
                             .seed = options.seed,
+                            // Checkpoints (the preemption one too) go to <out>/checkpoints.
+                            .default_root_dir = options.out,
                             .callbacks = {std::make_shared<trainer::ProgressBar>(),
                                           std::make_shared<trainer::EarlyStopping>(
                                               trainer::EarlyStoppingOptions{.monitor = "val_loss", .patience = 3}),

@@ -222,8 +222,7 @@ int run_training(const TrainSettings& requested) {
 
   auto summary = std::make_shared<EpochSummary>(task, sets.train->size());
   auto checkpoints = std::make_shared<trainer::ModelCheckpoint>(
-      trainer::ModelCheckpointOptions{.dirpath = settings.out + "/checkpoints",
-                                      .filename = "epoch={epoch}-" + monitor + "={" + monitor + ":.4f}",
+      trainer::ModelCheckpointOptions{.filename = "epoch={epoch}-" + monitor + "={" + monitor + ":.4f}",
                                       .monitor = monitor,
                                       .mode = trainer::ModelCheckpointOptions::Mode::max,
                                       .save_top_k = 1,
@@ -231,6 +230,8 @@ int run_training(const TrainSettings& requested) {
   trainer::Trainer trainer(
       {.max_epochs = settings.max_epochs,
        .seed = settings.seed,
+       // Checkpoints (the preemption one too) go to <out>/checkpoints.
+       .default_root_dir = settings.out,
        .callbacks =
            {std::make_shared<trainer::ProgressBar>(),
             std::make_shared<trainer::EarlyStopping>(trainer::EarlyStoppingOptions{
