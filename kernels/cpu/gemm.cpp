@@ -98,13 +98,21 @@ void pack_a_floats(const T* a, const MatrixRef& ref, std::int64_t i0, std::int64
 }
 
 // The kMr x 2 Lanes block of packed A panel (kMr x kc) times packed B panel (kc x 2 Lanes),
-// into `block` (kMr rows of 2 Lanes floats), with vectors of Lanes floats (GCC's vector
-// extension: the instructions are those of the function it is inlined into, below).
+// written (or, with `add`, added) to C's block at `c` (row stride ldc), with vectors of Lanes
+// floats (GCC's vector extension: the instructions are those of the function it is inlined into,
+// below). The sums stay in registers from the first product to C.
 template <int Lanes>
-[[gnu::always_inline]] inline void f32_micro_kernel(std::int64_t kc, const float* a, const float* b, float* block) {
+[[gnu::always_inline]] inline void f32_micro_kernel(std::int64_t kc, const float* a, const float* b, float* c,
+                                                    std::int64_t ldc, bool add) {
   using Vector [[gnu::vector_size(Lanes * sizeof(float))]] = float;
   constexpr std::int64_t nr = 2 * Lanes;
-  Vector acc[kMr][2] = {};
+  // C's block is needed only after the products, but in a large C it is far from the core (a 2048
+  // x 2048 f32 C is 16 MB): fetch its lines now, so that they arrive while the sums run.
+  for (std::int64_t i = 0; i < kMr; ++i) {
+    for (std::int64_t j = 0; j < nr; j += 64 / sizeof(float)) __builtin_prefetch(c + i * ldc + j, 1);
+  }
+  Vector acc[kMr][2];
+  for (std::int64_t i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = Vector{};
   for (std::int64_t p = 0; p < kc; ++p) {
     Vector b0, b1;  // unaligned loads (no helper function: it would not share the caller's target)
     std::memcpy(&b0, b + p * nr, sizeof(Vector));
@@ -116,44 +124,38 @@ template <int Lanes>
     }
   }
   for (std::int64_t i = 0; i < kMr; ++i) {
-    std::memcpy(block + i * nr, &acc[i][0], sizeof(Vector));
-    std::memcpy(block + i * nr + Lanes, &acc[i][1], sizeof(Vector));
+    for (std::int64_t half = 0; half < 2; ++half) {
+      float* out = c + i * ldc + half * Lanes;
+      if (add) {
+        Vector before;
+        std::memcpy(&before, out, sizeof(Vector));
+        acc[i][half] += before;
+      }
+      std::memcpy(out, &acc[i][half], sizeof(Vector));
+    }
   }
 }
 
 // The micro-kernel once per instruction set. 8 lanes on AVX2 (16 registers: 12 accumulators, 2
 // of B, a broadcast of A) and on plain x86-64 (where each vector is two SSE registers, and the
 // compiler spills); 16 on AVX-512 (32 registers).
-void f32_micro_kernel_generic(std::int64_t kc, const float* a, const float* b, float* block) {
-  f32_micro_kernel<8>(kc, a, b, block);
+void f32_micro_kernel_generic(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc, bool add) {
+  f32_micro_kernel<8>(kc, a, b, c, ldc, add);
 }
 __attribute__((target("avx2,fma"))) void f32_micro_kernel_avx2(std::int64_t kc, const float* a, const float* b,
-                                                                float* block) {
-  f32_micro_kernel<8>(kc, a, b, block);
+                                                                float* c, std::int64_t ldc, bool add) {
+  f32_micro_kernel<8>(kc, a, b, c, ldc, add);
 }
 __attribute__((target("avx512f"))) void f32_micro_kernel_avx512(std::int64_t kc, const float* a, const float* b,
-                                                                 float* block) {
-  f32_micro_kernel<16>(kc, a, b, block);
+                                                                 float* c, std::int64_t ldc, bool add) {
+  f32_micro_kernel<16>(kc, a, b, c, ldc, add);
 }
 
-// C[rows x cols block] (+)= block (kMr rows of nr floats). `add` is false only for the first
-// depth slice of a product that does not accumulate into C.
+// C[rows x cols block] (+)= block (kMr rows of nr floats): the tiles at C's edges, and those of
+// a C in f16/bf16. `add` is false only for the first depth slice of a product that does not
+// accumulate into C.
 template <std::int64_t nr, class T>
 void write_block(const float* block, T* c, std::int64_t ldc, std::int64_t rows, std::int64_t cols, bool add) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (rows == kMr && cols == nr) {  // the common case, a loop the compiler vectorizes
-      for (std::int64_t i = 0; i < kMr; ++i) {
-        float* out = c + i * ldc;
-        const float* sum = block + i * nr;
-        if (add) {
-          for (std::int64_t j = 0; j < nr; ++j) out[j] += sum[j];
-        } else {
-          for (std::int64_t j = 0; j < nr; ++j) out[j] = sum[j];
-        }
-      }
-      return;
-    }
-  }
   for (std::int64_t i = 0; i < rows; ++i) {
     for (std::int64_t j = 0; j < cols; ++j) {
       T& out = c[i * ldc + j];
@@ -187,13 +189,13 @@ struct F32Kernel {
                      std::int64_t nc, float* packed) {
     pack_b_floats<nr>(b, ref, p0, kc, j0, nc, packed);
   }
-  static void multiply(std::int64_t kc, const float* a, const float* b, float* block) {
+  static void multiply(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc, bool add) {
     if constexpr (isa >= Isa::avx512) {
-      f32_micro_kernel_avx512(kc, a, b, block);
+      f32_micro_kernel_avx512(kc, a, b, c, ldc, add);
     } else if constexpr (isa == Isa::avx2) {
-      f32_micro_kernel_avx2(kc, a, b, block);
+      f32_micro_kernel_avx2(kc, a, b, c, ldc, add);
     } else {
-      f32_micro_kernel_generic(kc, a, b, block);
+      f32_micro_kernel_generic(kc, a, b, c, ldc, add);
     }
   }
 };
@@ -255,11 +257,19 @@ void packed_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, con
               packed_block = row_block;
             }
             for (std::int64_t ip = 0; ip < mc; ip += kMr) {
+              const PackedA* a_panel = packed_a + ip / kMr * Kernel::a_panel(kc);
+              const PackedB* b_panel = packed_b + panel * Kernel::b_panel(kc);
+              const std::int64_t rows = std::min(kMr, mc - ip), cols = std::min(nr, nc - jp);
+              TC* tile = c + (i0 + ip) * ldc + j0 + jp;
+              if constexpr (std::is_same_v<TC, float>) {
+                if (rows == kMr && cols == nr) {  // the common case: straight into C
+                  Kernel::multiply(kc, a_panel, b_panel, tile, ldc, add);
+                  continue;
+                }
+              }
               float block[kMr * nr];
-              Kernel::multiply(kc, packed_a + ip / kMr * Kernel::a_panel(kc), packed_b + panel * Kernel::b_panel(kc),
-                               block);
-              write_block<nr>(block, c + (i0 + ip) * ldc + j0 + jp, ldc, std::min(kMr, mc - ip), std::min(nr, nc - jp),
-                              add);
+              Kernel::multiply(kc, a_panel, b_panel, block, nr, false);
+              write_block<nr>(block, tile, ldc, rows, cols, add);
             }
           }
         }
@@ -330,9 +340,14 @@ void pack_a_pairs(const bfloat16* a, const MatrixRef& ref, std::int64_t i0, std:
   }
 }
 
+// As f32_micro_kernel: the block of C at `c` (row stride ldc) = (or +=) the product.
 __attribute__((target("avx512f,avx512bf16"))) void micro_kernel_bf16(std::int64_t pairs, const std::uint32_t* a,
-                                                                        const std::uint16_t* b,
-                                                                        float* block) {
+                                                                        const std::uint16_t* b, float* c,
+                                                                        std::int64_t ldc, bool add) {
+  for (std::int64_t i = 0; i < kMr; ++i) {  // C's lines on their way during the sums (f32_micro_kernel)
+    __builtin_prefetch(c + i * ldc, 1);
+    __builtin_prefetch(c + i * ldc + 16, 1);
+  }
   __m512 acc[kMr][2];
   for (auto& row : acc) row[0] = row[1] = _mm512_setzero_ps();
   for (std::int64_t q = 0; q < pairs; ++q) {
@@ -345,8 +360,13 @@ __attribute__((target("avx512f,avx512bf16"))) void micro_kernel_bf16(std::int64_
     }
   }
   for (std::int64_t i = 0; i < kMr; ++i) {
-    _mm512_storeu_ps(block + i * kBf16Nr, acc[i][0]);
-    _mm512_storeu_ps(block + i * kBf16Nr + 16, acc[i][1]);
+    float* out = c + i * ldc;
+    if (add) {
+      acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(out));
+      acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(out + 16));
+    }
+    _mm512_storeu_ps(out, acc[i][0]);
+    _mm512_storeu_ps(out + 16, acc[i][1]);
   }
 }
 
@@ -366,8 +386,9 @@ struct Bf16DotKernel {
                      std::int64_t nc, std::uint16_t* packed) {
     pack_b_pairs(b, ref, p0, kc, j0, nc, packed);
   }
-  static void multiply(std::int64_t kc, const std::uint32_t* a, const std::uint16_t* b, float* block) {
-    micro_kernel_bf16(pairs(kc), a, b, block);
+  static void multiply(std::int64_t kc, const std::uint32_t* a, const std::uint16_t* b, float* c, std::int64_t ldc,
+                       bool add) {
+    micro_kernel_bf16(pairs(kc), a, b, c, ldc, add);
   }
 };
 
