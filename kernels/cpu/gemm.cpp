@@ -231,11 +231,15 @@ void packed_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, con
   constexpr std::int64_t depth = Kernel::depth;
   constexpr std::int64_t nr = Kernel::nr;
   PackedB* packed_b = scratch(packed_b_buffer, round_up(std::min(n, kNc), nr) / nr * Kernel::b_panel(depth));
+  // The depth in equal slices of at most Kernel::depth (288 as 2 x 144, not 256 + 32: a thin last
+  // slice would read and write all of C for few products; even, for bf16's pairs).
+  const std::int64_t slices = (k + depth - 1) / depth;
+  const std::int64_t slice = round_up((k + slices - 1) / slices, 2);
   for (std::int64_t j0 = 0; j0 < n; j0 += kNc) {
     const std::int64_t nc = std::min(kNc, n - j0);
     const std::int64_t panels = (nc + nr - 1) / nr;
-    for (std::int64_t p0 = 0; p0 < k; p0 += depth) {
-      const std::int64_t kc = std::min(depth, k - p0);
+    for (std::int64_t p0 = 0; p0 < k; p0 += slice) {
+      const std::int64_t kc = std::min(slice, k - p0);
       const bool add = accumulate || p0 > 0;
       const std::int64_t row_blocks = (m + kMc - 1) / kMc;
 #pragma omp parallel if (threaded)
