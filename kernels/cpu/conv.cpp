@@ -30,6 +30,9 @@ constexpr std::int64_t kColumnBufferBytes = std::int64_t{1} << 20;
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
+// The widest panel of B the packed GEMM uses (kernels/cpu/gemm.cpp: AVX-512 and bf16 kernels).
+constexpr std::int64_t kPanelColumns = 32;
+
 // The convolution as GEMMs: per image and group, out_g [OCg, P] = W_g [OCg, depth] @ cols_g
 // [depth, P] with depth = C/groups * KH * KW and P output positions.
 struct ConvShape {
@@ -61,8 +64,11 @@ std::vector<Chunk> make_chunks(const ConvShape& s, std::size_t element_bytes) {
   const std::int64_t fits =
       kColumnBufferBytes / (std::max<std::int64_t>(s.rows(), 1) * static_cast<std::int64_t>(element_bytes));
   const std::int64_t pieces = ceil_div(omp_get_max_threads(), std::max<std::int64_t>(s.g.batch, 1));
-  const std::int64_t per_chunk =
+  std::int64_t per_chunk =
       std::max<std::int64_t>(1, std::min({std::max<std::int64_t>(fits, 64), ceil_div(positions, pieces), positions}));
+  // A whole number of the GEMM's 32-column panels, so that only an image's last chunk has a
+  // partial one (whose tiles take the slower edge path).
+  if (per_chunk < positions && per_chunk > kPanelColumns) per_chunk = per_chunk / kPanelColumns * kPanelColumns;
   std::vector<Chunk> chunks;
   for (std::int64_t n = 0; n < s.g.batch; ++n) {
     for (std::int64_t begin = 0; begin < positions; begin += per_chunk) {
