@@ -125,23 +125,27 @@ int run(const Options& options) {
   auto checkpoints = std::make_shared<trainer::ModelCheckpoint>(trainer::ModelCheckpointOptions{
       .filename = "epoch={epoch}-val_loss={val_loss:.4f}",
       .monitor = "val_loss", .save_top_k = 1, .save_last = true, .every_n_train_steps = options.checkpoint_every});
+  std::vector<std::shared_ptr<trainer::Callback>> callbacks{std::make_shared<trainer::ProgressBar>()};
+  if (options.patience > 0) {
+    callbacks.push_back(std::make_shared<trainer::EarlyStopping>(
+        trainer::EarlyStoppingOptions{.monitor = "val_loss", .patience = options.patience}));
+  }
+  callbacks.insert(callbacks.end(),
+                   {checkpoints,
+                    std::make_shared<trainer::CSVLogger>(
+                        options.out, std::map<std::string, std::string>{{"model", options.model},
+                                                                        {"lr", "0.001"},
+                                                                        {"batch_size", std::to_string(options.batch_size)},
+                                                                        {"seed", std::to_string(options.seed)}}),
+                    std::make_shared<trainer::TensorBoardLogger>(options.out + "/tensorboard"),
+                    std::make_shared<trainer::LearningRateMonitor>(), summary});
   trainer::Trainer trainer({.max_epochs = options.max_epochs,
                             .limit_train_batches = options.limit_train_batches,
                             .limit_val_batches = options.limit_val_batches,
                             .seed = options.seed,
                             // Checkpoints (the preemption one too) go to <out>/checkpoints.
                             .default_root_dir = options.out,
-                            .callbacks = {std::make_shared<trainer::ProgressBar>(),
-                                          std::make_shared<trainer::EarlyStopping>(
-                                              trainer::EarlyStoppingOptions{.monitor = "val_loss", .patience = 3}),
-                                          checkpoints,
-                                          std::make_shared<trainer::CSVLogger>(
-                                              options.out, std::map<std::string, std::string>{
-                                                               {"model", options.model}, {"lr", "0.001"},
-                                                               {"batch_size", std::to_string(options.batch_size)},
-                                                               {"seed", std::to_string(options.seed)}}),
-                                          std::make_shared<trainer::TensorBoardLogger>(options.out + "/tensorboard"),
-                                          std::make_shared<trainer::LearningRateMonitor>(), summary},
+                            .callbacks = callbacks,
                             .precision = options.precision,
                             .accelerator = options.device,
                             .strategy = options.strategy});

@@ -30,6 +30,8 @@ Options parse_options(int argc, char** argv) {
   app.add_option("--model", o.model, "the network")->check(CLI::IsMember({"cnn", "mlp"}))->capture_default_str();
   app.add_option("--out", o.out, "folder for checkpoints, logs and the training curve")->capture_default_str();
   app.add_option("--resume", o.resume, "a checkpoint to continue from (e.g. <out>/checkpoints/last.safetensors)");
+  app.add_option("--patience", o.patience, "epochs without a lower val_loss before stopping early (0: never)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--checkpoint-every", o.checkpoint_every, "also write last.safetensors every N optimizer steps, "
                  "resumable mid-epoch (0: at epoch ends only)")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--augment", o.augment, "random crop (padding 2) and horizontal flip of the training images (0 or 1)")

@@ -15,6 +15,7 @@ struct Options {
   std::string model = "cnn";  // mlp or cnn
   std::string out = "fashion_mnist_run";
   std::string resume;  // a checkpoint to continue from
+  std::int64_t patience = 3;  // epochs without a lower val_loss before stopping early (0: never)
   std::int64_t checkpoint_every = 0;  // also write last.safetensors every N optimizer steps (0: at epoch ends only)
   bool augment = true;  // random crop (padding 2) + horizontal flip of the training images
   std::string device = "cpu";     // cpu or cuda: the Trainer's accelerator
