@@ -5,14 +5,12 @@
 #include <set>
 #include <sstream>
 
-#include "io/atomic_file.h"
 #include "trainer/log_directory.h"
 #include "trainer/number_text.h"
 #include "trainer/trainer.h"
 
 namespace ember::trainer {
 
-using io::write_text_atomically;
 
 namespace {
 
@@ -72,10 +70,10 @@ void CSVLogger::write() const {
     }
     csv << '\n';
   }
-  write_text_atomically((std::filesystem::path(directory_) / "metrics.csv").string(), "CSVLogger", csv.str());
+  write_log_file((std::filesystem::path(directory_) / "metrics.csv").string(), "CSVLogger", csv.str());
   std::ostringstream yaml;
   for (const auto& [key, value] : hparams_) yaml << key << ": " << value << '\n';
-  write_text_atomically((std::filesystem::path(directory_) / "hparams.yaml").string(), "CSVLogger", yaml.str());
+  write_log_file((std::filesystem::path(directory_) / "hparams.yaml").string(), "CSVLogger", yaml.str());
 }
 
 }  // namespace ember::trainer

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iostream>
 
 #include "distributed/environment.h"
+#include "io/atomic_file.h"
 
 namespace ember::trainer {
 
@@ -20,6 +22,14 @@ std::string version_directory(const std::string& root, int version) {
   const std::filesystem::path directory = std::filesystem::path(root) / ("version_" + std::to_string(version));
   std::filesystem::create_directories(directory);
   return directory.string();
+}
+
+void write_log_file(const std::string& path, const char* logger, const std::string& text) {
+  try {
+    io::write_text_atomically(path, logger, text);
+  } catch (const io::WriteError& error) {
+    std::cerr << "ember: warning: " << error.what() << "; training goes on, the next epoch writes it again\n";
+  }
 }
 
 }  // namespace ember::trainer

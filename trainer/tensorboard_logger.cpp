@@ -5,14 +5,12 @@
 #include <chrono>
 #include <filesystem>
 
-#include "io/atomic_file.h"
 #include "trainer/log_directory.h"
 #include "trainer/tfevents.h"
 #include "trainer/trainer.h"
 
 namespace ember::trainer {
 
-using io::write_text_atomically;
 
 namespace {
 
@@ -57,7 +55,7 @@ void TensorBoardLogger::append(std::int64_t step, const Metrics& metrics) {
   std::vector<std::pair<std::string, float>> scalars;
   for (const auto& [name, value] : metrics) scalars.emplace_back(name, static_cast<float>(value));
   records_ += tfevents::record(tfevents::scalars_event(seconds_since_epoch(), step, scalars));
-  write_text_atomically(path_, "TensorBoardLogger", records_);
+  write_log_file(path_, "TensorBoardLogger", records_);
 }
 
 }  // namespace ember::trainer

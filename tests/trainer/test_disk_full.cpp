@@ -1,16 +1,20 @@
 // A disk that fills up during fit: ModelCheckpoint's save fails with the path and the system's
 // reason, the checkpoints already written stay whole, and fit either stops with the error or, by
-// option, trains on and retries the save until the disk has room again.
+// option, trains on and retries the save until the disk has room again; the loggers train on.
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "distributed/temporary_directory.h"
 #include "file_size_limit.h"
 #include "helpers.h"
 #include "io/atomic_file.h"
+#include "trainer/csv_logger.h"
 #include "trainer/model_checkpoint.h"
+#include "trainer/tensorboard_logger.h"
 #include "trainer/trainer.h"
 #include "trainer/regressor.h"
 
@@ -104,4 +108,45 @@ TEST_CASE("ModelCheckpoint on_save_error = retry: a save still failing when fit 
   CHECK(contains(message, "fit ended with its last save still failing, so the run's final state is not saved"));
   CHECK(contains(message, "File too large"));
   CHECK(files_in(dir.path()).empty());
+}
+
+TEST_CASE("the loggers train on through a full disk, and their files hold every epoch once there is room") {
+  // CSVLogger and TensorBoardLogger rewrite their files whole at each epoch end: epoch 0's writes
+  // (step 6) fail, and epoch 1's (step 12, the disk freed after step 9) hold both epochs.
+  const distributed::TemporaryDirectory dir("ember-disk-logs");
+  const std::string metrics = dir.path() + "/csv/version_0/metrics.csv";
+  // Whether metrics.csv exists after step 7, while the disk is still full.
+  struct Probe : trainer::Callback {
+    std::string path;
+    bool existed = true;
+    void on_train_batch_end(trainer::Trainer& trainer, trainer::TrainModule&, std::int64_t, std::int64_t,
+                            const Tensor&) override {
+      if (trainer.global_step() == 7) existed = std::filesystem::exists(path);
+    }
+  };
+  auto probe = std::make_shared<Probe>();
+  probe->path = metrics;
+  Regressor module;
+  data::DataLoader train(regression_data(48), kLoading);
+  {
+    FileSizeLimit full(8);  // less than the CSV header and the event file's first record
+    trainer::Trainer trainer({.max_epochs = 2,
+                              .callbacks = {probe, std::make_shared<RoomAfter>(&full, 9),
+                                            std::make_shared<trainer::CSVLogger>(dir.path() + "/csv"),
+                                            std::make_shared<trainer::TensorBoardLogger>(dir.path() + "/tb")}});
+    trainer.fit(module, train);
+    CHECK(trainer.global_step() == 12);
+  }
+  CHECK_FALSE(probe->existed);  // epoch 0's write was refused
+  std::ifstream csv(metrics);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(csv, line);) lines.push_back(line);
+  REQUIRE(lines.size() == 3);  // the header and both epochs
+  CHECK(lines[1].rfind("0,6,", 0) == 0);
+  CHECK(lines[2].rfind("1,12,", 0) == 0);
+  std::size_t event_files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path() + "/tb")) {
+    event_files += entry.is_regular_file() && std::filesystem::file_size(entry.path()) > 0;
+  }
+  CHECK(event_files == 1);
 }
