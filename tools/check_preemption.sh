@@ -9,8 +9,8 @@ program=$(realpath "$1")
 work=$(mktemp -d /tmp/ember-preemption.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-# A small run that trains for about ten seconds on one thread.
-flags=(train --task binary --instances 600 --val-instances 2 --test-instances 2 --scale 0.05 --max-epochs 1
+# A small run that trains for a few seconds on one thread.
+flags=(train --task binary --instances 200 --val-instances 2 --test-instances 2 --scale 0.05 --max-epochs 1
        --threads 1 --workers 0 --base-width 4 --previews 0 --out run)
 
 fail() {

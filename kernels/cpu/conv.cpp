@@ -162,6 +162,35 @@ void for_each_run(const ConvGeometry& g, std::int64_t kh, std::int64_t kw, const
   }
 }
 
+// gather_columns in its common case: stride 1, no conversion and a chunk of whole output rows.
+// Each output row's run is one copy between its padding columns, whose extent is worked out once
+// per (kh, kw): no per-run bookkeeping, which dominated where the rows are short (the CNN's 11).
+template <class T>
+void gather_whole_rows(const ConvGeometry& g, const T* image, const Chunk& chunk, T* cols) {
+  const std::int64_t width = chunk.size(), ow = g.out_w, first_row = chunk.begin / ow;
+  for (std::int64_t c = 0; c < g.channels; ++c) {
+    const T* plane = image + c * g.height * g.width;
+    for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
+      for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
+        T* out = cols + ((c * g.kernel_h + kh) * g.kernel_w + kw) * width;
+        const std::int64_t base = kw * g.dilation_w - g.pad_w;  // the input column of output column 0
+        const InsideRange inside = inside_range(base, 1, g.width, ow);
+        for (std::int64_t r = 0; r < width / ow; ++r, out += ow) {
+          const std::int64_t ih = (first_row + r) * g.stride_h - g.pad_h + kh * g.dilation_h;
+          if (ih < 0 || ih >= g.height || inside.last == inside.first) {
+            std::fill(out, out + ow, T(0));
+            continue;
+          }
+          std::fill(out, out + inside.first, T(0));
+          std::memcpy(out + inside.first, plane + ih * g.width + base + inside.first,
+                      static_cast<std::size_t>(inside.last - inside.first) * sizeof(T));
+          std::fill(out + inside.last, out + ow, T(0));
+        }
+      }
+    }
+  }
+}
+
 // im2col of one chunk: cols[(c, kh, kw), j] = image[c, ih, iw] of position chunk.begin + j,
 // converted to the compute type C.
 template <class T, class C>
@@ -171,6 +200,9 @@ void gather_columns(const ConvGeometry& g, const T* image, const Chunk& chunk, C
     return gather_columns(g, reinterpret_cast<const loop_t<T>*>(image), chunk, reinterpret_cast<loop_t<T>*>(cols));
   }
   const std::int64_t width = chunk.size(), sw = g.stride_w;
+  if constexpr (std::is_same_v<T, C>) {
+    if (sw == 1 && chunk.begin % g.out_w == 0 && width % g.out_w == 0) return gather_whole_rows(g, image, chunk, cols);
+  }
   for (std::int64_t c = 0; c < g.channels; ++c) {
     const T* plane = image + c * g.height * g.width;
     for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {

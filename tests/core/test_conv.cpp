@@ -251,6 +251,10 @@ TEST_CASE("conv2d and its gradients match the definitions on images cut into man
   // One image on 2 threads: its chunks split between them, and (stride 2) one thread scatters.
   check_conv_against_reference({1, 3, 50, 260}, {2, 3, 3, 2}, {.stride = {2, 1}, .dilation = {2, 1}}, DType::f64, 2,
                                1e-10);
+  // On 1 thread the image is one chunk of whole output rows (the copy-per-row im2col), with
+  // vertical stride, dilation and padding.
+  check_conv_against_reference({1, 3, 50, 260}, {2, 3, 3, 2}, {.stride = {2, 1}, .padding = {2, 1}, .dilation = {2, 1}},
+                               DType::f64, 1, 1e-10);
 }
 
 TEST_CASE("conv2d in f16 and bf16 computes in f32 and rounds once") {
