@@ -76,10 +76,6 @@ Tensor Strategy::clip_grad_norm_(const std::vector<Tensor>& params, double max_n
   return optim::clip_grad_norm_(params, max_norm);
 }
 
-void Strategy::barrier() const {
-  if (group_) group_->barrier()->wait();
-}
-
 double Strategy::max_over_processes(double value) const {
   if (!group_ || group_->size() == 1) return value;
   return group_->all_reduce_host(from_vector<double>({value}), distributed::ReduceOp::max).to_vector<double>()[0];

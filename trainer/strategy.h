@@ -58,8 +58,6 @@ class Strategy {
   void after_window_backward();
   // clip_grad_norm_ over the whole model, also when ZeRO-2 shards the gradients.
   Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm);
-  // Waits for every rank (after rank 0 wrote a checkpoint the others may read).
-  void barrier() const;
   // The largest of every rank's `value` (this rank's alone without a group).
   double max_over_processes(double value) const;
   // The module's epoch metrics, averaged over every rank's samples (weighted sums and weights
