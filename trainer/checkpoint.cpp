@@ -73,12 +73,14 @@ void Trainer::save_checkpoint(const std::string& path, const TrainModule& module
   const optim::OptimizerState optimizer = strategy_.stepping_optimizer(*config_.optimizer).state();
   // Rank 0 writes; the others wait for its verdict, an all-reduce rather than a barrier, so that a
   // failed write (a full disk) fails every rank alike at once instead of at the next collective's timeout.
-  // The verdict: 0 written, 1 a write error (WriteError: the environment's, worth a retry), 2 another.
+  // The verdict (a number, for the all-reduce): written, a write error (WriteError: the
+  // environment's, worth a retry), or another error.
+  enum Verdict { written = 0, write_error = 1, other_error = 2 };
   if (!strategy_.is_global_zero()) {
-    const double verdict = strategy_.max_over_processes(0);
+    const auto verdict = static_cast<Verdict>(strategy_.max_over_processes(written));
     const std::string failed = "save_checkpoint: rank 0 could not write " + path + " (rank 0's error says why)";
-    if (verdict == 1) throw io::WriteError(failed);
-    if (verdict == 2) throw Error(failed);
+    if (verdict == write_error) throw io::WriteError(failed);
+    if (verdict == other_error) throw Error(failed);
     return;
   }
   for (const auto& [name, tensor] : optimizer.tensors) tensors.emplace_back(kOptimizer + name, tensor);
@@ -109,15 +111,15 @@ void Trainer::save_checkpoint(const std::string& path, const TrainModule& module
       metadata["callback." + std::to_string(i) + "." + key] = value;
     }
   }
-  double verdict = 0;
+  Verdict verdict = written;
   std::exception_ptr failure;
   try {
     save_safetensors(path, tensors, metadata);
   } catch (const io::WriteError&) {
-    verdict = 1;
+    verdict = write_error;
     failure = std::current_exception();
   } catch (...) {
-    verdict = 2;
+    verdict = other_error;
     failure = std::current_exception();
   }
   strategy_.max_over_processes(verdict);
