@@ -264,13 +264,7 @@ bool ZeroRedundancyOptimizer::on_any_process(bool local) {
   return group_->all_reduce_host(flag, ReduceOp::max).item<double>() != 0;
 }
 
-std::int64_t ZeroRedundancyOptimizer::local_state_bytes() const {
-  std::int64_t bytes = 0;
-  for (const auto& entry : local_optimizer_->state().tensors) {
-    bytes += entry.second.numel() * static_cast<std::int64_t>(size_of(entry.second.dtype()));
-  }
-  return bytes;
-}
+std::int64_t ZeroRedundancyOptimizer::local_state_bytes() const { return local_optimizer_->local_state_bytes(); }
 
 void ZeroRedundancyOptimizer::save_param_state(optim::OptimizerState& out) const {
   // This rank's part, numbered like the whole ...

@@ -44,7 +44,7 @@ class ZeroRedundancyOptimizer : public optim::Optimizer {
   // The rank that owns parameter `index` (PyTorch's numbering across the groups).
   int owner(std::size_t index) const { return owners_[index]; }
   // Bytes of optimizer state this rank holds (its optimizer's state tensors).
-  std::int64_t local_state_bytes() const;
+  std::int64_t local_state_bytes() const override;
 
  protected:
   void save_param_state(optim::OptimizerState& out) const override;

@@ -34,6 +34,16 @@ OptimizerState Optimizer::state() const {
   return out;
 }
 
+std::int64_t Optimizer::local_state_bytes() const {
+  OptimizerState tensors;
+  save_param_state(tensors);
+  std::int64_t bytes = 0;
+  for (const auto& entry : tensors.tensors) {
+    bytes += entry.second.numel() * static_cast<std::int64_t>(size_of(entry.second.dtype()));
+  }
+  return bytes;
+}
+
 void Optimizer::load_state(const OptimizerState& state) {
   for (std::size_t g = 0; g < groups_.size(); ++g) {
     const std::string prefix = "group." + std::to_string(g) + ".";

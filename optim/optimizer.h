@@ -61,6 +61,9 @@ class Optimizer {
   // subclass's per-parameter state. load_state() expects an optimizer over the same parameters.
   OptimizerState state() const;
   void load_state(const OptimizerState& state);
+  // Bytes of per-parameter state tensors (moments, momentum buffers) this process holds: all of
+  // them for a plain optimizer, this rank's share for a sharded one (ZeRO).
+  virtual std::int64_t local_state_bytes() const;
 
  protected:
   Optimizer(const char* name, std::vector<ParamGroup> groups);

@@ -253,7 +253,8 @@ Metrics Trainer::evaluate(TrainModule& module, data::DataLoader& loader, std::in
   module.to(device_);
   module.eval();
   {
-    NoGradGuard no_grad;
+    std::optional<NoGradGuard> no_grad;
+    if (options_.evaluation_no_grad) no_grad.emplace();
     const std::int64_t batches = batches_to_run(loader, limit);
     std::int64_t index = 0;
     for (const data::Batch& batch : loader) {

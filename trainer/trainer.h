@@ -6,7 +6,8 @@
 //   4. on the window's last micro-batch: unscale, clip, optimizer step (skipped when a gradient
 //      is inf/NaN), scaler update, LR scheduler step (interval "step", not after a skipped step)
 // The last, shorter window of an epoch still steps. Validation, test and predict run in eval
-// mode under NoGradGuard (and autocast, like training).
+// mode under NoGradGuard (unless TrainerOptions::evaluation_no_grad is off) and autocast, like
+// training.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -74,6 +75,11 @@ struct TrainerOptions {
   // the step to stop at every kPreemptionAgreementSteps steps. Off: the signals end the process.
   bool handle_preemption = true;
   std::string preemption_checkpoint = "";
+  // Validation, test and predict run under NoGradGuard: no autograd graph is recorded, so each
+  // activation is freed as soon as the next layer has read it. false records the graph, as a
+  // hand-written loop that forgets no_grad does: it is there to measure what no_grad buys
+  // (bench/six_techniques), not to train with.
+  bool evaluation_no_grad = true;
 };
 
 class Trainer {

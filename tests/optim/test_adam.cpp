@@ -132,3 +132,27 @@ TEST_CASE("adam_step_ and sgd_step_ name what does not match") {
   CHECK(contains(error_of([&] { sgd_step_({p.to(DType::f16)}, {g.to(DType::f16)}, {m.to(DType::f16)}, sgd); }),
                  "sgd_step_: expected f32 or f64 tensors (master weights)"));
 }
+
+TEST_CASE("local_state_bytes counts the moments an optimizer holds: two per element for Adam, three with amsgrad") {
+  // A 3x4 f32 weight and a 5-element f32 bias: 17 elements of 4 bytes. Before the first step
+  // there is no state; after it, Adam holds exp_avg and exp_avg_sq (2 * 68 bytes) and amsgrad
+  // adds max_exp_avg_sq; SGD with momentum holds one buffer, plain SGD none.
+  auto params = [] {
+    return std::vector<Tensor>{zeros({3, 4}).set_requires_grad(), zeros({5}).set_requires_grad()};
+  };
+  auto stepped = [](optim::Optimizer& optimizer, const std::vector<Tensor>& ps) {
+    CHECK(optimizer.local_state_bytes() == 0);
+    for (const Tensor& p : ps) sum(p * 2.0).backward();
+    optimizer.step();
+    return optimizer.local_state_bytes();
+  };
+  const auto a = params(), b = params(), c = params(), d = params();
+  optim::Adam adam(a, optim::AdamOptions{});
+  optim::Adam amsgrad(b, optim::AdamOptions{.amsgrad = true});
+  optim::SGD momentum(c, optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
+  optim::SGD plain(d, optim::SGDOptions{.lr = 0.1});
+  CHECK(stepped(adam, a) == 2 * 17 * 4);
+  CHECK(stepped(amsgrad, b) == 3 * 17 * 4);
+  CHECK(stepped(momentum, c) == 17 * 4);
+  CHECK(stepped(plain, d) == 0);
+}

@@ -151,6 +151,14 @@ TEST_CASE("validation runs in eval mode without grad and metrics are weighted by
   CHECK(module.is_training());  // restored afterwards
 }
 
+TEST_CASE("evaluation_no_grad off records the graph in validation (what no_grad saves is measured against it)") {
+  Probe module;
+  auto dataset = std::make_shared<data::TensorDataset>(std::vector<Tensor>{zeros({4, 3}), zeros({4, 1})});
+  data::DataLoader loader(dataset, {.batch_size = 2});
+  CHECK(Trainer({.evaluation_no_grad = false}).validate(module, loader).at("eval_no_grad") == 0.0);
+  CHECK(GradMode::is_enabled());
+}
+
 namespace {
 
 // Logs, per validation batch, how many targets are positive as a ratio of the batch's targets,
