@@ -22,6 +22,8 @@ class Callback {
   // only when it uses the value (the progress bar, at its refresh rate).
   virtual void on_train_batch_end(Trainer&, TrainModule&, std::int64_t /*batch_index*/, std::int64_t /*batches*/,
                                   const Tensor& /*loss*/) {}
+  // Before each validation during fit.
+  virtual void on_validation_start(Trainer&, TrainModule&) {}
   // After each validation during fit: at the epoch's end or, with val_check_interval, inside it
   // (Trainer::validation_metrics holds its results).
   virtual void on_validation_end(Trainer&, TrainModule&) {}

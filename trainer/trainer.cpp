@@ -202,6 +202,7 @@ std::int64_t Trainer::validation_period(std::int64_t batches) const {
 void Trainer::validate_during_fit(TrainModule& module, data::DataLoader& validation) {
   nonfinite_watch_.check();  // no point validating weights a non-finite loss has reached
   TrainModule::LogState training_logs = module.set_aside_logs();
+  for (const auto& callback : options_.callbacks) callback->on_validation_start(*this, module);
   validation_metrics_ = validate(module, validation);
   module.restore_logs(std::move(training_logs));
   for (const auto& callback : options_.callbacks) callback->on_validation_end(*this, module);

@@ -3,10 +3,12 @@
 // checkpoint, CSV logs and a progress bar; the test set at the end. Per epoch it prints the
 // training speed, the training loss, and the validation and test accuracy.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 
+#include "common/run_report.h"
 #include "common/training_curve.h"
 #include "core/ember.h"
 #include "data/data_loader.h"
@@ -60,32 +62,42 @@ class Classifier : public trainer::TrainModule {
   std::shared_ptr<nn::Sequential> net_;
 };
 
-// Prints one summary line per epoch (speed, train loss, validation and test accuracy) and keeps
-// the numbers for the training-curve plot.
+// Prints one summary line per epoch (speed, train loss, validation and, unless the test loader
+// is null, test accuracy) and keeps the numbers for the training-curve plot.
 class EpochSummary : public trainer::Callback {
  public:
-  EpochSummary(data::DataLoader& test, std::int64_t train_size) : test_(test), train_size_(train_size) {}
-  void on_train_batch_end(trainer::Trainer&, trainer::TrainModule&, std::int64_t index, std::int64_t,
+  EpochSummary(data::DataLoader* test, std::int64_t batch_size) : test_(test), batch_size_(batch_size) {}
+  void on_train_epoch_start(trainer::Trainer&, trainer::TrainModule&) override {
+    start_ = std::chrono::steady_clock::now();
+  }
+  // The speed counts the epoch's batches up to its last one (limit_train_batches may cut it),
+  // on every rank, before validation.
+  void on_train_batch_end(trainer::Trainer& trainer, trainer::TrainModule&, std::int64_t index, std::int64_t batches,
                           const Tensor&) override {
-    if (index == 0) start_ = std::chrono::steady_clock::now();
+    if (index + 1 != batches) return;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    samples_per_second_ = static_cast<double>(batches * batch_size_ * trainer.strategy().world().world_size) / seconds;
   }
   void on_train_epoch_end(trainer::Trainer& trainer, trainer::TrainModule& module) override {
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const trainer::Metrics& m = trainer.metrics();
-    const double test_acc = trainer.test(module, test_).at("test_acc");  // every rank: a collective
+    // Every rank tests: it is a collective.
+    const double test_acc = test_ != nullptr ? trainer.test(module, *test_).at("test_acc") : std::nan("");
     if (!trainer.is_global_zero()) return;
-    std::printf("epoch %lld: %.0f samples/s, train loss %.4f, val loss %.4f, val acc %.4f, test acc %.4f\n",
-                static_cast<long long>(trainer.current_epoch()), static_cast<double>(train_size_) / seconds,
-                m.at("train_loss"), m.at("val_loss"), m.at("val_acc"), test_acc);
+    std::printf("epoch %lld: %.0f samples/s, train loss %.4f, val loss %.4f, val acc %.4f",
+                static_cast<long long>(trainer.current_epoch()), samples_per_second_, m.at("train_loss"),
+                m.at("val_loss"), m.at("val_acc"));
+    if (test_ != nullptr) std::printf(", test acc %.4f", test_acc);
+    std::printf("\n");
     std::fflush(stdout);
     curve.add({m.at("train_loss"), m.at("val_loss"), m.at("val_acc"), test_acc});
   }
   examples::TrainingCurve curve{{{"train loss", "val loss"}, {"val acc", "test acc"}}};
 
  private:
-  data::DataLoader& test_;
-  std::int64_t train_size_;
+  data::DataLoader* test_;
+  std::int64_t batch_size_;
   std::chrono::steady_clock::time_point start_;
+  double samples_per_second_ = 0;
 };
 
 int run(const Options& options) {
@@ -121,7 +133,8 @@ int run(const Options& options) {
 
   manual_seed(options.seed);
   Classifier model(options.model);
-  auto summary = std::make_shared<EpochSummary>(test_loader, train->size());
+  auto summary = std::make_shared<EpochSummary>(options.epoch_test ? &test_loader : nullptr, options.batch_size);
+  auto report = std::make_shared<examples::RunReport>("val_loss", false, options.batch_size);
   auto checkpoints = std::make_shared<trainer::ModelCheckpoint>(trainer::ModelCheckpointOptions{
       .filename = "epoch={epoch}-val_loss={val_loss:.4f}",
       .monitor = "val_loss", .save_top_k = 1, .save_last = true, .every_n_train_steps = options.checkpoint_every});
@@ -138,7 +151,7 @@ int run(const Options& options) {
                                                                         {"batch_size", std::to_string(options.batch_size)},
                                                                         {"seed", std::to_string(options.seed)}}),
                     std::make_shared<trainer::TensorBoardLogger>(options.out + "/tensorboard"),
-                    std::make_shared<trainer::LearningRateMonitor>(), summary});
+                    std::make_shared<trainer::LearningRateMonitor>(), summary, report});
   trainer::Trainer trainer({.max_epochs = options.max_epochs,
                             .limit_train_batches = options.limit_train_batches,
                             .limit_val_batches = options.limit_val_batches,
@@ -148,7 +161,8 @@ int run(const Options& options) {
                             .callbacks = callbacks,
                             .precision = options.precision,
                             .accelerator = options.device,
-                            .strategy = options.strategy});
+                            .strategy = options.strategy,
+                            .evaluation_no_grad = options.eval_no_grad});
   const bool prints = trainer.is_global_zero();
   if (prints) std::printf("training %s on %lld images (validating on %lld), batch %lld, %d threads, %d loader workers, %s, "
               "precision %s\n",
@@ -165,6 +179,7 @@ int run(const Options& options) {
   // Test the weights of the best epoch by val_loss (Lightning's trainer.test(ckpt_path="best")).
   model.load_state_dict(trainer::checkpoint_weights(checkpoints->best_model_path()));
   const double test_acc = trainer.test(model, test_loader).at("test_acc");
+  report->write(options.out, {{"test_acc", test_acc}});
   if (!prints) return 0;
   std::printf("%s\n", summary->curve.plot(options.out).c_str());
   std::printf("best checkpoint: %s\ntest accuracy of the best checkpoint: %.4f\n", checkpoints->best_model_path().c_str(),

@@ -36,6 +36,10 @@ Options parse_options(int argc, char** argv) {
                  "resumable mid-epoch (0: at epoch ends only)")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--augment", o.augment, "random crop (padding 2) and horizontal flip of the training images (0 or 1)")
       ->capture_default_str();
+  app.add_option("--epoch-test", o.epoch_test, "test accuracy after every epoch, for the training curve (0 or 1)")
+      ->capture_default_str();
+  app.add_option("--eval-no-grad", o.eval_no_grad, "validate and test without recording the autograd graph (0: "
+                 "record it, to measure what no_grad saves)")->capture_default_str();
   app.add_option("--device", o.device, "the Trainer's accelerator")->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
   app.add_option("--precision", o.precision, "32, 16-mixed or bf16-mixed")

@@ -18,6 +18,8 @@ struct Options {
   std::int64_t patience = 3;  // epochs without a lower val_loss before stopping early (0: never)
   std::int64_t checkpoint_every = 0;  // also write last.safetensors every N optimizer steps (0: at epoch ends only)
   bool augment = true;  // random crop (padding 2) + horizontal flip of the training images
+  bool epoch_test = true;  // test accuracy after every epoch too (the curve's test line)
+  bool eval_no_grad = true;  // validation and test without recording the autograd graph
   std::string device = "cpu";     // cpu or cuda: the Trainer's accelerator
   std::string precision = "32";   // 32, 16-mixed or bf16-mixed
   // single, ddp, zero1 or zero2; run the distributed ones under ember-run --nproc N, where each

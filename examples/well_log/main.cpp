@@ -44,7 +44,10 @@ void add_train_flags(CLI::App& train, TrainSettings& s) {
   train.add_option("--seed", s.seed, "seeds the data, the weights and the order")->capture_default_str();
   train.add_option("--bucketing", s.bucketing, "batch rasters of similar width (1) or at random (0)")
       ->capture_default_str();
-  train.add_option("--patience", s.patience, "epochs without improvement before stopping early")->capture_default_str();
+  train.add_option("--patience", s.patience, "epochs without improvement before stopping early (0: never)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  train.add_option("--eval-no-grad", s.eval_no_grad, "validate and test without recording the autograd graph (0: "
+                   "record it, to measure what no_grad saves)")->capture_default_str();
   train.add_option("--previews", s.previews, "validation rasters drawn with their prediction")->capture_default_str();
   train.add_option("--loop", s.loop, "trainer, or hand: the hand-written loop")
       ->capture_default_str()

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "collate.h"
+#include "common/run_report.h"
 #include "common/training_curve.h"
 #include "core/ember.h"
 #include "data/data_loader.h"
@@ -227,16 +228,14 @@ int run_training(const TrainSettings& requested) {
                                       .mode = trainer::ModelCheckpointOptions::Mode::max,
                                       .save_top_k = 1,
                                       .save_last = true});
-  trainer::Trainer trainer(
-      {.max_epochs = settings.max_epochs,
-       .seed = settings.seed,
-       // Checkpoints (the preemption one too) go to <out>/checkpoints.
-       .default_root_dir = settings.out,
-       .callbacks =
-           {std::make_shared<trainer::ProgressBar>(),
-            std::make_shared<trainer::EarlyStopping>(trainer::EarlyStoppingOptions{
-                .monitor = monitor, .mode = trainer::EarlyStoppingOptions::Mode::max, .patience = settings.patience}),
-            checkpoints,
+  auto report = std::make_shared<examples::RunReport>(monitor, true, settings.batch_size);
+  std::vector<std::shared_ptr<trainer::Callback>> callbacks{std::make_shared<trainer::ProgressBar>()};
+  if (settings.patience > 0) {
+    callbacks.push_back(std::make_shared<trainer::EarlyStopping>(trainer::EarlyStoppingOptions{
+        .monitor = monitor, .mode = trainer::EarlyStoppingOptions::Mode::max, .patience = settings.patience}));
+  }
+  callbacks.insert(callbacks.end(),
+           {checkpoints,
             std::make_shared<trainer::CSVLogger>(
                 settings.out, std::map<std::string, std::string>{{"task", settings.task},
                                                                  {"batch_size", std::to_string(settings.batch_size)},
@@ -246,15 +245,23 @@ int run_training(const TrainSettings& requested) {
                                                                  {"lr", std::to_string(settings.lr)},
                                                                  {"seed", std::to_string(settings.seed)}}),
             std::make_shared<trainer::TensorBoardLogger>(settings.out + "/tensorboard"),
-            std::make_shared<trainer::LearningRateMonitor>(), summary},
-       .precision = settings.precision,
-       .accelerator = settings.device,
-       .strategy = settings.strategy});
+            std::make_shared<trainer::LearningRateMonitor>(), summary, report});
+  trainer::Trainer trainer({.max_epochs = settings.max_epochs,
+                            .seed = settings.seed,
+                            // Checkpoints (the preemption one too) go to <out>/checkpoints.
+                            .default_root_dir = settings.out,
+                            .callbacks = callbacks,
+                            .precision = settings.precision,
+                            .accelerator = settings.device,
+                            .strategy = settings.strategy,
+                            .evaluation_no_grad = settings.eval_no_grad});
   trainer.fit(model, train, val.get(), settings.resume);
 
   // The best checkpoint by the monitored metric, on the held-out test set.
   model.load_state_dict(trainer::checkpoint_weights(checkpoints->best_model_path()));
   const trainer::Metrics tested = trainer.test(model, *test);
+  const std::string judged = "test_" + monitor.substr(std::string("val_").size());  // test_iou_curve, test_miou
+  report->write(settings.out, {{judged, tested.at(judged)}});
   if (!trainer.is_global_zero()) return 0;
   print_test_metrics(tested, task, ("best checkpoint " + checkpoints->best_model_path()).c_str());
   const std::string previews = settings.out + "/previews";

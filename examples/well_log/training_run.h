@@ -21,7 +21,8 @@ struct TrainSettings {
   double lr = 3e-3;
   std::uint64_t seed = 0;
   bool bucketing = true;
-  std::int64_t patience = 4;     // EarlyStopping on the monitored metric
+  std::int64_t patience = 4;     // EarlyStopping on the monitored metric (0: no early stopping)
+  bool eval_no_grad = true;      // validation and test without recording the autograd graph
   std::int64_t previews = 4;     // validation rasters drawn with their prediction at the end
   std::string loop = "trainer";  // trainer, or hand: the hand-written loop (hand_loop.h)
   bool drifted = false;          // the hand loop in the drifted order (zero_grad once per epoch)

@@ -49,9 +49,13 @@ class Scripted : public trainer::TrainModule {
   std::size_t validations_ = 0;
 };
 
-// Records the global step of every validation and the metrics of every epoch end.
+// Records the global step of every validation (at its start and its end) and the metrics of
+// every epoch end.
 class Recorder : public trainer::Callback {
  public:
+  void on_validation_start(trainer::Trainer& trainer, trainer::TrainModule&) override {
+    validation_start_steps.push_back(trainer.global_step());
+  }
   void on_validation_end(trainer::Trainer& trainer, trainer::TrainModule&) override {
     validation_steps.push_back(trainer.global_step());
     CHECK(trainer.validation_metrics().count("train_mark") == 0);
@@ -59,7 +63,7 @@ class Recorder : public trainer::Callback {
   void on_train_epoch_end(trainer::Trainer& trainer, trainer::TrainModule&) override {
     epoch_metrics.push_back(trainer.metrics());
   }
-  std::vector<std::int64_t> validation_steps;
+  std::vector<std::int64_t> validation_start_steps, validation_steps;
   std::vector<trainer::Metrics> epoch_metrics;
 };
 
@@ -187,6 +191,7 @@ TEST_CASE("val_check_interval: a fraction or every N batches + and the epoch's e
   // Every 3 batches: after batch 3, then at the epoch's end (batch 4).
   const auto recorder = fit(every3, {.max_epochs = 2, .val_check_interval = std::int64_t{3}});
   CHECK(recorder->validation_steps == std::vector<std::int64_t>{3, 4, 7, 8});
+  CHECK(recorder->validation_start_steps == recorder->validation_steps);  // each start has its end
   // The training metrics are those of all 4 batches, untouched by the validations between them.
   CHECK(recorder->epoch_metrics.at(1).at("train_mark") == 1.0);
   CHECK(recorder->epoch_metrics.at(1).at("val_loss") == 1.0);
