@@ -1,5 +1,7 @@
 #include "core/autocast.h"
 
+#include <optional>
+
 #include "core/ops/copy.h"
 
 namespace ember {
@@ -36,6 +38,24 @@ Tensor autocast_f32(const Tensor& input) {
   if (!autocast_on || !input.defined()) return input;
   const DType dtype = input.dtype();
   return dtype == DType::f16 || dtype == DType::bf16 ? to(input, DType::f32) : input;
+}
+
+std::vector<Tensor> autocast_widest(const std::vector<Tensor>& inputs) {
+  if (!autocast_on) return inputs;
+  std::optional<DType> widest;
+  for (const Tensor& t : inputs) {
+    if (!t.defined() || !is_floating(t.dtype()) || widest == t.dtype()) continue;
+    const DType d = t.dtype();
+    if (!widest || size_of(d) > size_of(*widest)) {
+      widest = d;
+    } else if (size_of(d) == size_of(*widest)) {
+      widest = DType::f32;  // f16 and bf16: neither holds the other
+    }
+  }
+  if (!widest) return inputs;
+  std::vector<Tensor> cast;
+  for (const Tensor& t : inputs) cast.push_back(t.defined() && is_floating(t.dtype()) ? to(t, *widest) : t);
+  return cast;
 }
 
 }  // namespace detail

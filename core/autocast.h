@@ -5,10 +5,15 @@
 //     scope's dtype (f16 or bf16) and run there; the kernels accumulate in f32;
 //   - ops that need range or many-term sums (softmax, log_softmax, sum, mean, var, the norms,
 //     the losses) cast f16/bf16 inputs up to f32;
+//   - ops that join tensors (cat, stack) cast them to the widest floating dtype among them, as
+//     PyTorch's "promote" ops do: a U-Net joins an f32 skip (BatchNorm runs in f32) with a bf16
+//     upsampling (a transposed convolution);
 //   - every other op runs in the dtype it is given.
 // Parameters stay f32: the casts are ordinary differentiable ops, so gradients flow back to the
 // f32 master weights in f32. Backward runs with autocast off, so each gradient op runs in the
 // dtype its forward op ran in.
+#include <vector>
+
 #include "core/tensor.h"
 
 namespace ember {
@@ -38,6 +43,9 @@ namespace detail {
 Tensor autocast_lower(const Tensor& input);
 // The input of an op that runs in f32 under autocast: an f16/bf16 tensor cast to f32.
 Tensor autocast_f32(const Tensor& input);
+// The inputs of a joining op: under autocast, floating tensors of different dtypes cast to the
+// widest (f16 with bf16 gives f32, as torch.promote_types); otherwise `inputs` unchanged.
+std::vector<Tensor> autocast_widest(const std::vector<Tensor>& inputs);
 
 }  // namespace detail
 

@@ -1,5 +1,6 @@
 #include "core/ops/join.h"
 
+#include "core/autocast.h"
 #include "core/autograd/node.h"
 #include "core/ops/factory.h"
 #include "core/ops/op_utils.h"
@@ -7,8 +8,9 @@
 
 namespace ember {
 
-Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim) {
-  EMBER_CHECK(!tensors.empty(), "cat: expected a non-empty list of tensors");
+Tensor cat(const std::vector<Tensor>& tensors_in, std::int64_t dim) {
+  EMBER_CHECK(!tensors_in.empty(), "cat: expected a non-empty list of tensors");
+  const std::vector<Tensor> tensors = detail::autocast_widest(tensors_in);
   const Tensor& first = tensors.front();
   detail::check_defined("cat", first);
   EMBER_CHECK(first.dim() > 0, "cat: zero-dimensional tensor ", describe(first), " cannot be concatenated");

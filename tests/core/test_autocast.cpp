@@ -96,3 +96,25 @@ TEST_CASE("autocast guards nest and restore the outer scope") {
   CHECK_FALSE(autocast_enabled());
   CHECK(contains(error_of([] { AutocastGuard bad(DType::f64); }), "autocast: the lower precision must be f16 or bf16"));
 }
+
+TEST_CASE("under autocast cat and stack join mixed floating dtypes in the widest, and outside they refuse") {
+  // A U-Net's skip joint: an f32 skip (BatchNorm runs in f32) beside a bf16 upsampling.
+  const Tensor skip = f32_leaf({1, 2, 2, 2}, 11), up = f32_leaf({1, 3, 2, 2}, 12);
+  const Tensor up16 = up.to(DType::bf16), up_half = up.to(DType::f16);
+  {
+    AutocastGuard autocast(DType::bf16);
+    const Tensor joined = cat({skip, up16}, 1);
+    CHECK(joined.dtype() == DType::f32);
+    // The bf16 values are widened exactly; the f32 ones are copied.
+    CHECK(joined.slice(1, 0, 2).to_vector<float>() == skip.to_vector<float>());
+    CHECK(joined.slice(1, 2, 5).to_vector<float>() == up16.to(DType::f32).to_vector<float>());
+    sum(joined).backward();
+    CHECK(up.grad().dtype() == DType::f32);  // through the bf16 cast back to the leaf
+    check_values(up.grad(), std::vector<double>(12, 1.0), 0.0);
+    // f16 with bf16: neither holds the other, so f32 (torch.promote_types); one dtype stays.
+    CHECK(stack({up16, up_half}, 0).dtype() == DType::f32);
+    CHECK(cat({up16, up16}, 1).dtype() == DType::bf16);
+    CHECK(cat({skip.to(DType::f64), skip}, 1).dtype() == DType::f64);
+  }
+  CHECK(contains(error_of([&] { cat({skip, up16}, 1); }), "cat: dtypes do not match"));
+}

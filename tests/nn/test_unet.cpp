@@ -51,6 +51,26 @@ TEST_CASE("UNet with bilinear upsampling keeps the shape and trains every parame
   }
 }
 
+TEST_CASE("UNet under bf16 autocast: the skip joints take the f32 skip and the bf16 upsampling, every parameter trains") {
+  // The joints concatenate a BatchNorm output (f32 under autocast) with a transposed
+  // convolution's (bf16): autocast's cat widens them to f32 (it raised a dtype error before).
+  manual_seed(5);
+  nn::UNet net({.classes = 2, .base_width = 2, .depth = 2});
+  Tensor out;
+  {
+    AutocastGuard autocast(DType::bf16);
+    out = net(randn({1, 1, 8, 12}));
+  }
+  CHECK(out.sizes() == Shape{1, 2, 8, 12});
+  CHECK(out.dtype() == DType::bf16);  // the 1x1 head is a convolution: bf16
+  sum(out.to(DType::f32)).backward();
+  for (const auto& [name, p] : net.named_parameters()) {
+    INFO(name);
+    REQUIRE(p.grad().defined());
+    CHECK(p.grad().dtype() == DType::f32);  // the f32 master weights
+  }
+}
+
 TEST_CASE("UNet errors name the shape it needs") {
   nn::UNet net({.base_width = 2});
   CHECK(contains(error_of([&] {
