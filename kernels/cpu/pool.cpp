@@ -1,9 +1,13 @@
 #include "kernels/pool.h"
 
+#include <immintrin.h>
+
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/dtype.h"
 
@@ -64,6 +68,85 @@ void max_pool_2x2(const PoolGeometry& g, const T* image, T* y, std::int64_t* ind
   }
 }
 
+// GCC 12 warns that its own AVX-512 intrinsics read an undefined vector (their unused
+// pass-through operand, GCC bug 105593, fixed in GCC 13): silenced for these two functions.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+// The even and odd elements of the first 2 * count (count <= 16) of a row, as f32 (a function of
+// the same target as its caller, so that it inlines; a lambda would not share the target).
+template <class T>
+__attribute__((target("avx512f"))) inline void load_pairs_avx512(const T* row, int count, __m512& even, __m512& odd) {
+  if constexpr (std::is_same_v<T, float>) {
+    const __m512i even_lanes = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd_lanes = _mm512_add_epi32(even_lanes, _mm512_set1_epi32(1));
+    const auto low_mask = static_cast<__mmask16>(count >= 8 ? 0xFFFFu : (1u << 2 * count) - 1);
+    const auto high_mask = static_cast<__mmask16>(count > 8 ? (1u << (2 * count - 16)) - 1 : 0u);
+    const __m512 low = _mm512_maskz_loadu_ps(low_mask, row);
+    const __m512 high = _mm512_maskz_loadu_ps(high_mask, row + 16);
+    even = _mm512_permutex2var_ps(low, even_lanes, high);
+    odd = _mm512_permutex2var_ps(low, odd_lanes, high);
+  } else {
+    const __m512i pairs = _mm512_maskz_loadu_epi32(static_cast<__mmask16>((1u << count) - 1), row);
+    even = _mm512_castsi512_ps(_mm512_slli_epi32(pairs, 16));
+    odd = _mm512_castsi512_ps(_mm512_and_si512(pairs, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+  }
+}
+
+// The same window and rule with AVX-512, 16 outputs of a row at a time (the last group of a
+// row masked, so rows of any width take this path, the CNN's 13 and 5 outputs too). Each
+// window's four values come as four vectors: the top row's even and odd elements, then the
+// bottom row's; the winner of each lane is kept with its window position (0, 1, width,
+// width + 1). f32 rows are split into even and odd elements by a permutation; a bf16 row read as
+// 32-bit words holds an (even, odd) pair in each word, whose halves shifted into the high bits
+// are the two values as f32, exactly.
+template <class T>
+__attribute__((target("avx512f"))) void max_pool_2x2_avx512(const PoolGeometry& g, const T* image, T* y,
+                                                            std::int64_t* indices) {
+  const __m512i lane_offsets = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);  // 2 * lane, as input positions
+  const auto width = static_cast<int>(g.width);
+  const __m512i window_offset[4] = {_mm512_setzero_si512(), _mm512_set1_epi32(1), _mm512_set1_epi32(width),
+                                    _mm512_set1_epi32(width + 1)};
+  for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+    const std::int64_t top = 2 * oh * g.width;
+    for (std::int64_t ow = 0; ow < g.out_w; ow += 16) {
+      const int count = static_cast<int>(std::min<std::int64_t>(16, g.out_w - ow));
+      const auto outputs = static_cast<__mmask16>((1u << count) - 1);
+      __m512 values[4];
+      load_pairs_avx512(image + top + 2 * ow, count, values[0], values[1]);
+      load_pairs_avx512(image + top + g.width + 2 * ow, count, values[2], values[3]);
+      __m512 best = values[0];
+      __m512i best_at = window_offset[0];
+      for (int k = 1; k < 4; ++k) {
+        // Greater, or a NaN where the best so far is a number: the scalar path's rule.
+        const __mmask16 take = _mm512_cmp_ps_mask(values[k], best, _CMP_GT_OQ) |
+                               (_mm512_cmp_ps_mask(values[k], values[k], _CMP_UNORD_Q) &
+                                _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q));
+        best = _mm512_mask_blend_ps(take, best, values[k]);
+        best_at = _mm512_mask_blend_epi32(take, best_at, window_offset[k]);
+      }
+      if constexpr (std::is_same_v<T, float>) {
+        _mm512_mask_storeu_ps(y + oh * g.out_w + ow, outputs, best);
+      } else {  // the winner's own 16 bits
+        _mm512_mask_cvtepi32_storeu_epi16(y + oh * g.out_w + ow, outputs,
+                                          _mm512_srli_epi32(_mm512_castps_si512(best), 16));
+      }
+      const __m512i base = _mm512_add_epi64(_mm512_set1_epi64(top + 2 * ow), lane_offsets);
+      const __m512i low = _mm512_add_epi64(base, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(best_at)));
+      const __m512i high = _mm512_add_epi64(_mm512_add_epi64(base, _mm512_set1_epi64(16)),
+                                            _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(best_at, 1)));
+      _mm512_mask_storeu_epi64(indices + oh * g.out_w + ow, static_cast<__mmask8>(outputs), low);
+      _mm512_mask_storeu_epi64(indices + oh * g.out_w + ow + 8, static_cast<__mmask8>(outputs >> 8), high);
+    }
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
 // (ceil_mode's partial last window is not this shape.)
 bool is_2x2_stride_2(const PoolGeometry& g) {
   return g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_h == 0 && g.pad_w == 0 &&
@@ -87,10 +170,15 @@ void max_pool2d(DType dtype, const PoolGeometry& g, const void* in, void* out, s
     using C = compute_t<T>;
     const T* x = static_cast<const T*>(in);
     T* y = static_cast<T*>(out);
+    constexpr bool has_avx512_path = std::is_same_v<T, float> || std::is_same_v<T, bfloat16>;
+    const bool avx512 = has_avx512_path && cpu_isa() >= Isa::avx512;  // (read before the threads start)
     over_planes(g, [&](std::int64_t plane) {
       const T* image = x + plane * g.height * g.width;
       if (is_2x2_stride_2(g)) {
         const std::int64_t first = plane * g.out_h * g.out_w;
+        if constexpr (has_avx512_path) {
+          if (avx512) return max_pool_2x2_avx512(g, image, y + first, indices + first);
+        }
         return max_pool_2x2(g, image, y + first, indices + first);
       }
       for (std::int64_t oh = 0; oh < g.out_h; ++oh) {

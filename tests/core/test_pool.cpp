@@ -41,6 +41,59 @@ TEST_CASE("2x2 max pooling with stride 2: ties go to the first maximum, NaN wins
   }
 }
 
+TEST_CASE("2x2 max pooling with stride 2 at every row width: full groups of 16 outputs, masked tails, ties and NaNs") {
+  // Widths of 13 and 5 outputs (the CNN's), 16 and 32 (whole groups of the vector path), 21
+  // (a group and a tail), with an odd column left over, in several planes. Values from {0..3}
+  // tie often; about one in 16 is NaN. The reference is the rule worked out element by element
+  // here: the first maximum in window order (top left, top right, bottom left, bottom right)
+  // wins, and the first NaN wins over any number.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<Shape> shapes = {{2, 3, 5, 27}, {1, 1, 3, 11}, {1, 2, 2, 32}, {1, 1, 4, 64}, {3, 1, 2, 43}};
+  for (const Shape& shape : shapes) {
+    const std::int64_t planes = shape[0] * shape[1], height = shape[2], width = shape[3];
+    const std::int64_t out_h = height / 2, out_w = width / 2;
+    std::vector<double> values(static_cast<std::size_t>(planes * height * width));
+    std::uint64_t state = 12345 + static_cast<std::uint64_t>(width);
+    for (double& v : values) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      const auto draw = static_cast<int>(state >> 60);  // 0..15
+      v = draw == 15 ? nan : draw % 4;
+    }
+    std::vector<double> expected;
+    std::vector<std::int64_t> expected_at;
+    for (std::int64_t p = 0; p < planes; ++p) {
+      for (std::int64_t oh = 0; oh < out_h; ++oh) {
+        for (std::int64_t ow = 0; ow < out_w; ++ow) {
+          const std::int64_t top = 2 * oh * width + 2 * ow;
+          const std::int64_t window[4] = {top, top + 1, top + width, top + width + 1};
+          std::int64_t best = window[0];
+          auto value = [&](std::int64_t at) { return values[static_cast<std::size_t>(p * height * width + at)]; };
+          for (int k = 1; k < 4; ++k) {
+            const double v = value(window[k]), b = value(best);
+            if (v > b || (std::isnan(v) && !std::isnan(b))) best = window[k];
+          }
+          expected.push_back(value(best));
+          expected_at.push_back(best);
+        }
+      }
+    }
+    for (DType dtype : {DType::f32, DType::bf16}) {
+      CAPTURE(to_string(shape));
+      CAPTURE(dtype);
+      const Tensor x = from_vector<double>(values).view(shape).to(dtype);
+      const auto [y, at] = max_pool2d_with_indices(x, {.kernel = {2, 2}});
+      REQUIRE(y.sizes() == Shape{shape[0], shape[1], out_h, out_w});
+      const std::vector<double> got = y.to_vector<double>();
+      CHECK(at.to_vector<std::int64_t>() == expected_at);
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        if (std::isnan(expected[i]) ? !std::isnan(got[i]) : got[i] != expected[i]) {
+          FAIL_CHECK("output " << i << ": " << got[i] << ", expected " << expected[i]);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("pooling options by hand: dilation, ceil_mode, count_include_pad, divisor_override") {
   const Tensor x = arange(0, 16, 1, {.dtype = DType::f32}).view({1, 1, 4, 4});
   // Kernel 2 with dilation 2 and stride 1: the taps (h, w), (h, w + 2), (h + 2, w), (h + 2, w + 2);
