@@ -43,6 +43,46 @@ void for_each_reduced(const T* base, const Sizes& sizes, const Sizes& strides, s
   }
 }
 
+// The f64 sum of `count` consecutive values: eight partial sums, one per lane, added in a fixed
+// order at the end (a deterministic result that no longer waits on one chain of additions:
+// the compiler turns the lanes into vector adds).
+template <class T>
+double sum_run(const T* values, std::int64_t count) {
+  constexpr std::int64_t kLanes = 8;
+  double lanes[kLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kLanes <= count; i += kLanes) {
+    for (std::int64_t l = 0; l < kLanes; ++l) lanes[l] += static_cast<double>(static_cast<compute_t<T>>(values[i + l]));
+  }
+  for (std::int64_t l = 0; i < count; ++i, ++l) lanes[l] += static_cast<double>(static_cast<compute_t<T>>(values[i]));
+  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+}
+
+// The f64 sum of one output's reduced elements when the innermost reduced dim is contiguous (a
+// bias gradient's rows of H x W, a row sum): run by run, the outer reduced dims by odometer.
+template <class T>
+double sum_contiguous_runs(const T* base, const Sizes& sizes, const Sizes& strides, std::size_t kept) {
+  const std::size_t ndim = sizes.size();
+  const std::int64_t run = sizes.back();
+  Sizes index(ndim - 1 - kept, 0);
+  std::int64_t runs = 1;
+  for (std::size_t d = kept; d + 1 < ndim; ++d) runs *= sizes[d];
+  double total = 0;
+  std::int64_t offset = 0;
+  for (std::int64_t r = 0; r < runs; ++r) {
+    total += sum_run(base + offset, run);
+    for (std::size_t d = ndim - 1; d-- > kept;) {
+      const std::size_t at = d - kept;
+      ++index[at];
+      offset += strides[d];
+      if (index[at] < sizes[d]) break;
+      offset -= strides[d] * sizes[d];
+      index[at] = 0;
+    }
+  }
+  return total;
+}
+
 template <class T>
 void reduce_typed(ReduceOp op, const Sizes& sizes, std::size_t kept, const Operand& in, void* out,
                   std::int64_t* indices) {
@@ -61,8 +101,12 @@ void reduce_typed(ReduceOp op, const Sizes& sizes, std::size_t kept, const Opera
       if (op == ReduceOp::sum) {
         if constexpr (std::is_floating_point_v<compute_t<T>>) {
           double total = 0;  // f64 accumulation keeps long f32 sums accurate
-          for_each_reduced(base, sizes, in.strides, kept, count,
-                           [&](T v, std::int64_t) { total += static_cast<double>(static_cast<compute_t<T>>(v)); });
+          if (kept < sizes.size() && in.strides.back() == 1) {
+            total = sum_contiguous_runs(base, sizes, in.strides, kept);
+          } else {
+            for_each_reduced(base, sizes, in.strides, kept, count,
+                             [&](T v, std::int64_t) { total += static_cast<double>(static_cast<compute_t<T>>(v)); });
+          }
           static_cast<T*>(out)[o] = static_cast<T>(static_cast<compute_t<T>>(total));
         } else {
           std::int64_t total = 0;

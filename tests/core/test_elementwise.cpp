@@ -131,3 +131,24 @@ TEST_CASE("gradcheck: in-place ops on non-leaf tensors") {
           return t * in[0];
         }, {x, y}));
 }
+
+TEST_CASE("a bias broadcast along long rows: every chunk of the run adds the row's own value") {
+  // [2, 3, 700] + [1, 3, 1]: each row of 700 (longer than the loop's 256-element chunks, with a
+  // partial last one) adds its channel's value; and a scalar broadcast on the left of a
+  // subtraction. Values are small integers, exact in bf16, so the expectation is exact.
+  for (DType dtype : {DType::f32, DType::bf16}) {
+    CAPTURE(dtype);
+    std::vector<double> values(2 * 3 * 700);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i % 64);
+    const Tensor x = from_vector<double>(values).view({2, 3, 700}).to(dtype);
+    const Tensor b = from_vector<double>({10, 20, 30}).view({1, 3, 1}).to(dtype);
+    const std::vector<double> sum = (x + b).to_vector<double>(), diff = (b - x).to_vector<double>();
+    const std::vector<double> xs = x.to_vector<double>();
+    bool all_equal = true;
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      const double bias = 10.0 * static_cast<double>((i / 700) % 3 + 1);
+      all_equal = all_equal && sum[i] == xs[i] + bias && diff[i] == bias - xs[i];
+    }
+    CHECK(all_equal);
+  }
+}

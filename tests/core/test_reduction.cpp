@@ -72,3 +72,23 @@ TEST_CASE("gradcheck: reductions on strided inputs") {
   const Tensor cube = leaf({2, 3, 2}, 22);
   CHECK(gradcheck([](const Inputs& in) { return sum(in[0], {0, 2}); }, {cube}));
 }
+
+TEST_CASE("a bias gradient's sum over batch and both spatial dims, run by run, equals the sum by hand") {
+  // [3, 2, 5, 7]: each channel sums 3 runs of 35 contiguous values (35 is not a multiple of the
+  // 8 partial sums, so every run has a tail), and a transposed input reduces with strides.
+  // Values i % 13 are exact in bf16 and their sums exact in f32 and f64.
+  std::vector<double> values(3 * 2 * 5 * 7);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i % 13);
+  double expected[2] = {0, 0};
+  for (std::size_t i = 0; i < values.size(); ++i) expected[(i / 35) % 2] += values[i];
+  for (DType dtype : {DType::f64, DType::f32, DType::bf16}) {
+    CAPTURE(dtype);
+    const Tensor x = from_vector<double>(values).view({3, 2, 5, 7}).to(dtype);
+    // The exact sums rounded once to the result's dtype (629 is not a bf16 number: 628).
+    const std::vector<double> rounded =
+        from_vector<double>({expected[0], expected[1], expected[0] + expected[1]}).to(dtype).to_vector<double>();
+    check_values(sum(x, {0, 2, 3}), {rounded[0], rounded[1]}, 0.0);
+    check_values(sum(x.transpose(2, 3), {0, 2, 3}), {rounded[0], rounded[1]}, 0.0);
+    CHECK(sum(x).item<double>() == rounded[2]);
+  }
+}
