@@ -7,6 +7,7 @@
 #   tools/dev.sh test                         build, then run the whole test suite with CTest (twice:
 #                                             also with EMBER_CPU_ISA=generic)
 #                                             and the fuzzers for a short fixed run each
+#   tools/dev.sh six-techniques [flags]       build, then measure the six speed techniques (bench/six_techniques)
 #   tools/dev.sh sanitize                     the test suite built with ASan + UBSan
 #   tools/dev.sh fuzz NAME [libFuzzer flags]  one fuzzer of tests/fuzz for as long as the flags say
 set -euo pipefail
@@ -54,13 +55,18 @@ case "$command" in
     configure_and_build build -DCMAKE_BUILD_TYPE=Release
     ./build/examples/well_log "$@"
     ;;
+  six-techniques)
+    install_missing
+    configure_and_build build -DCMAKE_BUILD_TYPE=Release
+    ./build/bench/six_techniques "$@"
+    ;;
   test)
     install_missing
     configure_and_build build -DCMAKE_BUILD_TYPE=Release
     ctest --test-dir build --output-on-failure -j "$(nproc)"
     # Again with the portable CPU kernels forced (kernels/cpu/isa.h), so the variants a machine
-    # without AVX-512 runs stay correct too (the package and --help checks need no second run).
-    EMBER_CPU_ISA=generic ctest --test-dir build --output-on-failure -j "$(nproc)" -E "^(package|help: )"
+    # without AVX-512 runs stay correct too (the package, --help and bench checks need no second run).
+    EMBER_CPU_ISA=generic ctest --test-dir build --output-on-failure -j "$(nproc)" -E "^(package|help: |six_techniques)"
     # Every reader of outside bytes under libFuzzer for a short fixed run (tests/fuzz).
     configure_and_build "${fuzz_build[@]}"
     ctest --test-dir build-fuzz --output-on-failure -j "$(nproc)"
@@ -82,7 +88,7 @@ case "$command" in
       ctest --test-dir build-sanitize --output-on-failure -j "$(nproc)"
     ;;
   *)
-    echo "usage: tools/dev.sh train|well-log|test|sanitize|fuzz" >&2
+    echo "usage: tools/dev.sh train|well-log|six-techniques|test|sanitize|fuzz" >&2
     exit 2
     ;;
 esac

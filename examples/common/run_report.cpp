@@ -85,8 +85,11 @@ void RunReport::on_fit_end(ember::trainer::Trainer& trainer, ember::trainer::Tra
   figures_["seconds_per_validation"] = validations_ > 0 ? validation_seconds_ / static_cast<double>(validations_) : 0;
   figures_["validation_peak_extra_bytes"] = static_cast<double>(validation_peak_extra_bytes_);
   figures_["peak_tensor_bytes"] = static_cast<double>(peak_tensor_bytes_);
+  // The optimizer that stepped: under ZeRO the sharded one, which holds this rank's share.
   figures_["optimizer_state_bytes"] =
-      trainer.optimizer() != nullptr ? static_cast<double>(trainer.optimizer()->local_state_bytes()) : 0;
+      trainer.optimizer() != nullptr
+          ? static_cast<double>(trainer.strategy().stepping_optimizer(*trainer.optimizer()).local_state_bytes())
+          : 0;
 }
 
 void RunReport::fold_peak() { peak_tensor_bytes_ = std::max(peak_tensor_bytes_, tensor_peak_bytes()); }
