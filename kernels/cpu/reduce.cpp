@@ -18,6 +18,21 @@ bool is_nan(T value) {
   }
 }
 
+// Advances the position `index` over dims [first, end) by one element in row-major order,
+// keeping `offset` (in elements) in step; false once it has wrapped around to the start.
+inline bool odometer_step(Sizes& index, std::int64_t& offset, const Sizes& sizes, const Sizes& strides,
+                          std::size_t first, std::size_t end) {
+  for (std::size_t d = end; d-- > first;) {
+    const std::size_t at = d - first;
+    ++index[at];
+    offset += strides[d];
+    if (index[at] < sizes[d]) return true;
+    offset -= strides[d] * sizes[d];
+    index[at] = 0;
+  }
+  return false;
+}
+
 // Visits the reduced elements of one output: visit(value, flat_position) in row-major order.
 template <class T, class Visit>
 void for_each_reduced(const T* base, const Sizes& sizes, const Sizes& strides, std::size_t kept,
@@ -32,14 +47,7 @@ void for_each_reduced(const T* base, const Sizes& sizes, const Sizes& strides, s
   std::int64_t offset = 0;
   for (std::int64_t i = 0; i < count; ++i) {
     visit(base[offset], i);
-    for (std::size_t d = ndim; d-- > kept;) {  // odometer step over the reduced dims
-      const std::size_t r = d - kept;
-      ++index[r];
-      offset += strides[d];
-      if (index[r] < sizes[d]) break;
-      offset -= strides[d] * sizes[d];
-      index[r] = 0;
-    }
+    odometer_step(index, offset, sizes, strides, kept, ndim);
   }
 }
 
@@ -62,24 +70,14 @@ double sum_run(const T* values, std::int64_t count) {
 // bias gradient's rows of H x W, a row sum): run by run, the outer reduced dims by odometer.
 template <class T>
 double sum_contiguous_runs(const T* base, const Sizes& sizes, const Sizes& strides, std::size_t kept) {
-  const std::size_t ndim = sizes.size();
-  const std::int64_t run = sizes.back();
-  Sizes index(ndim - 1 - kept, 0);
-  std::int64_t runs = 1;
-  for (std::size_t d = kept; d + 1 < ndim; ++d) runs *= sizes[d];
+  // The runs' starts: the reduced dims but the innermost, stepped by the odometer.
+  const std::size_t innermost = sizes.size() - 1;
+  Sizes index(innermost - kept, 0);
   double total = 0;
   std::int64_t offset = 0;
-  for (std::int64_t r = 0; r < runs; ++r) {
-    total += sum_run(base + offset, run);
-    for (std::size_t d = ndim - 1; d-- > kept;) {
-      const std::size_t at = d - kept;
-      ++index[at];
-      offset += strides[d];
-      if (index[at] < sizes[d]) break;
-      offset -= strides[d] * sizes[d];
-      index[at] = 0;
-    }
-  }
+  do {
+    total += sum_run(base + offset, sizes.back());
+  } while (odometer_step(index, offset, sizes, strides, kept, innermost));
   return total;
 }
 
@@ -101,7 +99,7 @@ void reduce_typed(ReduceOp op, const Sizes& sizes, std::size_t kept, const Opera
       if (op == ReduceOp::sum) {
         if constexpr (std::is_floating_point_v<compute_t<T>>) {
           double total = 0;  // f64 accumulation keeps long f32 sums accurate
-          if (kept < sizes.size() && in.strides.back() == 1) {
+          if (count > 0 && kept < sizes.size() && in.strides.back() == 1) {
             total = sum_contiguous_runs(base, sizes, in.strides, kept);
           } else {
             for_each_reduced(base, sizes, in.strides, kept, count,

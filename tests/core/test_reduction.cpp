@@ -90,5 +90,7 @@ TEST_CASE("a bias gradient's sum over batch and both spatial dims, run by run, e
     check_values(sum(x, {0, 2, 3}), {rounded[0], rounded[1]}, 0.0);
     check_values(sum(x.transpose(2, 3), {0, 2, 3}), {rounded[0], rounded[1]}, 0.0);
     CHECK(sum(x).item<double>() == rounded[2]);
+    // An empty reduced dim sums to zero (and reads nothing).
+    check_values(sum(zeros({2, 0, 3}, {.dtype = dtype}), {1}), std::vector<double>(6, 0.0), 0.0);
   }
 }
