@@ -5,7 +5,6 @@
 #include <sys/wait.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -16,7 +15,7 @@ extern char** environ;
 
 namespace six_techniques {
 
-ChildResult run_child(const std::vector<std::string>& command, const std::string& log_path) {
+int run_child(const std::vector<std::string>& command, const std::string& log_path) {
   EMBER_CHECK(!command.empty(), "run_child: no program");
   std::vector<char*> argv;
   for (const std::string& word : command) argv.push_back(const_cast<char*>(word.c_str()));
@@ -25,7 +24,6 @@ ChildResult run_child(const std::vector<std::string>& command, const std::string
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  const auto start = std::chrono::steady_clock::now();
   pid_t pid = 0;
   const int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -34,8 +32,7 @@ ChildResult run_child(const std::vector<std::string>& command, const std::string
   while (waitpid(pid, &status, 0) < 0) {
     EMBER_CHECK(errno == EINTR, "run_child: waitpid for ", command.front(), ": ", std::strerror(errno));
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), seconds};
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 std::string log_tail(const std::string& log_path, int lines) {

@@ -7,12 +7,8 @@
 
 namespace six_techniques {
 
-struct ChildResult {
-  int exit_code;  // the exit status, or 128 + the signal that ended it
-  double seconds;  // wall time from start to exit
-};
-
-ChildResult run_child(const std::vector<std::string>& command, const std::string& log_path);
+// Returns the exit status, or 128 + the signal that ended it.
+int run_child(const std::vector<std::string>& command, const std::string& log_path);
 
 // The last `lines` lines of a log, to show why a run failed.
 std::string log_tail(const std::string& log_path, int lines);

@@ -69,7 +69,6 @@ struct Workload {
 
 // One run's figures, from its ranks' reports.
 struct Measured {
-  double seconds = 0;  // the whole process (or ember-run) from start to exit
   nlohmann::json rank0;
   std::vector<double> peak_resident, optimizer_state;  // per rank
 };
@@ -175,14 +174,13 @@ Measured run(const Settings& s, const Workload& w, const Row& row, const std::st
   fs::remove_all(out);
   fs::create_directories(out);
   const std::string log = out + ".log";
-  const six_techniques::ChildResult child = six_techniques::run_child(command, log);
-  EMBER_CHECK(child.exit_code == 0, "six_techniques: '", row.technique, "' on the ", w.key, " failed (exit ",
-              child.exit_code, "); the end of ", log, ":\n", six_techniques::log_tail(log, 15));
+  const int exit_code = six_techniques::run_child(command, log);
+  EMBER_CHECK(exit_code == 0, "'", row.technique, "' on the ", w.key, " failed (exit ",
+              exit_code, "); the end of ", log, ":\n", six_techniques::log_tail(log, 15));
   Measured measured;
-  measured.seconds = child.seconds;
   for (int rank = 0; rank < row.ranks; ++rank) {
     std::ifstream file(out + "/run_report.rank" + std::to_string(rank) + ".json");
-    EMBER_CHECK(file.good(), "six_techniques: the run wrote no report for rank ", rank, " in ", out);
+    EMBER_CHECK(file.good(), "the run wrote no report for rank ", rank, " in ", out);
     const nlohmann::json report = nlohmann::json::parse(file);
     if (rank == 0) measured.rank0 = report;
     measured.peak_resident.push_back(report.at("peak_resident_bytes").get<double>());

@@ -56,7 +56,7 @@ void map(const Sizes& sizes, F&& f, const Operand& out, const Operands&... in) {
       (
           [&] {
             if (inner_stride[K + 1] == 0) {
-              std::get<K>(repeated).fill(*std::get<K>(ins));
+              std::fill_n(std::get<K>(repeated).data(), std::min(count, kChunk), *std::get<K>(ins));
               std::get<K>(ins) = std::get<K>(repeated).data();
             }
           }(),
