@@ -9,6 +9,7 @@
 // f32); f16 is widened to f32; the results are rounded once.
 #include "kernels/conv.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -113,11 +114,11 @@ class Scratch {
 
 // The calling thread's scratch buffer `slot`, kept for its next convolution: a fresh buffer of
 // this size would cost a page fault and a kernel-side clear per 4 KiB on every call.
-enum class Slot { columns, gradient };
+enum class Slot { columns, gradient, window };
 
 template <class C>
 C* thread_scratch(Slot slot, std::int64_t n) {
-  thread_local Scratch<C> buffers[2];
+  thread_local Scratch<C> buffers[3];
   return buffers[static_cast<int>(slot)].get(n);
 }
 
@@ -314,20 +315,179 @@ void gemm_into(std::int64_t m, std::int64_t n, std::int64_t k, const MatrixRef& 
   }
 }
 
+// One segment of a column-matrix row written into a panel: dst[(j - j0) * step] for output columns
+// j in [j0, j1) of a run whose input column j is source[j * stride] inside `inside` and padding
+// outside it.
+template <class T, class P>
+void copy_segment(P* dst, std::int64_t step, const T* source, std::int64_t stride, std::int64_t j0, std::int64_t j1,
+                  InsideRange inside) {
+  const std::int64_t first = std::clamp(inside.first, j0, j1), last = std::clamp(inside.last, first, j1);
+  for (std::int64_t j = j0; j < first; ++j) dst[(j - j0) * step] = P(0);
+  if constexpr (std::is_same_v<T, P>) {
+    if (step == 1 && stride == 1) {
+      std::memcpy(dst + (first - j0), source + first, static_cast<std::size_t>(last - first) * sizeof(P));
+    } else {
+      for (std::int64_t j = first; j < last; ++j) dst[(j - j0) * step] = source[j * stride];
+    }
+  } else {
+    for (std::int64_t j = first; j < last; ++j) dst[(j - j0) * step] = static_cast<P>(static_cast<float>(source[j * stride]));
+  }
+  for (std::int64_t j = last; j < j1; ++j) dst[(j - j0) * step] = P(0);
+}
+
+// gather_panels on AVX-512 for a horizontal stride of 1 and f32 panels of 32 columns. The chunk's
+// input rows are first copied with their padding into a window (rows of Wp = W + 2 * pad_w), after
+// which the input of output position (oh, ow) under tap (kh, kw) is at ((oh - first output row) *
+// stride_h + kh * dh) * Wp + ow + kw * dw: every 16 positions of a panel read 16 values from one window of 32 floats, the same
+// pattern for every tap, so each half panel of each column-matrix row is two loads, one permute
+// and one store. fits() is false where 16 positions can span more than 32 floats of the window:
+// a kernel whose taps span more than 17 columns.
+class WindowGather {
+ public:
+  WindowGather(const ConvGeometry& g, const Chunk& chunk) : g_(g) {
+    padded_w_ = g.width + 2 * g.pad_w;
+    first_row_ = chunk.begin / g.out_w;
+    rows_ = ((chunk.end - 1) / g.out_w - first_row_) * g.stride_h + 1 + (g.kernel_h - 1) * g.dilation_h;
+    const std::int64_t halves = (chunk.size() + 15) / 16;
+    starts_.resize(static_cast<std::size_t>(halves));
+    indices_.resize(static_cast<std::size_t>(halves * 16));
+    masks_.resize(static_cast<std::size_t>(halves));
+    fits_ = true;
+    for (std::int64_t h = 0; h < halves; ++h) {
+      const std::int64_t start = offset(chunk.begin + 16 * h);
+      starts_[static_cast<std::size_t>(h)] = start;
+      std::uint32_t mask = 0;
+      for (std::int64_t t = 0; t < 16 && 16 * h + t < chunk.size(); ++t) {
+        const std::int64_t index = offset(chunk.begin + 16 * h + t) - start;
+        fits_ = fits_ && index < 32;
+        indices_[static_cast<std::size_t>(16 * h + t)] = static_cast<std::int32_t>(index);
+        mask |= 1u << t;
+      }
+      masks_[static_cast<std::size_t>(h)] = static_cast<std::uint16_t>(mask);
+    }
+  }
+
+  bool fits() const { return fits_; }
+  // Floats of the padded copy of `channels` planes (and 32 more: the last window reads past it).
+  std::int64_t window_floats(std::int64_t channels) const { return channels * rows_ * padded_w_ + 32; }
+
+  // Copies channels [first_channel, first_channel + channels) of the chunk's input rows, padded, into `window`.
+  void copy_window(const float* image, std::int64_t first_channel, std::int64_t channels, float* window) const {
+    const std::int64_t top = first_row_ * g_.stride_h - g_.pad_h;  // the input row of the window's row 0
+    for (std::int64_t c = 0; c < channels; ++c) {
+      const float* plane = image + (first_channel + c) * g_.height * g_.width;
+      for (std::int64_t y = 0; y < rows_; ++y, window += padded_w_) {
+        const std::int64_t ih = top + y;
+        std::fill(window, window + padded_w_, 0.0f);
+        if (ih >= 0 && ih < g_.height) std::memcpy(window + g_.pad_w, plane + ih * g_.width, static_cast<std::size_t>(g_.width) * 4);
+      }
+    }
+    std::fill(window, window + 32, 0.0f);
+  }
+
+  // The column-matrix rows of the copied channels into the panels (packed_gemm.h, 32 columns).
+  __attribute__((target("avx512f"))) void gather(const float* window, std::int64_t channels, std::int64_t panel,
+                                                 float* packed) const {
+    const std::int64_t plane = rows_ * padded_w_, halves = static_cast<std::int64_t>(starts_.size());
+    for (std::int64_t c = 0; c < channels; ++c) {
+      for (std::int64_t kh = 0; kh < g_.kernel_h; ++kh) {
+        for (std::int64_t kw = 0; kw < g_.kernel_w; ++kw) {
+          const std::int64_t r = (c * g_.kernel_h + kh) * g_.kernel_w + kw;
+          const float* source = window + c * plane + kh * g_.dilation_h * padded_w_ + kw * g_.dilation_w;
+          float* row = packed + r * 32;
+          for (std::int64_t h = 0; h < halves; ++h) {
+            const float* at = source + starts_[static_cast<std::size_t>(h)];
+            const __m512i index = _mm512_loadu_si512(indices_.data() + 16 * h);
+            const __m512 values = _mm512_maskz_permutex2var_ps(masks_[static_cast<std::size_t>(h)], _mm512_loadu_ps(at),
+                                                               index, _mm512_loadu_ps(at + 16));
+            _mm512_storeu_ps(row + h / 2 * panel + h % 2 * 16, values);
+          }
+        }
+      }
+    }
+  }
+
+ private:
+  // Where position p's input under tap (0, 0) lies in the window.
+  std::int64_t offset(std::int64_t p) const {
+    return (p / g_.out_w - first_row_) * g_.stride_h * padded_w_ + p % g_.out_w;
+  }
+
+  const ConvGeometry& g_;
+  std::int64_t padded_w_ = 0, first_row_ = 0, rows_ = 0;  // first_row_: the chunk's first output row
+  bool fits_ = false;
+  std::vector<std::int64_t> starts_;
+  std::vector<std::int32_t> indices_;
+  std::vector<std::uint16_t> masks_;
+};
+
+// im2col of one chunk and channels [first_channel, first_channel + channels), written straight
+// into the micro-kernel's B panels (packed_gemm.h): element (r, q) of the column matrix, r =
+// (c, kh, kw) and q the chunk's q-th position, goes to lane q % nr of panel q / nr. Columns past
+// the chunk and an odd depth's pair row are zero.
+template <class T, class P>
+void gather_panels(const ConvGeometry& g, const T* image, std::int64_t first_channel, std::int64_t channels,
+                   const Chunk& chunk, const PanelLayout& layout, P* packed) {
+  const std::int64_t nr = layout.columns, depth = channels * g.kernel_h * g.kernel_w;
+  const std::int64_t panel = layout.b_panel_elements(depth), panels = layout.b_panels(chunk.size());
+  if (chunk.size() % nr != 0) std::fill(packed + (panels - 1) * panel, packed + panels * panel, P(0));
+  if (layout.padded_depth(depth) != depth) {
+    for (std::int64_t at = 0; at < panels; ++at) {
+      for (std::int64_t j = 0; j < nr; ++j) packed[at * panel + layout.b_offset(depth, j)] = P(0);
+    }
+  }
+  if constexpr (std::is_same_v<T, float> && std::is_same_v<P, float>) {
+    if (g.stride_w == 1 && nr == 32 && cpu_isa() >= Isa::avx512) {
+      const WindowGather windows(g, chunk);
+      if (windows.fits()) {
+        float* window = thread_scratch<float>(Slot::window, windows.window_floats(channels));
+        windows.copy_window(image, first_channel, channels, window);
+        return windows.gather(window, channels, panel, packed);
+      }
+    }
+  }
+  const std::int64_t step = layout.pairs() ? 2 : 1;
+  for (std::int64_t c = 0; c < channels; ++c) {
+    const T* plane = image + (first_channel + c) * g.height * g.width;
+    for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
+      for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
+        const std::int64_t r = (c * g.kernel_h + kh) * g.kernel_w + kw;
+        P* row = packed + layout.b_offset(r, 0);
+        for_each_run(g, kh, kw, chunk,
+                     [&](std::int64_t at, std::int64_t run, std::int64_t ih, InsideRange inside, std::int64_t base) {
+                       const T* source = plane + ih * g.width + base;  // read inside only
+                       for (std::int64_t q = at; q < at + run;) {  // the run, cut at panel edges
+                         const std::int64_t lane = q % nr, length = std::min(nr - lane, at + run - q);
+                         copy_segment(row + q / nr * panel + lane * step, step, source, g.stride_w, q - at,
+                                      q - at + length, inside);
+                         q += length;
+                       }
+                     });
+      }
+    }
+  }
+}
+
+// The forward convolution in f32, f16 and bf16: the weights of each group packed once as the
+// micro-kernel's A, each chunk's columns gathered straight into its B panels, and the chunks
+// multiplied in parallel.
 template <class T>
-void forward(const ConvShape& s, const T* image, const T* weight_in, T* output) {
+void forward_by_panels(const ConvShape& s, const T* image, const T* weight, T* output) {
   using C = compute_t<T>;
-  using O = operand_t<T>;
-  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs();
-  Scratch<O> weight_copy;
-  const O* weight = weight_in_compute_type(s, weight_in, weight_copy);  // [out_channels, depth], dense
-  const std::vector<Chunk> chunks = make_chunks(s, sizeof(O));
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = s.g.channels / s.groups;
+  const PanelLayout layout = panel_layout(dtype_of<T>);
+  const std::int64_t weight_bytes = layout.a_bytes(ocg, depth);
+  const auto packed_weights = std::make_unique_for_overwrite<std::byte[]>(static_cast<std::size_t>(s.groups * weight_bytes));
+  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+    pack_lhs(dtype_of<T>, ocg, depth, {weight + grp * ocg * depth, depth, 1}, packed_weights.get() + grp * weight_bytes);
+  }
+  const std::vector<Chunk> chunks = make_chunks(s, layout.pairs() ? 2 : 4);
   const auto count = static_cast<std::int64_t>(chunks.size());
   for_each_range(count, ranges_for(count), [&](std::int64_t, std::int64_t first, std::int64_t last) {
     for (std::int64_t i = first; i < last; ++i) {
       const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
-      const std::int64_t width = chunk.size();
-      const Columns<O> cols = columns_of(s, image + chunk.image * s.image_size(), chunk);
+      const std::int64_t width = chunk.size(), panel_elements = layout.b_panels(width) * layout.b_panel_elements(depth);
+      const T* image_n = image + chunk.image * s.image_size();
       T* out_n = output + chunk.image * s.out_channels * P + chunk.begin;
       C* out = nullptr;
       std::int64_t out_stride = P;
@@ -338,9 +498,18 @@ void forward(const ConvShape& s, const T* image, const T* weight_in, T* output) 
         out_stride = width;
       }
       for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-        gemm_into<O>(ocg, width, depth, {weight + grp * ocg * depth, depth, 1},
-                     {cols.data + grp * depth * cols.stride, cols.stride, 1}, out + grp * ocg * out_stride, out_stride,
-                     false);
+        const void* panels = nullptr;
+        if (layout.pairs()) {
+          auto* packed = thread_scratch<std::uint16_t>(Slot::columns, panel_elements);
+          gather_panels(s.g, reinterpret_cast<const std::uint16_t*>(image_n), grp * cg, cg, chunk, layout, packed);
+          panels = packed;
+        } else {
+          auto* packed = thread_scratch<float>(Slot::columns, panel_elements);
+          gather_panels(s.g, image_n, grp * cg, cg, chunk, layout, packed);
+          panels = packed;
+        }
+        multiply_packed(layout, ocg, width, depth, packed_weights.get() + grp * weight_bytes, panels,
+                        out + grp * ocg * out_stride, out_stride, false);
       }
       if constexpr (!std::is_same_v<T, C>) {
         for (std::int64_t o = 0; o < s.out_channels; ++o) {
@@ -349,6 +518,33 @@ void forward(const ConvShape& s, const T* image, const T* weight_in, T* output) 
       }
     }
   });
+}
+
+// f64 (gradcheck's dtype, where speed does not matter): a column matrix per chunk and Eigen's GEMM.
+void forward_by_columns(const ConvShape& s, const double* image, const double* weight, double* output) {
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs();
+  const std::vector<Chunk> chunks = make_chunks(s, sizeof(double));
+  const auto count = static_cast<std::int64_t>(chunks.size());
+  for_each_range(count, ranges_for(count), [&](std::int64_t, std::int64_t first, std::int64_t last) {
+    for (std::int64_t i = first; i < last; ++i) {
+      const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
+      const Columns<double> cols = columns_of(s, image + chunk.image * s.image_size(), chunk);
+      double* out = output + chunk.image * s.out_channels * P + chunk.begin;
+      for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+        gemm(DType::f64, 1, ocg, chunk.size(), depth, {weight + grp * ocg * depth, depth, 1},
+             0, {cols.data + grp * depth * cols.stride, cols.stride, 1}, 0, out + grp * ocg * P, P, 0, false);
+      }
+    }
+  });
+}
+
+template <class T>
+void forward(const ConvShape& s, const T* image, const T* weight, T* output) {
+  if constexpr (std::is_same_v<T, double>) {
+    forward_by_columns(s, image, weight, output);
+  } else {
+    forward_by_panels(s, image, weight, output);
+  }
 }
 
 template <class T>

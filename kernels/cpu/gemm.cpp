@@ -200,6 +200,29 @@ struct F32Kernel {
   }
 };
 
+// The depth of each slice when a product of depth k is cut into equal slices of at most
+// `most` (288 as 2 x 144, not 256 + 32: a thin last slice would read and write all of C for few
+// products; even, for bf16's pairs).
+std::int64_t depth_slice(std::int64_t k, std::int64_t most) {
+  const std::int64_t slices = (k + most - 1) / most;
+  return round_up((k + slices - 1) / slices, 2);
+}
+
+// One tile of C (rows x cols of at most kMr x Kernel::nr, at `tile`, row stride ldc) (+)= the
+// packed panels' product: straight into C where the tile is whole and C is f32, else through a
+// block on the stack.
+template <class Kernel, class TC>
+void multiply_tile(std::int64_t kc, const typename Kernel::PackedA* a_panel, const typename Kernel::PackedB* b_panel,
+                   TC* tile, std::int64_t ldc, std::int64_t rows, std::int64_t cols, bool add) {
+  constexpr std::int64_t nr = Kernel::nr;
+  if constexpr (std::is_same_v<TC, float>) {
+    if (rows == kMr && cols == nr) return Kernel::multiply(kc, a_panel, b_panel, tile, ldc, add);
+  }
+  float block[kMr * nr];
+  Kernel::multiply(kc, a_panel, b_panel, block, nr, false);
+  write_block<nr>(block, tile, ldc, rows, cols, add);
+}
+
 // Calls use.template operator()<F32Kernel<T, isa>>() for this CPU's instruction set.
 template <class T, class Use>
 void with_f32_kernel(Use&& use) {
@@ -231,10 +254,7 @@ void packed_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, con
   constexpr std::int64_t depth = Kernel::depth;
   constexpr std::int64_t nr = Kernel::nr;
   PackedB* packed_b = scratch(packed_b_buffer, round_up(std::min(n, kNc), nr) / nr * Kernel::b_panel(depth));
-  // The depth in equal slices of at most Kernel::depth (288 as 2 x 144, not 256 + 32: a thin last
-  // slice would read and write all of C for few products; even, for bf16's pairs).
-  const std::int64_t slices = (k + depth - 1) / depth;
-  const std::int64_t slice = round_up((k + slices - 1) / slices, 2);
+  const std::int64_t slice = depth_slice(k, depth);
   for (std::int64_t j0 = 0; j0 < n; j0 += kNc) {
     const std::int64_t nc = std::min(kNc, n - j0);
     const std::int64_t panels = (nc + nr - 1) / nr;
@@ -264,16 +284,7 @@ void packed_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, con
               const PackedA* a_panel = packed_a + ip / kMr * Kernel::a_panel(kc);
               const PackedB* b_panel = packed_b + panel * Kernel::b_panel(kc);
               const std::int64_t rows = std::min(kMr, mc - ip), cols = std::min(nr, nc - jp);
-              TC* tile = c + (i0 + ip) * ldc + j0 + jp;
-              if constexpr (std::is_same_v<TC, float>) {
-                if (rows == kMr && cols == nr) {  // the common case: straight into C
-                  Kernel::multiply(kc, a_panel, b_panel, tile, ldc, add);
-                  continue;
-                }
-              }
-              float block[kMr * nr];
-              Kernel::multiply(kc, a_panel, b_panel, block, nr, false);
-              write_block<nr>(block, tile, ldc, rows, cols, add);
+              multiply_tile<Kernel>(kc, a_panel, b_panel, c + (i0 + ip) * ldc + j0 + jp, ldc, rows, cols, add);
             }
           }
         }
@@ -427,6 +438,44 @@ void half_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, const
   }
 }
 
+// --- operands the caller packed (packed_gemm.h) -------------------------------------------------
+
+// Calls use.template operator()<Kernel>() with the kernel that packs and multiplies operands of
+// type T on this CPU.
+template <class T, class Use>
+void with_kernel_for(Use&& use) {
+  if constexpr (std::is_same_v<T, bfloat16>) {
+    if (cpu_isa() >= Isa::avx512_bf16) return use.template operator()<Bf16DotKernel>();
+  }
+  with_f32_kernel<T>(use);
+}
+
+template <class Kernel>
+void multiply_packed_panels(std::int64_t m, std::int64_t n, std::int64_t k, const typename Kernel::PackedA* packed_a,
+                            const typename Kernel::PackedB* packed_b, float* c, std::int64_t ldc, bool accumulate) {
+  constexpr std::int64_t nr = Kernel::nr;
+  if (k == 0) {
+    if (!accumulate) {
+      for (std::int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    }
+    return;
+  }
+  const std::int64_t slice = depth_slice(k, Kernel::depth);
+  // Per slice of depth, each panel of B is read once into L1 and multiplied by every panel of A.
+  for (std::int64_t p0 = 0; p0 < k; p0 += slice) {
+    const std::int64_t kc = std::min(slice, k - p0);
+    const bool add = accumulate || p0 > 0;
+    for (std::int64_t jp = 0; jp < n; jp += nr) {
+      const typename Kernel::PackedB* b_panel = packed_b + jp / nr * Kernel::b_panel(k) + Kernel::b_panel(p0);
+      for (std::int64_t ip = 0; ip < m; ip += kMr) {
+        const typename Kernel::PackedA* a_panel = packed_a + ip / kMr * Kernel::a_panel(k) + Kernel::a_panel(p0);
+        multiply_tile<Kernel>(kc, a_panel, b_panel, c + ip * ldc + jp, ldc, std::min(kMr, m - ip),
+                              std::min(nr, n - jp), add);
+      }
+    }
+  }
+}
+
 // --- f32 and f64 through Eigen --------------------------------------------------------------------
 
 template <class T>
@@ -479,6 +528,42 @@ void half_gemm_f32_output(DType dtype, std::int64_t m, std::int64_t n, std::int6
                                  accumulate);
     }
   });
+}
+
+PanelLayout panel_layout(DType dtype) {
+  PanelLayout layout{DType::f32, kMr, 0};
+  dispatch_floating(dtype, "panel_layout", [&]<class T>() {
+    with_kernel_for<T>([&]<class Kernel>() {
+      layout.packed = std::is_same_v<Kernel, Bf16DotKernel> ? DType::bf16 : DType::f32;
+      layout.columns = Kernel::nr;
+    });
+  });
+  return layout;
+}
+
+void pack_lhs(DType dtype, std::int64_t m, std::int64_t k, const MatrixRef& a, void* packed) {
+  EMBER_CHECK(dtype != DType::f64, "pack_lhs: f64 products go through Eigen, not the packed kernels");
+  dispatch_floating(dtype, "pack_lhs", [&]<class T>() {
+    with_kernel_for<T>([&]<class Kernel>() {
+      Kernel::pack_a(static_cast<const T*>(a.data), a, 0, m, 0, k, static_cast<typename Kernel::PackedA*>(packed));
+    });
+  });
+}
+
+void multiply_packed(const PanelLayout& layout, std::int64_t m, std::int64_t n, std::int64_t k, const void* packed_a,
+                     const void* packed_b, float* c, std::int64_t ldc, bool accumulate) {
+  auto multiply = [&]<class Kernel>() {
+    EMBER_CHECK(layout.columns == Kernel::nr, "multiply_packed: panels of ", layout.columns,
+                " columns, but this CPU's kernel takes ", Kernel::nr);
+    multiply_packed_panels<Kernel>(m, n, k, static_cast<const typename Kernel::PackedA*>(packed_a),
+                                   static_cast<const typename Kernel::PackedB*>(packed_b), c, ldc, accumulate);
+  };
+  if (layout.pairs()) {
+    EMBER_CHECK(cpu_isa() >= Isa::avx512_bf16, "multiply_packed: bf16 pairs need the AVX512-BF16 instructions");
+    multiply.template operator()<Bf16DotKernel>();
+  } else {
+    with_f32_kernel<float>(multiply);
+  }
 }
 
 void gemm(DType dtype, std::int64_t batch, std::int64_t m, std::int64_t n, std::int64_t k, const MatrixRef& a,

@@ -20,4 +20,43 @@ void packed_gemm_f32(std::int64_t m, std::int64_t n, std::int64_t k, const float
 void half_gemm_f32_output(DType dtype, std::int64_t m, std::int64_t n, std::int64_t k, const MatrixRef& a,
                           const MatrixRef& b, float* c, std::int64_t ldc, bool accumulate);
 
+// --- operands the caller packs ---------------------------------------------------------------------
+// A convolution multiplies the same weights by the column matrices of many chunks, and can write
+// its columns straight in the layout the micro-kernel reads: with these it packs its weights once
+// per call and builds no column matrix beside the packed one.
+//
+// A [m, k] is packed as panels of `rows` rows (the last padded with zeros), B [k, n] as panels of
+// `columns` columns, each panel the whole depth k. In f32 element (p, j) of a B panel is at
+// p * columns + j. bf16 on the dot-product instructions keeps depth in pairs: (p, j) is at
+// (p / 2) * 2 * columns + 2 * j + p % 2, and an odd depth is padded with a zero row.
+struct PanelLayout {
+  DType packed;  // what a packed element is: f32, or bf16 in pairs
+  std::int64_t rows, columns;
+
+  bool pairs() const { return packed == DType::bf16; }
+  std::int64_t padded_depth(std::int64_t k) const { return pairs() ? (k + 1) / 2 * 2 : k; }
+  // Elements of one B panel, and where element (p, j) of a panel lies in it.
+  std::int64_t b_panel_elements(std::int64_t k) const { return padded_depth(k) * columns; }
+  std::int64_t b_offset(std::int64_t p, std::int64_t j) const {
+    return pairs() ? p / 2 * 2 * columns + 2 * j + p % 2 : p * columns + j;
+  }
+  std::int64_t b_panels(std::int64_t n) const { return (n + columns - 1) / columns; }
+  // Bytes of a packed A (element size 4 in f32, 2 in bf16 pairs).
+  std::int64_t a_bytes(std::int64_t m, std::int64_t k) const {
+    return (m + rows - 1) / rows * rows * padded_depth(k) * (pairs() ? 2 : 4);
+  }
+};
+
+// The layout in which operands of `dtype` (f32, f16 or bf16) are packed on this CPU: f16, and bf16
+// without the dot-product instructions, are widened to f32.
+PanelLayout panel_layout(DType dtype);
+
+// Packs A [m, k] of `dtype` into `packed` (layout.a_bytes(m, k) bytes) in panel_layout(dtype).
+void pack_lhs(DType dtype, std::int64_t m, std::int64_t k, const MatrixRef& a, void* packed);
+
+// C [m, n] (row stride ldc) = (+=) A @ B from a packed A and B in `layout`, serially (for a caller
+// that runs products in parallel itself).
+void multiply_packed(const PanelLayout& layout, std::int64_t m, std::int64_t n, std::int64_t k, const void* packed_a,
+                     const void* packed_b, float* c, std::int64_t ldc, bool accumulate);
+
 }  // namespace ember::kernels::cpu

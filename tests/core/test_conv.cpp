@@ -69,6 +69,25 @@ TEST_CASE("conv2d matches the f64 definition for stride + padding + dilation + g
   check_values(conv2d(x.to(DType::f32), w.to(DType::f32), b.to(DType::f32), p), reference_conv(x, w, b, p, 4, 8), 1e-5);
 }
 
+TEST_CASE("conv2d's packed paths match the f64 definition: chunks cut mid-row, wide padding, odd depth in bf16") {
+  // The CPU forward gathers each chunk of output positions straight into the GEMM's panels: on
+  // AVX-512 through a padded window of the chunk's rows (two threads cut a 5 x 300 output in the
+  // middle of a row), by element where the kernel spans too many columns for that window (3 taps
+  // 9 apart: 19), and as
+  // bf16 pairs where the depth (3 channels x 3 x 3 = 27) is odd.
+  Generator generator(11);
+  const Tensor x = randn({1, 3, 5, 300}, {.dtype = DType::f64}, generator);
+  const Tensor w = randn({7, 3, 3, 3}, {.dtype = DType::f64}, generator);
+  const Conv2dParams padded{.padding = {1, 1}};
+  const Conv2dParams wide{.padding = {1, 9}, .dilation = {1, 9}};
+  check_values(conv2d(x.to(DType::f32), w.to(DType::f32), {}, padded), reference_conv(x, w, {}, padded, 5, 300), 1e-5);
+  check_values(conv2d(x.to(DType::f32), w.to(DType::f32), {}, wide), reference_conv(x, w, {}, wide, 5, 300), 1e-5);
+  // bf16 operands, f32 sums, one rounding: within a few bf16 ulps of |sum| <= ~15.
+  const Tensor xb = x.to(DType::bf16), wb = w.to(DType::bf16);
+  check_values(conv2d(xb, wb, {}, padded).to(DType::f64),
+               reference_conv(xb.to(DType::f64), wb.to(DType::f64), {}, padded, 5, 300), 2e-2);
+}
+
 TEST_CASE("conv2d padding modes by hand: a 1x3 kernel of ones over the row 1 2 3") {
   // With one column of padding each side the row reads: zeros 0 1 2 3 0, reflect 2 1 2 3 2,
   // replicate 1 1 2 3 3, circular 3 1 2 3 1; each output is the sum of three neighbours.
