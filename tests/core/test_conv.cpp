@@ -69,12 +69,12 @@ TEST_CASE("conv2d matches the f64 definition for stride + padding + dilation + g
   check_values(conv2d(x.to(DType::f32), w.to(DType::f32), b.to(DType::f32), p), reference_conv(x, w, b, p, 4, 8), 1e-5);
 }
 
-TEST_CASE("conv2d's packed paths match the f64 definition: chunks cut mid-row, wide padding, odd depth in bf16") {
-  // The CPU forward gathers each chunk of output positions straight into the GEMM's panels: on
-  // AVX-512 through a padded window of the chunk's rows (two threads cut a 5 x 300 output in the
-  // middle of a row), by element where the kernel spans too many columns for that window (3 taps
-  // 9 apart: 19), and as
-  // bf16 pairs where the depth (3 channels x 3 x 3 = 27) is odd.
+TEST_CASE("conv2d's forward paths match the f64 definition: chunks cut mid-row, wide taps, odd depth in bf16") {
+  // The CPU forward in f32 gathers each chunk of output positions straight into the GEMM's panels:
+  // on AVX-512 through a padded window of the chunk's rows (two threads cut a 5 x 300 output in the
+  // middle of a row), and element by element where the taps span too many columns for that window
+  // (3 taps 9 apart: 19). bf16 goes through a column matrix and the dot-product kernel, whose depth
+  // pairs pad an odd depth (3 channels x 3 x 3 = 27).
   Generator generator(11);
   const Tensor x = randn({1, 3, 5, 300}, {.dtype = DType::f64}, generator);
   const Tensor w = randn({7, 3, 3, 3}, {.dtype = DType::f64}, generator);
