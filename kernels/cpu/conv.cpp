@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "kernels/cpu/isa.h"
@@ -95,6 +96,15 @@ void for_each_range(std::int64_t count, std::int64_t ranges, const Body& body) {
 
 std::int64_t ranges_for(std::int64_t count) { return std::min<std::int64_t>(omp_get_max_threads(), count); }
 
+// Calls body(i) for each i in [0, count) in parallel, handing the next i to whichever thread is
+// free: for independent items (the forward's chunks), so that a thread the machine slows down
+// does not leave the other waiting at the end.
+template <class Body>
+void for_each_item(std::int64_t count, const Body& body) {
+#pragma omp parallel for num_threads(static_cast<int>(std::max<std::int64_t>(1, ranges_for(count)))) schedule(dynamic, 1)
+  for (std::int64_t i = 0; i < count; ++i) body(i);
+}
+
 // Uninitialized memory, grown on demand.
 template <class T>
 class Scratch {
@@ -114,11 +124,11 @@ class Scratch {
 
 // The calling thread's scratch buffer `slot`, kept for its next convolution: a fresh buffer of
 // this size would cost a page fault and a kernel-side clear per 4 KiB on every call.
-enum class Slot { columns, gradient, window };
+enum class Slot { columns, gradient, window, transposed, image };
 
 template <class C>
 C* thread_scratch(Slot slot, std::int64_t n) {
-  thread_local Scratch<C> buffers[3];
+  thread_local Scratch<C> buffers[5];
   return buffers[static_cast<int>(slot)].get(n);
 }
 
@@ -235,15 +245,17 @@ void gather_columns(const ConvGeometry& g, const T* image, const Chunk& chunk, C
   }
 }
 
-// col2im of one chunk, the adjoint of gather_columns: grad_image[c, ih, iw] += cols[(c, kh, kw), j].
+// col2im of one chunk, the adjoint of gather_columns: grad_image[c, ih, iw] += cols[(c, kh, kw), j]
+// (row r of the columns at cols + r * ld) for channels [first_channel, last_channel), element by element.
 template <class C>
-void scatter_columns(const ConvGeometry& g, const C* cols, const Chunk& chunk, C* grad_image) {
-  const std::int64_t width = chunk.size(), sw = g.stride_w;
-  for (std::int64_t c = 0; c < g.channels; ++c) {
+void scatter_columns(const ConvGeometry& g, const C* cols, std::int64_t ld, const Chunk& chunk, C* grad_image,
+                     std::int64_t first_channel, std::int64_t last_channel) {
+  const std::int64_t sw = g.stride_w;
+  for (std::int64_t c = first_channel; c < last_channel; ++c) {
     C* plane = grad_image + c * g.height * g.width;
     for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
       for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
-        const C* row = cols + ((c * g.kernel_h + kh) * g.kernel_w + kw) * width;
+        const C* row = cols + ((c * g.kernel_h + kh) * g.kernel_w + kw) * ld;
         for_each_run(g, kh, kw, chunk,
                      [&](std::int64_t at, std::int64_t, std::int64_t ih, InsideRange inside, std::int64_t base) {
                        const std::int64_t to = ih * g.width + base;
@@ -252,6 +264,78 @@ void scatter_columns(const ConvGeometry& g, const C* cols, const Chunk& chunk, C
       }
     }
   }
+}
+
+// The lanes [first, last) of 16, clipped to the vector, as a mask.
+std::uint32_t lane_mask(std::int64_t first, std::int64_t last) {
+  const std::int64_t a = std::clamp<std::int64_t>(first, 0, 16), b = std::clamp<std::int64_t>(last, a, 16);
+  return ((1u << b) - 1) & ~((1u << a) - 1);
+}
+
+// col2im for a horizontal stride of 1 on AVX-512, the other way round: each input row of each
+// channel, 16 columns at a time, sums in a register the KH x KW runs of columns that land on it
+// (each a shifted, masked load of a column-matrix row), and is added to the image once. The
+// element-by-element scatter adds every value to memory, and neighbouring taps add to
+// overlapping places, one after the other. Which taps land on 16 columns of a row, and where,
+// is the same for every channel: worked out once, in `taps`.
+__attribute__((target("avx512f"))) void scatter_columns_by_rows(const ConvGeometry& g, const float* cols,
+                                                                std::int64_t ld, const Chunk& chunk, float* grad_image,
+                                                                std::int64_t first_channel, std::int64_t last_channel) {
+  struct Tap {
+    std::int64_t offset;  // where lane 0 reads, from channel 0's first column-matrix row
+    __mmask16 lanes;      // the lanes it reads (no others are read or faulted on)
+  };
+  thread_local std::vector<Tap> taps;
+  taps.resize(static_cast<std::size_t>(g.kernel_h * g.kernel_w));
+  const std::int64_t ow = g.out_w, first_row = chunk.begin / ow, last_row = (chunk.end - 1) / ow;
+  const std::int64_t window = g.kernel_h * g.kernel_w, plane = g.height * g.width;
+  const std::int64_t top = std::max<std::int64_t>(0, first_row * g.stride_h - g.pad_h);
+  const std::int64_t bottom =
+      std::min<std::int64_t>(g.height, last_row * g.stride_h - g.pad_h + (g.kernel_h - 1) * g.dilation_h + 1);
+  for (std::int64_t ih = top; ih < bottom; ++ih) {
+    for (std::int64_t x0 = 0; x0 < g.width; x0 += 16) {
+      std::size_t count = 0;
+      for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
+        const std::int64_t from_top = ih + g.pad_h - kh * g.dilation_h;  // oh * stride_h, if this tap reads ih
+        if (from_top < 0 || from_top % g.stride_h != 0) continue;
+        const std::int64_t oh = from_top / g.stride_h;
+        if (oh < first_row || oh > last_row) continue;
+        // The output columns of row oh inside the chunk, and where its column 0 is in the columns.
+        const std::int64_t lo = std::max<std::int64_t>(0, chunk.begin - oh * ow);
+        const std::int64_t hi = std::min<std::int64_t>(ow, chunk.end - oh * ow);
+        const std::int64_t at = oh * ow - chunk.begin;
+        for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
+          // Input column x0 + l is read by output column x0 + l - shift of this tap.
+          const std::int64_t shift = kw * g.dilation_w - g.pad_w;
+          const auto lanes = static_cast<__mmask16>(lane_mask(lo + shift - x0, hi + shift - x0));
+          if (lanes != 0) taps[count++] = {(kh * g.kernel_w + kw) * ld + at + x0 - shift, lanes};
+        }
+      }
+      const auto inside = static_cast<__mmask16>(lane_mask(0, g.width - x0));
+      for (std::int64_t c = first_channel; c < last_channel; ++c) {
+        const float* channel = cols + c * window * ld;
+        __m512 sum = _mm512_setzero_ps();
+        for (std::size_t t = 0; t < count; ++t) {
+          sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(taps[t].lanes, channel + taps[t].offset));
+        }
+        float* row = grad_image + c * plane + ih * g.width + x0;
+        _mm512_mask_storeu_ps(row, inside, _mm512_add_ps(_mm512_maskz_loadu_ps(inside, row), sum));
+      }
+    }
+  }
+}
+
+// col2im in the compute type for channels [first_channel, last_channel), by rows where the CPU and
+// the geometry allow.
+template <class C>
+void add_columns(const ConvGeometry& g, const C* cols, std::int64_t ld, const Chunk& chunk, C* grad_image,
+                 std::int64_t first_channel, std::int64_t last_channel) {
+  if constexpr (std::is_same_v<C, float>) {
+    if (g.stride_w == 1 && cpu_isa() >= Isa::avx512) {
+      return scatter_columns_by_rows(g, cols, ld, chunk, grad_image, first_channel, last_channel);
+    }
+  }
+  scatter_columns(g, cols, ld, chunk, grad_image, first_channel, last_channel);
 }
 
 // The column matrix of one chunk, row r at data + r * stride: the image itself for a pointwise
@@ -315,27 +399,21 @@ void gemm_into(std::int64_t m, std::int64_t n, std::int64_t k, const MatrixRef& 
   }
 }
 
-// One segment of a column-matrix row written into a panel: dst[(j - j0) * step] for output columns
-// j in [j0, j1) of a run whose input column j is source[j * stride] inside `inside` and padding
-// outside it.
-template <class T, class P>
-void copy_segment(P* dst, std::int64_t step, const T* source, std::int64_t stride, std::int64_t j0, std::int64_t j1,
+// One segment of a column-matrix row written into a panel: dst[j - j0] for output columns j in
+// [j0, j1) of a run whose input column j is source[j * stride] inside `inside` and padding outside it.
+void copy_segment(float* dst, const float* source, std::int64_t stride, std::int64_t j0, std::int64_t j1,
                   InsideRange inside) {
   const std::int64_t first = std::clamp(inside.first, j0, j1), last = std::clamp(inside.last, first, j1);
-  for (std::int64_t j = j0; j < first; ++j) dst[(j - j0) * step] = P(0);
-  if constexpr (std::is_same_v<T, P>) {
-    if (step == 1 && stride == 1) {
-      std::memcpy(dst + (first - j0), source + first, static_cast<std::size_t>(last - first) * sizeof(P));
-    } else {
-      for (std::int64_t j = first; j < last; ++j) dst[(j - j0) * step] = source[j * stride];
-    }
+  std::fill(dst, dst + (first - j0), 0.0f);
+  if (stride == 1) {
+    std::memcpy(dst + (first - j0), source + first, static_cast<std::size_t>(last - first) * sizeof(float));
   } else {
-    for (std::int64_t j = first; j < last; ++j) dst[(j - j0) * step] = static_cast<P>(static_cast<float>(source[j * stride]));
+    for (std::int64_t j = first; j < last; ++j) dst[j - j0] = source[j * stride];
   }
-  for (std::int64_t j = last; j < j1; ++j) dst[(j - j0) * step] = P(0);
+  std::fill(dst + (last - j0), dst + (j1 - j0), 0.0f);
 }
 
-// gather_panels on AVX-512 for a horizontal stride of 1 and f32 panels of 32 columns. The chunk's
+// The panels' gather on AVX-512 for a horizontal stride of 1 and f32 panels of 32 columns. The chunk's
 // input rows are first copied with their padding into a window (rows of Wp = W + 2 * pad_w), after
 // which the input of output position (oh, ow) under tap (kh, kw) is at ((oh - first output row) *
 // stride_h + kh * dh) * Wp + ow + kw * dw: every 16 positions of a panel read 16 values from one window of 32 floats, the same
@@ -378,30 +456,39 @@ class WindowGather {
       const float* plane = image + (first_channel + c) * g_.height * g_.width;
       for (std::int64_t y = 0; y < rows_; ++y, window += padded_w_) {
         const std::int64_t ih = top + y;
-        std::fill(window, window + padded_w_, 0.0f);
-        if (ih >= 0 && ih < g_.height) std::memcpy(window + g_.pad_w, plane + ih * g_.width, static_cast<std::size_t>(g_.width) * 4);
+        if (ih < 0 || ih >= g_.height) {
+          std::fill(window, window + padded_w_, 0.0f);
+          continue;
+        }
+        std::fill(window, window + g_.pad_w, 0.0f);
+        std::memcpy(window + g_.pad_w, plane + ih * g_.width, static_cast<std::size_t>(g_.width) * sizeof(float));
+        std::fill(window + g_.pad_w + g_.width, window + padded_w_, 0.0f);
       }
     }
     std::fill(window, window + 32, 0.0f);
   }
 
-  // The column-matrix rows of the copied channels into the panels (packed_gemm.h, 32 columns).
-  __attribute__((target("avx512f"))) void gather(const float* window, std::int64_t channels, std::int64_t panel,
-                                                 float* packed) const {
+  // Panel j (the chunk's positions 32 j .. 32 j + 31) of the copied channels' column matrix into
+  // `panel` (packed_gemm.h: (r, q) at r * 32 + q; lanes past the chunk zero). Its two halves'
+  // patterns stay in registers for every row.
+  __attribute__((target("avx512f"))) void gather_panel(const float* window, std::int64_t channels, std::int64_t j,
+                                                       float* panel) const {
     const std::int64_t plane = rows_ * padded_w_, halves = static_cast<std::int64_t>(starts_.size());
+    const auto first = static_cast<std::size_t>(2 * j), second = 2 * j + 1 < halves ? first + 1 : first;
+    const __m512i index0 = _mm512_loadu_si512(indices_.data() + 16 * first);
+    const __m512i index1 = _mm512_loadu_si512(indices_.data() + 16 * second);
+    const auto mask0 = static_cast<__mmask16>(masks_[first]);
+    const auto mask1 = static_cast<__mmask16>(second != first ? masks_[second] : 0);  // no second half: zeros
+    const float* at0 = window + starts_[first];
+    const float* at1 = window + starts_[second];
     for (std::int64_t c = 0; c < channels; ++c) {
       for (std::int64_t kh = 0; kh < g_.kernel_h; ++kh) {
-        for (std::int64_t kw = 0; kw < g_.kernel_w; ++kw) {
-          const std::int64_t r = (c * g_.kernel_h + kh) * g_.kernel_w + kw;
-          const float* source = window + c * plane + kh * g_.dilation_h * padded_w_ + kw * g_.dilation_w;
-          float* row = packed + r * 32;
-          for (std::int64_t h = 0; h < halves; ++h) {
-            const float* at = source + starts_[static_cast<std::size_t>(h)];
-            const __m512i index = _mm512_loadu_si512(indices_.data() + 16 * h);
-            const __m512 values = _mm512_maskz_permutex2var_ps(masks_[static_cast<std::size_t>(h)], _mm512_loadu_ps(at),
-                                                               index, _mm512_loadu_ps(at + 16));
-            _mm512_storeu_ps(row + h / 2 * panel + h % 2 * 16, values);
-          }
+        for (std::int64_t kw = 0; kw < g_.kernel_w; ++kw, panel += 32) {
+          const std::int64_t tap = c * plane + kh * g_.dilation_h * padded_w_ + kw * g_.dilation_w;
+          _mm512_storeu_ps(panel, _mm512_maskz_permutex2var_ps(mask0, _mm512_loadu_ps(at0 + tap), index0,
+                                                               _mm512_loadu_ps(at0 + tap + 16)));
+          _mm512_storeu_ps(panel + 16, _mm512_maskz_permutex2var_ps(mask1, _mm512_loadu_ps(at1 + tap), index1,
+                                                                    _mm512_loadu_ps(at1 + tap + 16)));
         }
       }
     }
@@ -421,45 +508,25 @@ class WindowGather {
   std::vector<std::uint16_t> masks_;
 };
 
-// im2col of one chunk and channels [first_channel, first_channel + channels), written straight
-// into the micro-kernel's B panels (packed_gemm.h): element (r, q) of the column matrix, r =
-// (c, kh, kw) and q the chunk's q-th position, goes to lane q % nr of panel q / nr. Columns past
-// the chunk and an odd depth's pair row are zero.
-template <class T, class P>
-void gather_panels(const ConvGeometry& g, const T* image, std::int64_t first_channel, std::int64_t channels,
-                   const Chunk& chunk, const PanelLayout& layout, P* packed) {
-  const std::int64_t nr = layout.columns, depth = channels * g.kernel_h * g.kernel_w;
-  const std::int64_t panel = layout.b_panel_elements(depth), panels = layout.b_panels(chunk.size());
-  if (chunk.size() % nr != 0) std::fill(packed + (panels - 1) * panel, packed + panels * panel, P(0));
-  if (layout.padded_depth(depth) != depth) {
-    for (std::int64_t at = 0; at < panels; ++at) {
-      for (std::int64_t j = 0; j < nr; ++j) packed[at * panel + layout.b_offset(depth, j)] = P(0);
-    }
-  }
-  if constexpr (std::is_same_v<T, float> && std::is_same_v<P, float>) {
-    if (g.stride_w == 1 && nr == 32 && cpu_isa() >= Isa::avx512) {
-      const WindowGather windows(g, chunk);
-      if (windows.fits()) {
-        float* window = thread_scratch<float>(Slot::window, windows.window_floats(channels));
-        windows.copy_window(image, first_channel, channels, window);
-        return windows.gather(window, channels, panel, packed);
-      }
-    }
-  }
-  const std::int64_t step = layout.pairs() ? 2 : 1;
+// im2col of one chunk and channels [first_channel, first_channel + channels), element by element,
+// straight into f32 B panels of nr columns (packed_gemm.h): element (r, q) of the column matrix,
+// r = (c, kh, kw) and q the chunk's q-th position, goes to lane q % nr of panel q / nr, whose
+// lanes past the chunk are zero.
+void gather_panels_by_elements(const ConvGeometry& g, const float* image, std::int64_t first_channel,
+                               std::int64_t channels, const Chunk& chunk, std::int64_t nr, float* packed) {
+  const std::int64_t panel = channels * g.kernel_h * g.kernel_w * nr, panels = ceil_div(chunk.size(), nr);
+  if (chunk.size() % nr != 0) std::fill(packed + (panels - 1) * panel, packed + panels * panel, 0.0f);
   for (std::int64_t c = 0; c < channels; ++c) {
-    const T* plane = image + (first_channel + c) * g.height * g.width;
+    const float* plane = image + (first_channel + c) * g.height * g.width;
     for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
       for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
-        const std::int64_t r = (c * g.kernel_h + kh) * g.kernel_w + kw;
-        P* row = packed + layout.b_offset(r, 0);
+        float* row = packed + ((c * g.kernel_h + kh) * g.kernel_w + kw) * nr;
         for_each_run(g, kh, kw, chunk,
                      [&](std::int64_t at, std::int64_t run, std::int64_t ih, InsideRange inside, std::int64_t base) {
-                       const T* source = plane + ih * g.width + base;  // read inside only
+                       const float* source = plane + ih * g.width + base;  // read inside only
                        for (std::int64_t q = at; q < at + run;) {  // the run, cut at panel edges
                          const std::int64_t lane = q % nr, length = std::min(nr - lane, at + run - q);
-                         copy_segment(row + q / nr * panel + lane * step, step, source, g.stride_w, q - at,
-                                      q - at + length, inside);
+                         copy_segment(row + q / nr * panel + lane, source, g.stride_w, q - at, q - at + length, inside);
                          q += length;
                        }
                      });
@@ -468,29 +535,54 @@ void gather_panels(const ConvGeometry& g, const T* image, std::int64_t first_cha
   }
 }
 
+// Calls use(j, panel) for each B panel j of the chunk's column matrix (channels [first_channel,
+// first_channel + channels)) in order, f32 panels of nr columns. On AVX-512 with a horizontal
+// stride of 1 each panel is gathered from the padded window just before its use, so that it is
+// still in L1 when multiplied; otherwise all are gathered element by element first.
+template <class Use>
+void for_each_column_panel(const ConvGeometry& g, const float* image, std::int64_t first_channel,
+                           std::int64_t channels, const Chunk& chunk, std::int64_t nr, Use&& use) {
+  const std::int64_t panel = channels * g.kernel_h * g.kernel_w * nr, panels = ceil_div(chunk.size(), nr);
+  if (g.stride_w == 1 && nr == 32 && cpu_isa() >= Isa::avx512) {
+    const WindowGather windows(g, chunk);
+    if (windows.fits()) {
+      float* window = thread_scratch<float>(Slot::window, windows.window_floats(channels));
+      windows.copy_window(image, first_channel, channels, window);
+      float* packed = thread_scratch<float>(Slot::columns, panel);
+      for (std::int64_t j = 0; j < panels; ++j) {
+        windows.gather_panel(window, channels, j, packed);
+        use(j, packed);
+      }
+      return;
+    }
+  }
+  float* packed = thread_scratch<float>(Slot::columns, panels * panel);
+  gather_panels_by_elements(g, image, first_channel, channels, chunk, nr, packed);
+  for (std::int64_t j = 0; j < panels; ++j) use(j, packed + j * panel);
+}
+
 // The forward convolution in f32: the weights of each group packed once as the micro-kernel's A,
-// each chunk's columns gathered straight into its B panels, and the chunks multiplied in parallel.
+// each chunk's columns gathered straight into B panels, each multiplied as soon as it is made,
+// and the chunks multiplied in parallel.
 void forward_by_panels(const ConvShape& s, const float* image, const float* weight, float* output) {
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = s.g.channels / s.groups;
   const PanelLayout layout = panel_layout(DType::f32);
-  const std::int64_t weight_bytes = layout.a_bytes(ocg, depth);
+  const std::int64_t nr = layout.columns, weight_bytes = layout.a_bytes(ocg, depth);
   const auto packed_weights = std::make_unique_for_overwrite<std::byte[]>(static_cast<std::size_t>(s.groups * weight_bytes));
   for (std::int64_t grp = 0; grp < s.groups; ++grp) {
     pack_lhs(DType::f32, ocg, depth, {weight + grp * ocg * depth, depth, 1}, packed_weights.get() + grp * weight_bytes);
   }
   const std::vector<Chunk> chunks = make_chunks(s, sizeof(float));
-  const auto count = static_cast<std::int64_t>(chunks.size());
-  for_each_range(count, ranges_for(count), [&](std::int64_t, std::int64_t first, std::int64_t last) {
-    for (std::int64_t i = first; i < last; ++i) {
-      const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
-      const std::int64_t width = chunk.size(), panel_elements = layout.b_panels(width) * layout.b_panel_elements(depth);
-      float* out = output + chunk.image * s.out_channels * P + chunk.begin;
-      for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-        float* panels = thread_scratch<float>(Slot::columns, panel_elements);
-        gather_panels(s.g, image + chunk.image * s.image_size(), grp * cg, cg, chunk, layout, panels);
-        multiply_packed(layout, ocg, width, depth, packed_weights.get() + grp * weight_bytes, panels, out + grp * ocg * P,
-                        P, false);
-      }
+  for_each_item(static_cast<std::int64_t>(chunks.size()), [&](std::int64_t i) {
+    const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
+    float* out = output + chunk.image * s.out_channels * P + chunk.begin;
+    for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+      const std::byte* a = packed_weights.get() + grp * weight_bytes;
+      for_each_column_panel(s.g, image + chunk.image * s.image_size(), grp * cg, cg, chunk, nr,
+                            [&](std::int64_t j, const float* panel) {
+                              multiply_packed(layout, ocg, std::min(nr, chunk.size() - j * nr), depth, a, panel,
+                                              out + grp * ocg * P + j * nr, P, false);
+                            });
     }
   });
 }
@@ -545,13 +637,119 @@ void forward(const ConvShape& s, const T* image, const T* weight, T* output) {
   }
 }
 
+// The transpose of 16 rows of 16 floats, in registers: rows[i][j] becomes rows[j][i]. Pairs of
+// rows interleave (unpack), then pairs of pairs (shuffle), which leaves each 4 x 4 block of the
+// matrix transposed inside one 128-bit lane; two lane shuffles then move the blocks into place.
+// (GCC 12.2 warns that these intrinsics' own placeholder operand may be uninitialized: its bug
+// 105593, fixed in 12.3.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+__attribute__((target("avx512f"))) inline void transpose_16x16(__m512 rows[16]) {
+  __m512 pairs[16], quads[16];
+  for (int k = 0; k < 16; k += 2) {
+    pairs[k] = _mm512_unpacklo_ps(rows[k], rows[k + 1]);
+    pairs[k + 1] = _mm512_unpackhi_ps(rows[k], rows[k + 1]);
+  }
+  // quads[4g + c], lane L: rows 4g..4g+3 of column 4L + c.
+  for (int g = 0; g < 16; g += 4) {
+    quads[g] = _mm512_shuffle_ps(pairs[g], pairs[g + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    quads[g + 1] = _mm512_shuffle_ps(pairs[g], pairs[g + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    quads[g + 2] = _mm512_shuffle_ps(pairs[g + 1], pairs[g + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    quads[g + 3] = _mm512_shuffle_ps(pairs[g + 1], pairs[g + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int c = 0; c < 4; ++c) {  // column 4L + c gathers lane L of quads[c], [4 + c], [8 + c], [12 + c]
+    const __m512 low01 = _mm512_shuffle_f32x4(quads[c], quads[4 + c], 0x44);    // lanes 0, 1 of each
+    const __m512 high01 = _mm512_shuffle_f32x4(quads[c], quads[4 + c], 0xEE);   // lanes 2, 3 of each
+    const __m512 low23 = _mm512_shuffle_f32x4(quads[8 + c], quads[12 + c], 0x44);
+    const __m512 high23 = _mm512_shuffle_f32x4(quads[8 + c], quads[12 + c], 0xEE);
+    rows[c] = _mm512_shuffle_f32x4(low01, low23, 0x88);
+    rows[4 + c] = _mm512_shuffle_f32x4(low01, low23, 0xDD);
+    rows[8 + c] = _mm512_shuffle_f32x4(high01, high23, 0x88);
+    rows[12 + c] = _mm512_shuffle_f32x4(high01, high23, 0xDD);
+  }
+}
+#pragma GCC diagnostic pop
+
+// The weight gradient multiplies dy [OCg, width] by the transposed column matrix [width, depth],
+// so its B panels run along depth: (q, r) at r / nr * width * nr + q * nr + r % nr (zero for r
+// past the depth). Each of the forward's panels (positions q0 .. q0 + nr - 1: (r, q) at r * nr +
+// q - q0) fills their rows q0 .. q0 + nr - 1, on AVX-512 (nr = 32) by 16 x 16 blocks transposed
+// in registers.
+__attribute__((target("avx512f"))) void transpose_panel_avx512(const float* panel, std::int64_t depth,
+                                                                std::int64_t width, std::int64_t q0,
+                                                                float* transposed) {
+  constexpr std::int64_t nr = 32;
+  for (std::int64_t r0 = 0; r0 < depth; r0 += nr) {
+    for (std::int64_t q = q0; q < std::min(q0 + nr, width); q += 16) {
+      for (std::int64_t half = 0; half < nr; half += 16) {
+        __m512 rows[16];
+        for (std::int64_t t = 0; t < 16; ++t) {
+          const std::int64_t r = r0 + half + t;
+          rows[t] = r < depth ? _mm512_loadu_ps(panel + r * nr + q - q0) : _mm512_setzero_ps();
+        }
+        transpose_16x16(rows);
+        float* out = transposed + r0 * width + q * nr + half;
+        for (std::int64_t i = 0; i < std::min<std::int64_t>(16, width - q); ++i) _mm512_storeu_ps(out + i * nr, rows[i]);
+      }
+    }
+  }
+}
+
+void transpose_panel(const float* panel, std::int64_t depth, std::int64_t width, std::int64_t q0, std::int64_t nr,
+                     float* transposed) {
+  if (nr == 32 && cpu_isa() >= Isa::avx512) return transpose_panel_avx512(panel, depth, width, q0, transposed);
+  for (std::int64_t r0 = 0; r0 < depth; r0 += nr) {
+    for (std::int64_t q = q0; q < std::min(q0 + nr, width); ++q) {
+      for (std::int64_t j = 0; j < nr; ++j) {
+        transposed[r0 * width + q * nr + j] = r0 + j < depth ? panel[(r0 + j) * nr + q - q0] : 0.0f;
+      }
+    }
+  }
+}
+
+// partial [out_channels, depth] += the weight gradient of one chunk in f32: per group, dy_g [OCg,
+// width] @ cols_g^T, the columns gathered into the forward's panels and transposed (above), dy
+// packed as the micro-kernel's A.
+void add_filter_gradient_by_panels(const ConvShape& s, const float* image_n, const float* dy, const Chunk& chunk,
+                                   float* partial) {
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = s.g.channels / s.groups;
+  const std::int64_t width = chunk.size();
+  const PanelLayout layout = panel_layout(DType::f32);
+  const std::int64_t nr = layout.columns;
+  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+    float* transposed = thread_scratch<float>(Slot::transposed, ceil_div(depth, nr) * nr * width);
+    for_each_column_panel(s.g, image_n, grp * cg, cg, chunk, nr, [&](std::int64_t j, const float* panel) {
+      transpose_panel(panel, depth, width, j * nr, nr, transposed);
+    });
+    float* packed_dy = thread_scratch<float>(Slot::gradient, layout.a_bytes(ocg, width) / std::int64_t{sizeof(float)});
+    pack_lhs(DType::f32, ocg, width, {dy + grp * ocg * P, P, 1}, packed_dy);
+    multiply_packed(layout, ocg, depth, width, packed_dy, transposed, partial + grp * ocg * depth, depth, true);
+  }
+}
+
+// The same in f64, f16 and bf16 through a column matrix and gemm() (half operands: the packed
+// GEMM summing in f32).
+template <class T, class C = compute_t<T>>
+void add_filter_gradient_by_columns(const ConvShape& s, const T* image_n, const T* grad_output, const Chunk& chunk,
+                                    C* partial) {
+  using O = operand_t<T>;
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs();
+  const std::int64_t width = chunk.size();
+  const Columns<O> cols = columns_of(s, image_n, chunk);
+  std::int64_t dy_stride = P;
+  const O* dy = as_compute<O>(grad_output, s.out_channels, width, dy_stride, gradient_scratch<O>{});
+  // grad W_g += dy_g [OCg, width] @ cols_g^T [width, depth]
+  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+    gemm_into<O>(ocg, depth, width, {dy + grp * ocg * dy_stride, dy_stride, 1},
+                 {cols.data + grp * depth * cols.stride, 1, cols.stride}, partial + grp * ocg * depth, depth, true);
+  }
+}
+
 template <class T>
 void backward_filter(const ConvShape& s, const T* image, const T* grad_output, T* grad_weight) {
   using C = compute_t<T>;
-  using O = operand_t<T>;
-  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs();
-  const std::int64_t weight_size = s.out_channels * depth;
-  const std::vector<Chunk> chunks = make_chunks(s, sizeof(O));
+  const std::int64_t P = s.positions(), weight_size = s.out_channels * s.depth();
+  const std::vector<Chunk> chunks = make_chunks(s, sizeof(operand_t<T>));
   const auto count = static_cast<std::int64_t>(chunks.size());
   const std::int64_t ranges = std::max<std::int64_t>(1, ranges_for(count));
   // One partial gradient per range, added up in range order: the same sum for the same threads.
@@ -560,16 +758,17 @@ void backward_filter(const ConvShape& s, const T* image, const T* grad_output, T
     C* partial = partials.data() + range * weight_size;
     for (std::int64_t i = first; i < last; ++i) {
       const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
-      const std::int64_t width = chunk.size();
-      const Columns<O> cols = columns_of(s, image + chunk.image * s.image_size(), chunk);
-      std::int64_t dy_stride = P;
-      const O* dy = as_compute<O>(grad_output + chunk.image * s.out_channels * P + chunk.begin, s.out_channels, width,
-                                  dy_stride, gradient_scratch<O>{});
-      // grad W_g += dy_g [OCg, width] @ cols_g^T [width, depth]
-      for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-        gemm_into<O>(ocg, depth, width, {dy + grp * ocg * dy_stride, dy_stride, 1},
-                     {cols.data + grp * depth * cols.stride, 1, cols.stride}, partial + grp * ocg * depth, depth, true);
+      const T* image_n = image + chunk.image * s.image_size();
+      const T* dy = grad_output + chunk.image * s.out_channels * P + chunk.begin;
+      if constexpr (std::is_same_v<T, float>) {
+        // The depth is the product's columns: fewer than a panel's (a first layer's 1 x 3 x 3)
+        // would leave most of each tile empty, where Eigen's GEMM on the columns is twice as fast.
+        if (s.depth() >= kPanelColumns) {
+          add_filter_gradient_by_panels(s, image_n, dy, chunk, partial);
+          continue;
+        }
       }
+      add_filter_gradient_by_columns(s, image_n, dy, chunk, partial);
     }
   });
   for (std::int64_t e = 0; e < weight_size; ++e) {
@@ -625,8 +824,85 @@ void backward_data_by_convolution(const ConvShape& s, const T* weight, const T* 
   forward<T>({adjoint, g.channels, s.groups}, grad_output, flipped.data(), grad_image);
 }
 
-// Any stride: per image, columns W^T @ grad_output chunk by chunk, scattered onto the image in
-// order (chunks of one image overlap on the image, so one image stays on one thread).
+// The image gradient in f32 by columns: each group's W_g^T packed once per call as the
+// micro-kernel's A; per chunk, dy packed as B and the columns cols_g [depth, width] = W_g^T @ dy_g
+// written with their columns rounded up to whole panels (whose zero padding makes the extra ones
+// zero, so that only a group's last rows take the slower edge path), then added onto the image. Chunks of one image overlap on it, so they are added in order: each image goes to one
+// thread, or, with fewer images than threads, the threads share each chunk, the products by row
+// panels of W^T and the adding by channels.
+void backward_data_by_panels(const ConvShape& s, const float* weight, const float* grad_output, float* grad_image) {
+  const ConvGeometry& g = s.g;
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs();
+  const PanelLayout layout = panel_layout(DType::f32);
+  const std::int64_t weight_bytes = layout.a_bytes(depth, ocg), row_panels = ceil_div(depth, layout.rows);
+  const auto packed_weights = std::make_unique_for_overwrite<std::byte[]>(static_cast<std::size_t>(s.groups * weight_bytes));
+  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+    pack_lhs(DType::f32, depth, ocg, {weight + grp * ocg * depth, 1, depth}, packed_weights.get() + grp * weight_bytes);
+  }
+  const std::vector<Chunk> chunks = make_chunks(s, sizeof(float));
+  const std::int64_t per_image = static_cast<std::int64_t>(chunks.size()) / std::max<std::int64_t>(g.batch, 1);
+  const std::int64_t dy_elements = layout.b_panels(chunks.front().size()) * layout.b_panel_elements(ocg);
+
+  // The steps of one chunk of image n, each over its items, in this order: pack dy per group;
+  // multiply per (group, row panel of A); add per channel.
+  struct Step {
+    const std::int64_t n, width, ld;
+    const float* dy;
+    float *packed_dy, *cols;
+  };
+  auto pack = [&](const Step& step, std::int64_t grp) {
+    pack_rhs(DType::f32, ocg, step.width, {step.dy + grp * ocg * P, P, 1}, step.packed_dy + grp * dy_elements);
+  };
+  auto multiply = [&](const Step& step, std::int64_t item) {
+    const std::int64_t grp = item / row_panels, row = item % row_panels * layout.rows;
+    multiply_packed(layout, std::min(layout.rows, depth - row), step.ld, ocg,
+                    packed_weights.get() + grp * weight_bytes + row * ocg * std::int64_t{sizeof(float)},
+                    step.packed_dy + grp * dy_elements, step.cols + (grp * depth + row) * step.ld, step.ld, false);
+  };
+  auto add = [&](const Step& step, const Chunk& chunk, std::int64_t c) {
+    add_columns(g, step.cols, step.ld, chunk, grad_image + step.n * s.image_size(), c, c + 1);
+  };
+  auto make_step = [&](std::int64_t n, const Chunk& chunk) {
+    const std::int64_t width = chunk.size(), ld = layout.b_panels(width) * layout.columns;
+    return Step{n, width, ld, grad_output + n * s.out_channels * P + chunk.begin,
+                thread_scratch<float>(Slot::gradient, s.groups * dy_elements),
+                thread_scratch<float>(Slot::columns, s.rows() * ld)};
+  };
+  auto chunks_of = [&](std::int64_t n) {
+    return std::span(chunks).subspan(static_cast<std::size_t>(n * per_image), static_cast<std::size_t>(per_image));
+  };
+  if (g.batch >= omp_get_max_threads()) {
+    for_each_item(g.batch, [&](std::int64_t n) {
+      std::fill(grad_image + n * s.image_size(), grad_image + (n + 1) * s.image_size(), 0.0f);
+      for (const Chunk& chunk : chunks_of(n)) {
+        const Step step = make_step(n, chunk);
+        for (std::int64_t grp = 0; grp < s.groups; ++grp) pack(step, grp);
+        for (std::int64_t item = 0; item < s.groups * row_panels; ++item) multiply(step, item);
+        add_columns(g, step.cols, step.ld, chunk, grad_image + n * s.image_size(), std::int64_t{0}, g.channels);
+      }
+    });
+    return;
+  }
+  std::fill(grad_image, grad_image + g.batch * s.image_size(), 0.0f);
+  for (std::int64_t n = 0; n < g.batch; ++n) {
+    for (const Chunk& chunk : chunks_of(n)) {
+      const Step step = make_step(n, chunk);  // the calling thread's buffers, shared by the team
+#pragma omp parallel
+      {
+#pragma omp for schedule(static)
+        for (std::int64_t grp = 0; grp < s.groups; ++grp) pack(step, grp);
+#pragma omp for schedule(static)
+        for (std::int64_t item = 0; item < s.groups * row_panels; ++item) multiply(step, item);
+#pragma omp for schedule(static)
+        for (std::int64_t c = 0; c < g.channels; ++c) add(step, chunk, c);
+      }
+    }
+  }
+}
+
+// Any stride, in f64, f16 and bf16: per image, columns W^T @ grad_output chunk by chunk (by
+// gemm(); half operands summing in f32), added onto the image in order (chunks of one image
+// overlap on the image, so one image stays on one thread).
 template <class T>
 void backward_data_by_scatter(const ConvShape& s, const T* weight_in, const T* grad_output, T* grad_image) {
   using C = compute_t<T>;
@@ -638,13 +914,12 @@ void backward_data_by_scatter(const ConvShape& s, const T* weight_in, const T* g
   const std::vector<Chunk> chunks = make_chunks(s, sizeof(C));
   const std::int64_t per_image = static_cast<std::int64_t>(chunks.size()) / std::max<std::int64_t>(g.batch, 1);
   for_each_range(g.batch, ranges_for(g.batch), [&](std::int64_t, std::int64_t first, std::int64_t last) {
-    Scratch<C> image_scratch;  // a whole image in f32 (half types only): not kept past the call
     for (std::int64_t n = first; n < last; ++n) {
       C* grad_n = nullptr;
       if constexpr (std::is_same_v<T, C>) {
         grad_n = grad_image + n * s.image_size();
       } else {
-        grad_n = image_scratch.get(s.image_size());
+        grad_n = thread_scratch<C>(Slot::image, s.image_size());  // a whole image in f32 (half types only)
       }
       std::fill(grad_n, grad_n + s.image_size(), C(0));
       for (std::int64_t i = n * per_image; i < (n + 1) * per_image; ++i) {
@@ -659,7 +934,7 @@ void backward_data_by_scatter(const ConvShape& s, const T* weight_in, const T* g
           gemm_into<O>(depth, width, ocg, {weight + grp * ocg * depth, 1, depth},
                        {dy + grp * ocg * dy_stride, dy_stride, 1}, cols + grp * depth * width, width, false);
         }
-        scatter_columns(g, cols, chunk, grad_n);
+        add_columns(g, cols, width, chunk, grad_n, std::int64_t{0}, g.channels);
       }
       if constexpr (!std::is_same_v<T, C>) {
         T* out = grad_image + n * s.image_size();
@@ -690,6 +965,8 @@ void conv2d_backward_data(DType dtype, const ConvGeometry& g, std::int64_t out_c
     T* dx = static_cast<T*>(grad_image);
     if (backward_data_is_convolution(s)) {
       backward_data_by_convolution<T>(s, w, dy, dx);
+    } else if constexpr (std::is_same_v<T, float>) {
+      backward_data_by_panels(s, w, dy, dx);
     } else {
       backward_data_by_scatter<T>(s, w, dy, dx);
     }

@@ -550,6 +550,15 @@ void pack_lhs(DType dtype, std::int64_t m, std::int64_t k, const MatrixRef& a, v
   });
 }
 
+void pack_rhs(DType dtype, std::int64_t k, std::int64_t n, const MatrixRef& b, void* packed) {
+  EMBER_CHECK(dtype != DType::f64, "pack_rhs: f64 products go through Eigen, not the packed kernels");
+  dispatch_floating(dtype, "pack_rhs", [&]<class T>() {
+    with_kernel_for<T>([&]<class Kernel>() {
+      Kernel::pack_b(static_cast<const T*>(b.data), b, 0, k, 0, n, static_cast<typename Kernel::PackedB*>(packed));
+    });
+  });
+}
+
 void multiply_packed(const PanelLayout& layout, std::int64_t m, std::int64_t n, std::int64_t k, const void* packed_a,
                      const void* packed_b, float* c, std::int64_t ldc, bool accumulate) {
   auto multiply = [&]<class Kernel>() {

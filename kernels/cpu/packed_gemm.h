@@ -54,6 +54,10 @@ PanelLayout panel_layout(DType dtype);
 // Packs A [m, k] of `dtype` into `packed` (layout.a_bytes(m, k) bytes) in panel_layout(dtype).
 void pack_lhs(DType dtype, std::int64_t m, std::int64_t k, const MatrixRef& a, void* packed);
 
+// Packs B [k, n] of `dtype` into `packed` (layout.b_panels(n) * layout.b_panel_elements(k)
+// elements of the layout's packed type) in panel_layout(dtype).
+void pack_rhs(DType dtype, std::int64_t k, std::int64_t n, const MatrixRef& b, void* packed);
+
 // C [m, n] (row stride ldc) = (+=) A @ B from a packed A and B in `layout`, serially (for a caller
 // that runs products in parallel itself).
 void multiply_packed(const PanelLayout& layout, std::int64_t m, std::int64_t n, std::int64_t k, const void* packed_a,

@@ -276,6 +276,21 @@ TEST_CASE("conv2d and its gradients match the definitions on images cut into man
                                DType::f64, 1, 1e-10);
 }
 
+TEST_CASE("conv2d's f32 gradients match the definitions on every path: panels, rows, chunks cut mid-row") {
+  // In f32 the weight gradient multiplies dy by the transposed columns, made from the forward's
+  // panels (16 x 16 blocks transposed on AVX-512; the odd depth 27 and 2 x 9 leave partial blocks).
+  // With more output than input channels the input gradient computes columns W^T @ dy in whole
+  // tiles and, for a horizontal stride of 1 on AVX-512, adds them to the image input row by input
+  // row: a single image on 2 threads is cut in the middle of an output row; a vertical stride and
+  // a dilation skip taps; a horizontal stride of 2 adds them element by element.
+  check_conv_against_reference({1, 3, 50, 260}, {5, 3, 3, 3}, {.padding = {1, 1}}, DType::f32, 2, 1e-4);
+  check_conv_against_reference({2, 4, 17, 23}, {6, 2, 3, 3},
+                               {.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 2}, .groups = 2}, DType::f32, 2,
+                               1e-4);
+  check_conv_against_reference({2, 3, 11, 13}, {4, 3, 3, 3}, {.stride = {2, 2}}, DType::f32, 1, 1e-4);
+  check_conv_against_reference({2, 6, 9, 45}, {4, 3, 1, 1}, {.groups = 2}, DType::f32, 2, 1e-4);
+}
+
 TEST_CASE("conv2d in f16 and bf16 computes in f32 and rounds once") {
   // Each output is a sum of 36 products of rounded inputs: the f32 sum of exact products,
   // rounded once to the half type, is within one half-precision ulp of the f64 value
