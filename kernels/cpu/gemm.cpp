@@ -2,11 +2,11 @@
 //
 // Large f32 products and every f16/bf16 one go through ember's own packed GEMM (the scheme of
 // GotoBLAS and BLIS; the learner's steps towards it are bench/gemm_versions): B is copied into
-// panels of nr columns and A into panels of 6 rows, converted to f32 on the way (so any layout,
+// panels of nr columns and A into panels of mr rows, converted to f32 on the way (so any layout,
 // row- or column-major, and the half types cost one pass over the operands), and a micro-kernel
-// keeps a 6 x nr block of C in 12 vector registers, 12 fused multiply-adds per two loads. The
-// blocks of A (96 x 256) and B (256 x 1024) fit the caches and are reused across a whole block
-// of C. The micro-kernel is compiled for each instruction set and chosen at run time
+// keeps an mr x nr block of C in 2 mr vector registers, 2 mr fused multiply-adds per two loads
+// (mr = 8 on AVX-512, 6 with 16 registers). The blocks of A (96 x 256) and B (256 x 1024) fit the
+// caches and are reused across a whole block of C. The micro-kernel is compiled for each instruction set and chosen at run time
 // (kernels/cpu/isa.h): AVX-512 (nr = 32), AVX2 + FMA and plain x86-64 (nr = 16); bf16 multiplies
 // on the AVX512-BF16 dot-product instructions where the CPU has them. f64 (gradcheck's dtype,
 // where speed does not matter) and narrow f32 products use Eigen's GEMM.
@@ -31,7 +31,12 @@ namespace {
 
 // --- the packed GEMM ----------------------------------------------------------------------------
 
-constexpr std::int64_t kMr = 6;           // rows of the C block held in registers (its columns: Kernel::nr)
+// Rows of the C block held in registers (its columns: Kernel::nr): 8 where there are 32 vector
+// registers (AVX-512: 16 accumulators, 2 of B, a broadcast of A), 6 where there are 16 (AVX2 and
+// plain x86-64: 12 accumulators). Eight also divides the channel counts of the models' convolutions
+// (16 to 128), whose output channels are the rows of their products.
+constexpr std::int64_t kWideMr = 8;
+constexpr std::int64_t kNarrowMr = 6;
 constexpr std::int64_t kKc = 256;         // depth of a packed f32 panel (bf16 pairs: twice as deep)
 constexpr std::int64_t kMc = 96;          // rows of a packed block of A (96 x 256 floats: L2)
 constexpr std::int64_t kNc = 1024;        // columns of a packed block of B (256 x 1024 floats: L2/L3)
@@ -75,55 +80,55 @@ void pack_b_floats(const T* b, const MatrixRef& ref, std::int64_t p0, std::int64
   }
 }
 
-// A[i0 + i, p0 + p] for i < mc, p < kc as panels of kMr rows, stored column by column.
-template <class T>
+// A[i0 + i, p0 + p] for i < mc, p < kc as panels of mr rows, stored column by column.
+template <std::int64_t mr, class T>
 void pack_a_floats(const T* a, const MatrixRef& ref, std::int64_t i0, std::int64_t mc, std::int64_t p0,
                    std::int64_t kc, float* packed) {
-  for (std::int64_t ip = 0; ip < mc; ip += kMr) {
-    const std::int64_t height = std::min(kMr, mc - ip);
-    if (height < kMr) std::fill(packed, packed + kc * kMr, 0.0f);
+  for (std::int64_t ip = 0; ip < mc; ip += mr) {
+    const std::int64_t height = std::min(mr, mc - ip);
+    if (height < mr) std::fill(packed, packed + kc * mr, 0.0f);
     if (ref.col_stride == 1) {  // row-major: each row of the panel is contiguous
       for (std::int64_t i = 0; i < height; ++i) {
         const T* source = a + (i0 + ip + i) * ref.row_stride + p0;
-        for (std::int64_t p = 0; p < kc; ++p) packed[p * kMr + i] = static_cast<float>(source[p]);
+        for (std::int64_t p = 0; p < kc; ++p) packed[p * mr + i] = static_cast<float>(source[p]);
       }
     } else {  // column-major: each column of it is
       for (std::int64_t p = 0; p < kc; ++p) {
         const T* source = a + (p0 + p) * ref.col_stride + (i0 + ip) * ref.row_stride;
-        for (std::int64_t i = 0; i < height; ++i) packed[p * kMr + i] = static_cast<float>(source[i * ref.row_stride]);
+        for (std::int64_t i = 0; i < height; ++i) packed[p * mr + i] = static_cast<float>(source[i * ref.row_stride]);
       }
     }
-    packed += kc * kMr;
+    packed += kc * mr;
   }
 }
 
-// The kMr x 2 Lanes block of packed A panel (kMr x kc) times packed B panel (kc x 2 Lanes),
+// The Rows x 2 Lanes block of packed A panel (Rows x kc) times packed B panel (kc x 2 Lanes),
 // written (or, with `add`, added) to C's block at `c` (row stride ldc), with vectors of Lanes
 // floats (GCC's vector extension: the instructions are those of the function it is inlined into,
 // below). The sums stay in registers from the first product to C.
-template <int Lanes>
+template <int Lanes, std::int64_t Rows>
 [[gnu::always_inline]] inline void f32_micro_kernel(std::int64_t kc, const float* a, const float* b, float* c,
                                                     std::int64_t ldc, bool add) {
   using Vector [[gnu::vector_size(Lanes * sizeof(float))]] = float;
   constexpr std::int64_t nr = 2 * Lanes;
   // C's block is needed only after the products, but in a large C it is far from the core (a 2048
   // x 2048 f32 C is 16 MB): fetch its lines now, so that they arrive while the sums run.
-  for (std::int64_t i = 0; i < kMr; ++i) {
+  for (std::int64_t i = 0; i < Rows; ++i) {
     for (std::int64_t j = 0; j < nr; j += 64 / sizeof(float)) __builtin_prefetch(c + i * ldc + j, 1);
   }
-  Vector acc[kMr][2];
-  for (std::int64_t i = 0; i < kMr; ++i) acc[i][0] = acc[i][1] = Vector{};
+  Vector acc[Rows][2];
+  for (std::int64_t i = 0; i < Rows; ++i) acc[i][0] = acc[i][1] = Vector{};
   for (std::int64_t p = 0; p < kc; ++p) {
     Vector b0, b1;  // unaligned loads (no helper function: it would not share the caller's target)
     std::memcpy(&b0, b + p * nr, sizeof(Vector));
     std::memcpy(&b1, b + p * nr + Lanes, sizeof(Vector));
-    for (std::int64_t i = 0; i < kMr; ++i) {
-      const float a_ip = a[p * kMr + i];
+    for (std::int64_t i = 0; i < Rows; ++i) {
+      const float a_ip = a[p * Rows + i];
       acc[i][0] += a_ip * b0;
       acc[i][1] += a_ip * b1;
     }
   }
-  for (std::int64_t i = 0; i < kMr; ++i) {
+  for (std::int64_t i = 0; i < Rows; ++i) {
     for (std::int64_t half = 0; half < 2; ++half) {
       float* out = c + i * ldc + half * Lanes;
       if (add) {
@@ -140,18 +145,18 @@ template <int Lanes>
 // of B, a broadcast of A) and on plain x86-64 (where each vector is two SSE registers, and the
 // compiler spills); 16 on AVX-512 (32 registers).
 void f32_micro_kernel_generic(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc, bool add) {
-  f32_micro_kernel<8>(kc, a, b, c, ldc, add);
+  f32_micro_kernel<8, kNarrowMr>(kc, a, b, c, ldc, add);
 }
 __attribute__((target("avx2,fma"))) void f32_micro_kernel_avx2(std::int64_t kc, const float* a, const float* b,
                                                                 float* c, std::int64_t ldc, bool add) {
-  f32_micro_kernel<8>(kc, a, b, c, ldc, add);
+  f32_micro_kernel<8, kNarrowMr>(kc, a, b, c, ldc, add);
 }
 __attribute__((target("avx512f"))) void f32_micro_kernel_avx512(std::int64_t kc, const float* a, const float* b,
                                                                  float* c, std::int64_t ldc, bool add) {
-  f32_micro_kernel<16>(kc, a, b, c, ldc, add);
+  f32_micro_kernel<16, kWideMr>(kc, a, b, c, ldc, add);
 }
 
-// C[rows x cols block] (+)= block (kMr rows of nr floats): the tiles at C's edges, and those of
+// C[rows x cols block] (+)= block (rows of nr floats): the tiles at C's edges, and those of
 // a C in f16/bf16. `add` is false only for the first depth slice of a product that does not
 // accumulate into C.
 template <std::int64_t nr, class T>
@@ -177,13 +182,14 @@ template <class T, Isa isa>
 struct F32Kernel {
   using PackedA = float;
   using PackedB = float;
+  static constexpr std::int64_t mr = isa >= Isa::avx512 ? kWideMr : kNarrowMr;
   static constexpr std::int64_t nr = isa >= Isa::avx512 ? 32 : 16;
   static constexpr std::int64_t depth = kKc;
-  static std::int64_t a_panel(std::int64_t kc) { return kMr * kc; }
+  static std::int64_t a_panel(std::int64_t kc) { return mr * kc; }
   static std::int64_t b_panel(std::int64_t kc) { return nr * kc; }
   static void pack_a(const T* a, const MatrixRef& ref, std::int64_t i0, std::int64_t mc, std::int64_t p0,
                      std::int64_t kc, float* packed) {
-    pack_a_floats(a, ref, i0, mc, p0, kc, packed);
+    pack_a_floats<mr>(a, ref, i0, mc, p0, kc, packed);
   }
   static void pack_b(const T* b, const MatrixRef& ref, std::int64_t p0, std::int64_t kc, std::int64_t j0,
                      std::int64_t nc, float* packed) {
@@ -208,17 +214,17 @@ std::int64_t depth_slice(std::int64_t k, std::int64_t most) {
   return round_up((k + slices - 1) / slices, 2);
 }
 
-// One tile of C (rows x cols of at most kMr x Kernel::nr, at `tile`, row stride ldc) (+)= the
+// One tile of C (rows x cols of at most Kernel::mr x Kernel::nr, at `tile`, row stride ldc) (+)= the
 // packed panels' product: straight into C where the tile is whole and C is f32, else through a
 // block on the stack.
 template <class Kernel, class TC>
 void multiply_tile(std::int64_t kc, const typename Kernel::PackedA* a_panel, const typename Kernel::PackedB* b_panel,
                    TC* tile, std::int64_t ldc, std::int64_t rows, std::int64_t cols, bool add) {
-  constexpr std::int64_t nr = Kernel::nr;
+  constexpr std::int64_t mr = Kernel::mr, nr = Kernel::nr;
   if constexpr (std::is_same_v<TC, float>) {
-    if (rows == kMr && cols == nr) return Kernel::multiply(kc, a_panel, b_panel, tile, ldc, add);
+    if (rows == mr && cols == nr) return Kernel::multiply(kc, a_panel, b_panel, tile, ldc, add);
   }
-  float block[kMr * nr];
+  float block[mr * nr];
   Kernel::multiply(kc, a_panel, b_panel, block, nr, false);
   write_block<nr>(block, tile, ldc, rows, cols, add);
 }
@@ -252,7 +258,7 @@ void packed_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, con
   const bool threaded = !omp_in_parallel() && omp_get_max_threads() > 1 && m * n * k >= kParallelGrain * 8;
   thread_local std::vector<PackedB> packed_b_buffer;
   constexpr std::int64_t depth = Kernel::depth;
-  constexpr std::int64_t nr = Kernel::nr;
+  constexpr std::int64_t mr = Kernel::mr, nr = Kernel::nr;
   PackedB* packed_b = scratch(packed_b_buffer, round_up(std::min(n, kNc), nr) / nr * Kernel::b_panel(depth));
   const std::int64_t slice = depth_slice(k, depth);
   for (std::int64_t j0 = 0; j0 < n; j0 += kNc) {
@@ -270,7 +276,7 @@ void packed_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, con
           Kernel::pack_b(b, b_ref, p0, kc, j0 + jp, std::min(nr, nc - jp), packed_b + panel * Kernel::b_panel(kc));
         }
         thread_local std::vector<PackedA> packed_a_buffer;
-        PackedA* packed_a = scratch(packed_a_buffer, round_up(kMc, kMr) / kMr * Kernel::a_panel(kc));
+        PackedA* packed_a = scratch(packed_a_buffer, round_up(kMc, mr) / mr * Kernel::a_panel(kc));
         std::int64_t packed_block = -1;  // the block of A rows packed_a holds
 #pragma omp for collapse(2) schedule(static)
         for (std::int64_t row_block = 0; row_block < row_blocks; ++row_block) {
@@ -280,10 +286,10 @@ void packed_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, con
               Kernel::pack_a(a, a_ref, i0, mc, p0, kc, packed_a);
               packed_block = row_block;
             }
-            for (std::int64_t ip = 0; ip < mc; ip += kMr) {
-              const PackedA* a_panel = packed_a + ip / kMr * Kernel::a_panel(kc);
+            for (std::int64_t ip = 0; ip < mc; ip += mr) {
+              const PackedA* a_panel = packed_a + ip / mr * Kernel::a_panel(kc);
               const PackedB* b_panel = packed_b + panel * Kernel::b_panel(kc);
-              const std::int64_t rows = std::min(kMr, mc - ip), cols = std::min(nr, nc - jp);
+              const std::int64_t rows = std::min(mr, mc - ip), cols = std::min(nr, nc - jp);
               multiply_tile<Kernel>(kc, a_panel, b_panel, c + (i0 + ip) * ldc + j0 + jp, ldc, rows, cols, add);
             }
           }
@@ -338,19 +344,19 @@ void pack_b_pairs(const bfloat16* b, const MatrixRef& ref, std::int64_t p0, std:
   }
 }
 
-// A[i0 + i, p0 + p] as panels of kMr rows, each ceil(kc / 2) depth pairs of kMr words.
+// A[i0 + i, p0 + p] as panels of kWideMr rows, each ceil(kc / 2) depth pairs of kWideMr words.
 void pack_a_pairs(const bfloat16* a, const MatrixRef& ref, std::int64_t i0, std::int64_t mc, std::int64_t p0,
                   std::int64_t kc, std::uint32_t* packed) {
-  for (std::int64_t ip = 0; ip < mc; ip += kMr) {
-    const std::int64_t height = std::min(kMr, mc - ip);
+  for (std::int64_t ip = 0; ip < mc; ip += kWideMr) {
+    const std::int64_t height = std::min(kWideMr, mc - ip);
     for (std::int64_t p = 0; p < kc; p += 2) {
-      for (std::int64_t i = 0; i < kMr; ++i) {
+      for (std::int64_t i = 0; i < kWideMr; ++i) {
         const bfloat16* row = a + (i0 + ip + i) * ref.row_stride;
         const std::uint32_t low = i < height ? bits_of(row[(p0 + p) * ref.col_stride]) : 0;
         const std::uint32_t high = i < height && p + 1 < kc ? bits_of(row[(p0 + p + 1) * ref.col_stride]) : 0;
         packed[i] = low | high << 16;
       }
-      packed += kMr;
+      packed += kWideMr;
     }
   }
 }
@@ -359,22 +365,22 @@ void pack_a_pairs(const bfloat16* a, const MatrixRef& ref, std::int64_t i0, std:
 __attribute__((target("avx512f,avx512bf16"))) void micro_kernel_bf16(std::int64_t pairs, const std::uint32_t* a,
                                                                         const std::uint16_t* b, float* c,
                                                                         std::int64_t ldc, bool add) {
-  for (std::int64_t i = 0; i < kMr; ++i) {  // C's lines on their way during the sums (f32_micro_kernel)
+  for (std::int64_t i = 0; i < kWideMr; ++i) {  // C's lines on their way during the sums (f32_micro_kernel)
     __builtin_prefetch(c + i * ldc, 1);
     __builtin_prefetch(c + i * ldc + 16, 1);
   }
-  __m512 acc[kMr][2];
+  __m512 acc[kWideMr][2];
   for (auto& row : acc) row[0] = row[1] = _mm512_setzero_ps();
   for (std::int64_t q = 0; q < pairs; ++q) {
     const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + q * 2 * kBf16Nr);
     const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + q * 2 * kBf16Nr + kBf16Nr);
-    for (std::int64_t i = 0; i < kMr; ++i) {
-      const __m512bh a_pair = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[q * kMr + i]));
+    for (std::int64_t i = 0; i < kWideMr; ++i) {
+      const __m512bh a_pair = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[q * kWideMr + i]));
       acc[i][0] = _mm512_dpbf16_ps(acc[i][0], a_pair, b0);
       acc[i][1] = _mm512_dpbf16_ps(acc[i][1], a_pair, b1);
     }
   }
-  for (std::int64_t i = 0; i < kMr; ++i) {
+  for (std::int64_t i = 0; i < kWideMr; ++i) {
     float* out = c + i * ldc;
     if (add) {
       acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(out));
@@ -388,10 +394,11 @@ __attribute__((target("avx512f,avx512bf16"))) void micro_kernel_bf16(std::int64_
 struct Bf16DotKernel {
   using PackedA = std::uint32_t;
   using PackedB = std::uint16_t;
+  static constexpr std::int64_t mr = kWideMr;
   static constexpr std::int64_t nr = kBf16Nr;
   static constexpr std::int64_t depth = 2 * kKc;  // the same bytes per panel as f32
   static std::int64_t pairs(std::int64_t kc) { return (kc + 1) / 2; }
-  static std::int64_t a_panel(std::int64_t kc) { return kMr * pairs(kc); }
+  static std::int64_t a_panel(std::int64_t kc) { return mr * pairs(kc); }
   static std::int64_t b_panel(std::int64_t kc) { return 2 * kBf16Nr * pairs(kc); }
   static void pack_a(const bfloat16* a, const MatrixRef& ref, std::int64_t i0, std::int64_t mc, std::int64_t p0,
                      std::int64_t kc, std::uint32_t* packed) {
@@ -453,7 +460,7 @@ void with_kernel_for(Use&& use) {
 template <class Kernel>
 void multiply_packed_panels(std::int64_t m, std::int64_t n, std::int64_t k, const typename Kernel::PackedA* packed_a,
                             const typename Kernel::PackedB* packed_b, float* c, std::int64_t ldc, bool accumulate) {
-  constexpr std::int64_t nr = Kernel::nr;
+  constexpr std::int64_t mr = Kernel::mr, nr = Kernel::nr;
   if (k == 0) {
     if (!accumulate) {
       for (std::int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
@@ -467,9 +474,9 @@ void multiply_packed_panels(std::int64_t m, std::int64_t n, std::int64_t k, cons
     const bool add = accumulate || p0 > 0;
     for (std::int64_t jp = 0; jp < n; jp += nr) {
       const typename Kernel::PackedB* b_panel = packed_b + jp / nr * Kernel::b_panel(k) + Kernel::b_panel(p0);
-      for (std::int64_t ip = 0; ip < m; ip += kMr) {
-        const typename Kernel::PackedA* a_panel = packed_a + ip / kMr * Kernel::a_panel(k) + Kernel::a_panel(p0);
-        multiply_tile<Kernel>(kc, a_panel, b_panel, c + ip * ldc + jp, ldc, std::min(kMr, m - ip),
+      for (std::int64_t ip = 0; ip < m; ip += mr) {
+        const typename Kernel::PackedA* a_panel = packed_a + ip / mr * Kernel::a_panel(k) + Kernel::a_panel(p0);
+        multiply_tile<Kernel>(kc, a_panel, b_panel, c + ip * ldc + jp, ldc, std::min(mr, m - ip),
                               std::min(nr, n - jp), add);
       }
     }
@@ -531,10 +538,11 @@ void half_gemm_f32_output(DType dtype, std::int64_t m, std::int64_t n, std::int6
 }
 
 PanelLayout panel_layout(DType dtype) {
-  PanelLayout layout{DType::f32, kMr, 0};
+  PanelLayout layout{DType::f32, 0, 0};
   dispatch_floating(dtype, "panel_layout", [&]<class T>() {
     with_kernel_for<T>([&]<class Kernel>() {
       layout.packed = std::is_same_v<Kernel, Bf16DotKernel> ? DType::bf16 : DType::f32;
+      layout.rows = Kernel::mr;
       layout.columns = Kernel::nr;
     });
   });
@@ -595,7 +603,7 @@ void gemm(DType dtype, std::int64_t batch, std::int64_t m, std::int64_t n, std::
         // outputs) and on fewer rows than a tile holds, where its tiles are mostly padding;
         // unless the CPU has wider vectors than Eigen was compiled for (a portable build on a
         // newer machine), where it wins at any width.
-        if ((n >= kPackedFromColumns && m >= kMr) || std::min(cpu_isa(), Isa::avx512) > kCompiledIsa) {
+        if ((n >= kPackedFromColumns && m >= kNarrowMr) || std::min(cpu_isa(), Isa::avx512) > kCompiledIsa) {
           packed_gemm_f32(m, n, k, a_i, a, b_i, b, c_i, c_row_stride, accumulate);
         } else {
           eigen_gemm(m, n, k, a_i, a, b_i, b, c_i, c_row_stride, accumulate);
