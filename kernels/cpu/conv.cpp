@@ -430,6 +430,7 @@ class WindowGather {
     starts_.resize(static_cast<std::size_t>(halves));
     indices_.resize(static_cast<std::size_t>(halves * 16));
     masks_.resize(static_cast<std::size_t>(halves));
+    contiguous_.resize(static_cast<std::size_t>(halves));
     fits_ = true;
     for (std::int64_t h = 0; h < halves; ++h) {
       const std::int64_t start = offset(chunk.begin + 16 * h);
@@ -442,6 +443,9 @@ class WindowGather {
         mask |= 1u << t;
       }
       masks_[static_cast<std::size_t>(h)] = static_cast<std::uint16_t>(mask);
+      // 16 positions in one output row read 16 consecutive floats.
+      contiguous_[static_cast<std::size_t>(h)] =
+          mask == 0xFFFF && indices_[static_cast<std::size_t>(16 * h + 15)] == 15;
     }
   }
 
@@ -470,21 +474,36 @@ class WindowGather {
 
   // Panel j (the chunk's positions 32 j .. 32 j + 31) of the copied channels' column matrix into
   // `panel` (packed_gemm.h: (r, q) at r * 32 + q; lanes past the chunk zero). Its two halves'
-  // patterns stay in registers for every row.
+  // patterns stay in registers for every row; where its 32 positions are consecutive in one
+  // output row (most panels of a wide image), each row is a plain copy of 32 floats.
   __attribute__((target("avx512f"))) void gather_panel(const float* window, std::int64_t channels, std::int64_t j,
                                                        float* panel) const {
     const std::int64_t plane = rows_ * padded_w_, halves = static_cast<std::int64_t>(starts_.size());
+    const std::int64_t kernel_h = g_.kernel_h, kernel_w = g_.kernel_w;
+    const std::int64_t row_step = g_.dilation_h * padded_w_, column_step = g_.dilation_w;
     const auto first = static_cast<std::size_t>(2 * j), second = 2 * j + 1 < halves ? first + 1 : first;
+    const float* at0 = window + starts_[first];
+    const float* at1 = window + starts_[second];
+    if (second != first && contiguous_[first] && contiguous_[second] && at1 == at0 + 16) {
+      for (std::int64_t c = 0; c < channels; ++c) {
+        for (std::int64_t kh = 0; kh < kernel_h; ++kh) {
+          for (std::int64_t kw = 0; kw < kernel_w; ++kw, panel += 32) {
+            const float* source = at0 + c * plane + kh * row_step + kw * column_step;
+            _mm512_storeu_ps(panel, _mm512_loadu_ps(source));
+            _mm512_storeu_ps(panel + 16, _mm512_loadu_ps(source + 16));
+          }
+        }
+      }
+      return;
+    }
     const __m512i index0 = _mm512_loadu_si512(indices_.data() + 16 * first);
     const __m512i index1 = _mm512_loadu_si512(indices_.data() + 16 * second);
     const auto mask0 = static_cast<__mmask16>(masks_[first]);
     const auto mask1 = static_cast<__mmask16>(second != first ? masks_[second] : 0);  // no second half: zeros
-    const float* at0 = window + starts_[first];
-    const float* at1 = window + starts_[second];
     for (std::int64_t c = 0; c < channels; ++c) {
-      for (std::int64_t kh = 0; kh < g_.kernel_h; ++kh) {
-        for (std::int64_t kw = 0; kw < g_.kernel_w; ++kw, panel += 32) {
-          const std::int64_t tap = c * plane + kh * g_.dilation_h * padded_w_ + kw * g_.dilation_w;
+      for (std::int64_t kh = 0; kh < kernel_h; ++kh) {
+        for (std::int64_t kw = 0; kw < kernel_w; ++kw, panel += 32) {
+          const std::int64_t tap = c * plane + kh * row_step + kw * column_step;
           _mm512_storeu_ps(panel, _mm512_maskz_permutex2var_ps(mask0, _mm512_loadu_ps(at0 + tap), index0,
                                                                _mm512_loadu_ps(at0 + tap + 16)));
           _mm512_storeu_ps(panel + 16, _mm512_maskz_permutex2var_ps(mask1, _mm512_loadu_ps(at1 + tap), index1,
@@ -506,6 +525,7 @@ class WindowGather {
   std::vector<std::int64_t> starts_;
   std::vector<std::int32_t> indices_;
   std::vector<std::uint16_t> masks_;
+  std::vector<bool> contiguous_;
 };
 
 // im2col of one chunk and channels [first_channel, first_channel + channels), element by element,
