@@ -23,6 +23,7 @@
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/packed_gemm.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/transpose.h"
 #include "kernels/dtype.h"
 
 namespace ember::kernels::cpu {
@@ -80,12 +81,37 @@ void pack_b_floats(const T* b, const MatrixRef& ref, std::int64_t p0, std::int64
   }
 }
 
+// One 8-row panel of a row-major f32 A (`height` rows from `rows`, row stride lda, depth kc) on
+// AVX-512: 16 depths at a time, the 8 rows' 16 values transposed in registers (with 8 rows of
+// zeros), each of the 16 columns stored as 8 floats. Element by element, the panel's stores
+// are 8 floats apart.
+__attribute__((target("avx512f"))) void pack_a_rows_avx512(const float* rows, std::int64_t lda, std::int64_t height,
+                                                            std::int64_t kc, float* packed) {
+  std::int64_t p = 0;
+  for (; p + 16 <= kc; p += 16) {
+    __m512 block[16];
+    for (std::int64_t i = 0; i < 16; ++i) block[i] = i < height ? _mm512_loadu_ps(rows + i * lda + p) : _mm512_setzero_ps();
+    transpose_16x16(block);
+    for (std::int64_t t = 0; t < 16; ++t) _mm256_storeu_ps(packed + (p + t) * kWideMr, _mm512_castps512_ps256(block[t]));
+  }
+  for (; p < kc; ++p) {
+    for (std::int64_t i = 0; i < kWideMr; ++i) packed[p * kWideMr + i] = i < height ? rows[i * lda + p] : 0.0f;
+  }
+}
+
 // A[i0 + i, p0 + p] for i < mc, p < kc as panels of mr rows, stored column by column.
 template <std::int64_t mr, class T>
 void pack_a_floats(const T* a, const MatrixRef& ref, std::int64_t i0, std::int64_t mc, std::int64_t p0,
                    std::int64_t kc, float* packed) {
   for (std::int64_t ip = 0; ip < mc; ip += mr) {
     const std::int64_t height = std::min(mr, mc - ip);
+    if constexpr (std::is_same_v<T, float> && mr == kWideMr) {
+      if (ref.col_stride == 1 && cpu_isa() >= Isa::avx512) {
+        pack_a_rows_avx512(a + (i0 + ip) * ref.row_stride + p0, ref.row_stride, height, kc, packed);
+        packed += kc * mr;
+        continue;
+      }
+    }
     if (height < mr) std::fill(packed, packed + kc * mr, 0.0f);
     if (ref.col_stride == 1) {  // row-major: each row of the panel is contiguous
       for (std::int64_t i = 0; i < height; ++i) {

@@ -49,7 +49,7 @@ TEST_CASE("matmul of every layout and dtype agrees with the f64 reference") {
 }
 
 TEST_CASE("the CPU's packed GEMM is right across its block edges, layouts, half types and empty depth") {
-  // kernels/cpu/gemm.cpp cuts C into 6 x 32 register blocks (6 x 16 in the AVX2 and plain
+  // kernels/cpu/gemm.cpp cuts C into 8 x 32 register blocks (6 x 16 in the AVX2 and plain
   // x86-64 variants, which the suite's second run forces with EMBER_CPU_ISA=generic), A into
   // 96-row blocks, B into 1024-column blocks and the depth into 256-deep slices: these shapes end
   // mid-block in every one of them. Reference: the same rounded inputs multiplied in f64 (Eigen's f64 GEMM, itself
