@@ -363,6 +363,20 @@ Columns<C> columns_of(const ConvShape& s, const T* image_n, const Chunk& chunk) 
   return {built, chunk.size()};
 }
 
+// to[j] = from[j] converted, for j < n; bf16 as its bits (loop_t), so that the loop vectorizes.
+template <class T, class C>
+void convert_row(const T* from, std::int64_t n, C* to) {
+  if constexpr (std::is_same_v<T, bfloat16> && std::is_same_v<C, float>) {
+    const auto* bits = reinterpret_cast<const loop_t<T>*>(from);
+    for (std::int64_t j = 0; j < n; ++j) to[j] = widen<T>(bits[j]);
+  } else if constexpr (std::is_same_v<T, float> && std::is_same_v<C, bfloat16>) {
+    auto* bits = reinterpret_cast<loop_t<C>*>(to);
+    for (std::int64_t j = 0; j < n; ++j) bits[j] = narrow<C>(from[j]);
+  } else {
+    for (std::int64_t j = 0; j < n; ++j) to[j] = static_cast<C>(from[j]);
+  }
+}
+
 // A matrix of `rows` rows in the compute type: `data` itself when T already is that type,
 // else a converted copy in memory from allocate(elements). Row r starts at data + r * row_stride;
 // the copy is dense.
@@ -373,9 +387,7 @@ const C* as_compute(const T* data, std::int64_t rows, std::int64_t columns, std:
     return data;
   } else {
     C* copy = allocate(rows * columns);
-    for (std::int64_t r = 0; r < rows; ++r) {
-      for (std::int64_t j = 0; j < columns; ++j) copy[r * columns + j] = static_cast<C>(data[r * row_stride + j]);
-    }
+    for (std::int64_t r = 0; r < rows; ++r) convert_row(data + r * row_stride, columns, copy + r * columns);
     row_stride = columns;
     return copy;
   }
@@ -400,16 +412,18 @@ void gemm_into(std::int64_t m, std::int64_t n, std::int64_t k, const MatrixRef& 
   }
 }
 
-// One segment of a column-matrix row written into a panel: dst[j - j0] for output columns j in
-// [j0, j1) of a run whose input column j is source[j * stride] inside `inside` and padding outside it.
-void copy_segment(float* dst, const float* source, std::int64_t stride, std::int64_t j0, std::int64_t j1,
+// One segment of a column-matrix row written into an f32 panel: dst[j - j0] for output columns j
+// in [j0, j1) of a run whose input column j is source[j * stride] inside `inside` and padding
+// outside it.
+template <class T>
+void copy_segment(float* dst, const T* source, std::int64_t stride, std::int64_t j0, std::int64_t j1,
                   InsideRange inside) {
   const std::int64_t first = std::clamp(inside.first, j0, j1), last = std::clamp(inside.last, first, j1);
   std::fill(dst, dst + (first - j0), 0.0f);
-  if (stride == 1) {
+  if (std::is_same_v<T, float> && stride == 1) {
     std::memcpy(dst + (first - j0), source + first, static_cast<std::size_t>(last - first) * sizeof(float));
   } else {
-    for (std::int64_t j = first; j < last; ++j) dst[j - j0] = source[j * stride];
+    for (std::int64_t j = first; j < last; ++j) dst[j - j0] = static_cast<float>(source[j * stride]);
   }
   std::fill(dst + (last - j0), dst + (j1 - j0), 0.0f);
 }
@@ -451,26 +465,37 @@ class WindowGather {
   }
 
   bool fits() const { return fits_; }
-  // Floats of the padded copy of `channels` planes (and 32 more: the last window reads past it).
-  std::int64_t window_floats(std::int64_t channels) const { return channels * rows_ * padded_w_ + 32; }
+  // Elements of the padded copy of `channels` planes (and 32 more: the last window reads past it).
+  std::int64_t window_elements(std::int64_t channels) const { return channels * rows_ * padded_w_ + 32; }
+  // Where tap (kh, kw) of channel c reads, from the window's start, for position 0 of the pattern.
+  std::int64_t tap_offset(std::int64_t c, std::int64_t kh, std::int64_t kw) const {
+    return c * rows_ * padded_w_ + kh * g_.dilation_h * padded_w_ + kw * g_.dilation_w;
+  }
 
-  // Copies channels [first_channel, first_channel + channels) of the chunk's input rows, padded, into `window`.
-  void copy_window(const float* image, std::int64_t first_channel, std::int64_t channels, float* window) const {
+  // Copies channels [first_channel, first_channel + channels) of the chunk's input rows, padded,
+  // into `window`: f32 from f32 or bf16 (widened, exactly), or bf16 as its bits (E = uint16_t).
+  template <class T, class E>
+  void copy_window(const T* image, std::int64_t first_channel, std::int64_t channels, E* window) const {
     const std::int64_t top = first_row_ * g_.stride_h - g_.pad_h;  // the input row of the window's row 0
     for (std::int64_t c = 0; c < channels; ++c) {
-      const float* plane = image + (first_channel + c) * g_.height * g_.width;
+      const T* plane = image + (first_channel + c) * g_.height * g_.width;
       for (std::int64_t y = 0; y < rows_; ++y, window += padded_w_) {
         const std::int64_t ih = top + y;
         if (ih < 0 || ih >= g_.height) {
-          std::fill(window, window + padded_w_, 0.0f);
+          std::fill(window, window + padded_w_, E(0));
           continue;
         }
-        std::fill(window, window + g_.pad_w, 0.0f);
-        std::memcpy(window + g_.pad_w, plane + ih * g_.width, static_cast<std::size_t>(g_.width) * sizeof(float));
-        std::fill(window + g_.pad_w + g_.width, window + padded_w_, 0.0f);
+        std::fill(window, window + g_.pad_w, E(0));
+        const T* row = plane + ih * g_.width;
+        if constexpr (sizeof(T) == sizeof(E)) {
+          std::memcpy(window + g_.pad_w, row, static_cast<std::size_t>(g_.width) * sizeof(E));
+        } else {
+          convert_row(row, g_.width, window + g_.pad_w);
+        }
+        std::fill(window + g_.pad_w + g_.width, window + padded_w_, E(0));
       }
     }
-    std::fill(window, window + 32, 0.0f);
+    std::fill(window, window + 32, E(0));
   }
 
   // Panel j (the chunk's positions 32 j .. 32 j + 31) of the copied channels' column matrix into
@@ -514,6 +539,40 @@ class WindowGather {
     }
   }
 
+  // The same for bf16 on the dot-product kernel: panel j of depth pairs (packed_gemm.h: (r, q)
+  // at r / 2 * 64 + 2 q + r % 2, in bf16 words) from a window of bf16 words, the taps at `taps`
+  // (tap_offset of each column-matrix row). Each half panel of each pair row is one two-source
+  // word permute: word 2 t from the first tap, word 2 t + 1 from the second, both at position t's
+  // pattern index. (Every CPU with AVX512-BF16 has AVX512-BW's word permutes.)
+  __attribute__((target("avx512f,avx512bw"))) void gather_pair_panel(const std::uint16_t* window,
+                                                                     const std::int64_t* taps, std::int64_t depth,
+                                                                     std::int64_t j, std::uint16_t* panel) const {
+    const std::int64_t halves = static_cast<std::int64_t>(starts_.size());
+    const auto first = static_cast<std::size_t>(2 * j), second = 2 * j + 1 < halves ? first + 1 : first;
+    std::uint16_t pattern[2][32];
+    __mmask32 lanes[2] = {0, 0};
+    for (int half = 0; half < 2; ++half) {
+      const std::size_t h = half == 0 ? first : second;
+      for (int w = 0; w < 32; ++w) pattern[half][w] = static_cast<std::uint16_t>(indices_[16 * h + w / 2] | (w % 2) << 5);
+      for (int t = 0; t < 16; ++t) {
+        if (masks_[h] >> t & 1) lanes[half] |= __mmask32{3} << (2 * t);
+      }
+    }
+    if (second == first) lanes[1] = 0;  // no second half: zeros
+    const __m512i index0 = _mm512_loadu_si512(pattern[0]), index1 = _mm512_loadu_si512(pattern[1]);
+    const std::uint16_t* at0 = window + starts_[first];
+    const std::uint16_t* at1 = window + starts_[second];
+    for (std::int64_t r = 0; r < depth; r += 2, panel += 64) {
+      const bool pair = r + 1 < depth;  // an odd depth's last row pairs with zeros
+      const std::int64_t tap = taps[r], next = pair ? taps[r + 1] : 0;
+      const __m512i low0 = _mm512_loadu_si512(at0 + tap), low1 = _mm512_loadu_si512(at1 + tap);
+      const __m512i high0 = pair ? _mm512_loadu_si512(at0 + next) : _mm512_setzero_si512();
+      const __m512i high1 = pair ? _mm512_loadu_si512(at1 + next) : _mm512_setzero_si512();
+      _mm512_storeu_si512(panel, _mm512_maskz_permutex2var_epi16(lanes[0], low0, index0, high0));
+      _mm512_storeu_si512(panel + 32, _mm512_maskz_permutex2var_epi16(lanes[1], low1, index1, high1));
+    }
+  }
+
  private:
   // Where position p's input under tap (0, 0) lies in the window.
   std::int64_t offset(std::int64_t p) const {
@@ -529,22 +588,23 @@ class WindowGather {
   std::vector<bool> contiguous_;
 };
 
-// im2col of one chunk and channels [first_channel, first_channel + channels), element by element,
-// straight into f32 B panels of nr columns (packed_gemm.h): element (r, q) of the column matrix,
+// im2col of one chunk and channels [first_channel, first_channel + channels) of an f32 or bf16
+// image, element by element, straight into f32 B panels of nr columns (packed_gemm.h): element (r, q) of the column matrix,
 // r = (c, kh, kw) and q the chunk's q-th position, goes to lane q % nr of panel q / nr, whose
 // lanes past the chunk are zero.
-void gather_panels_by_elements(const ConvGeometry& g, const float* image, std::int64_t first_channel,
+template <class T>
+void gather_panels_by_elements(const ConvGeometry& g, const T* image, std::int64_t first_channel,
                                std::int64_t channels, const Chunk& chunk, std::int64_t nr, float* packed) {
   const std::int64_t panel = channels * g.kernel_h * g.kernel_w * nr, panels = ceil_div(chunk.size(), nr);
   if (chunk.size() % nr != 0) std::fill(packed + (panels - 1) * panel, packed + panels * panel, 0.0f);
   for (std::int64_t c = 0; c < channels; ++c) {
-    const float* plane = image + (first_channel + c) * g.height * g.width;
+    const T* plane = image + (first_channel + c) * g.height * g.width;
     for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) {
       for (std::int64_t kw = 0; kw < g.kernel_w; ++kw) {
         float* row = packed + ((c * g.kernel_h + kh) * g.kernel_w + kw) * nr;
         for_each_run(g, kh, kw, chunk,
                      [&](std::int64_t at, std::int64_t run, std::int64_t ih, InsideRange inside, std::int64_t base) {
-                       const float* source = plane + ih * g.width + base;  // read inside only
+                       const T* source = plane + ih * g.width + base;  // read inside only
                        for (std::int64_t q = at; q < at + run;) {  // the run, cut at panel edges
                          const std::int64_t lane = q % nr, length = std::min(nr - lane, at + run - q);
                          copy_segment(row + q / nr * panel + lane, source, g.stride_w, q - at, q - at + length, inside);
@@ -557,17 +617,17 @@ void gather_panels_by_elements(const ConvGeometry& g, const float* image, std::i
 }
 
 // Calls use(j, panel) for each B panel j of the chunk's column matrix (channels [first_channel,
-// first_channel + channels)) in order, f32 panels of nr columns. On AVX-512 with a horizontal
+// first_channel + channels) of an f32 or bf16 image) in order, f32 panels of nr columns. On AVX-512 with a horizontal
 // stride of 1 each panel is gathered from the padded window just before its use, so that it is
 // still in L1 when multiplied; otherwise all are gathered element by element first.
-template <class Use>
-void for_each_column_panel(const ConvGeometry& g, const float* image, std::int64_t first_channel,
+template <class T, class Use>
+void for_each_column_panel(const ConvGeometry& g, const T* image, std::int64_t first_channel,
                            std::int64_t channels, const Chunk& chunk, std::int64_t nr, Use&& use) {
   const std::int64_t panel = channels * g.kernel_h * g.kernel_w * nr, panels = ceil_div(chunk.size(), nr);
   if (g.stride_w == 1 && nr == 32 && cpu_isa() >= Isa::avx512) {
     const WindowGather windows(g, chunk);
     if (windows.fits()) {
-      float* window = thread_scratch<float>(Slot::window, windows.window_floats(channels));
+      float* window = thread_scratch<float>(Slot::window, windows.window_elements(channels));
       windows.copy_window(image, first_channel, channels, window);
       float* packed = thread_scratch<float>(Slot::columns, panel);
       for (std::int64_t j = 0; j < panels; ++j) {
@@ -608,42 +668,80 @@ void forward_by_panels(const ConvShape& s, const float* image, const float* weig
   });
 }
 
-// The forward convolution in f64, f16 and bf16: a column matrix per chunk, multiplied by gemm()
-// (f64: Eigen's) or, for half operands, the packed GEMM summing in f32. (bf16 columns gathered
-// straight into the dot-product kernel's pair panels, element by element, measured 1.7-2.5x
-// slower than this on the CNN's second layer and the U-Net's 16 channels.)
+// One chunk of the forward convolution in f64, f16 and bf16 through a column matrix, multiplied
+// by gemm() (f64: Eigen's) or, for half operands, the packed GEMM summing in f32; `weight` [out
+// channels, depth] in the operand type.
+template <class T, class O = operand_t<T>>
+void forward_chunk_by_columns(const ConvShape& s, const T* image, const O* weight, const Chunk& chunk, T* output) {
+  using C = compute_t<T>;
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), width = chunk.size();
+  const Columns<O> cols = columns_of(s, image + chunk.image * s.image_size(), chunk);
+  T* out_n = output + chunk.image * s.out_channels * P + chunk.begin;
+  C* out = nullptr;
+  std::int64_t out_stride = P;
+  if constexpr (std::is_same_v<T, C>) {
+    out = out_n;
+  } else {
+    out = thread_scratch<C>(Slot::gradient, s.out_channels * width);  // the chunk's output in f32
+    out_stride = width;
+  }
+  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+    gemm_into<O>(ocg, width, depth, {weight + grp * ocg * depth, depth, 1},
+                 {cols.data + grp * depth * cols.stride, cols.stride, 1}, out + grp * ocg * out_stride, out_stride,
+                 false);
+  }
+  if constexpr (!std::is_same_v<T, C>) {
+    for (std::int64_t o = 0; o < s.out_channels; ++o) {
+      for (std::int64_t j = 0; j < width; ++j) out_n[o * P + j] = static_cast<T>(out[o * width + j]);
+    }
+  }
+}
+
 template <class T>
 void forward_by_columns(const ConvShape& s, const T* image, const T* weight_in, T* output) {
-  using C = compute_t<T>;
-  using O = operand_t<T>;
-  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs();
-  Scratch<O> weight_copy;
-  const O* weight = weight_in_compute_type(s, weight_in, weight_copy);  // [out_channels, depth], dense
-  const std::vector<Chunk> chunks = make_chunks(s, sizeof(O));
-  const auto count = static_cast<std::int64_t>(chunks.size());
-  for_each_range(count, ranges_for(count), [&](std::int64_t, std::int64_t first, std::int64_t last) {
-    for (std::int64_t i = first; i < last; ++i) {
-      const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
-      const std::int64_t width = chunk.size();
-      const Columns<O> cols = columns_of(s, image + chunk.image * s.image_size(), chunk);
-      T* out_n = output + chunk.image * s.out_channels * P + chunk.begin;
-      C* out = nullptr;
-      std::int64_t out_stride = P;
-      if constexpr (std::is_same_v<T, C>) {
-        out = out_n;
-      } else {
-        out = thread_scratch<C>(Slot::gradient, s.out_channels * width);  // the chunk's output in f32
-        out_stride = width;
+  Scratch<operand_t<T>> weight_copy;
+  const operand_t<T>* weight = weight_in_compute_type(s, weight_in, weight_copy);  // dense
+  const std::vector<Chunk> chunks = make_chunks(s, sizeof(operand_t<T>));
+  for_each_item(static_cast<std::int64_t>(chunks.size()), [&](std::int64_t i) {
+    forward_chunk_by_columns(s, image, weight, chunks[static_cast<std::size_t>(i)], output);
+  });
+}
+
+// The forward convolution in bf16 on the dot-product kernel, as forward_by_panels: the weights
+// packed once in depth pairs, each chunk's rows copied into a window of bf16 words, each panel
+// of depth pairs gathered from it and multiplied at once, its f32 sums rounded once into the
+// output. A chunk whose positions the window pattern does not fit goes through the column matrix.
+void forward_by_pair_panels(const ConvShape& s, const bfloat16* image, const bfloat16* weight, bfloat16* output) {
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = s.g.channels / s.groups;
+  const PanelLayout layout = panel_layout(DType::bf16);
+  const std::int64_t nr = layout.columns, weight_bytes = layout.a_bytes(ocg, depth);
+  const auto packed_weights = std::make_unique_for_overwrite<std::byte[]>(static_cast<std::size_t>(s.groups * weight_bytes));
+  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+    pack_lhs(DType::bf16, ocg, depth, {weight + grp * ocg * depth, depth, 1}, packed_weights.get() + grp * weight_bytes);
+  }
+  const std::vector<Chunk> chunks = make_chunks(s, sizeof(bfloat16));
+  for_each_item(static_cast<std::int64_t>(chunks.size()), [&](std::int64_t i) {
+    const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
+    const WindowGather windows(s.g, chunk);
+    if (!windows.fits()) return forward_chunk_by_columns(s, image, weight, chunk, output);
+    const bfloat16* image_n = image + chunk.image * s.image_size();
+    auto* window = thread_scratch<std::uint16_t>(Slot::window, windows.window_elements(cg));
+    auto* taps = thread_scratch<std::int64_t>(Slot::transposed, depth);
+    for (std::int64_t c = 0, r = 0; c < cg; ++c) {
+      for (std::int64_t kh = 0; kh < s.g.kernel_h; ++kh) {
+        for (std::int64_t kw = 0; kw < s.g.kernel_w; ++kw) taps[r++] = windows.tap_offset(c, kh, kw);
       }
-      for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-        gemm_into<O>(ocg, width, depth, {weight + grp * ocg * depth, depth, 1},
-                     {cols.data + grp * depth * cols.stride, cols.stride, 1}, out + grp * ocg * out_stride, out_stride,
-                     false);
-      }
-      if constexpr (!std::is_same_v<T, C>) {
-        for (std::int64_t o = 0; o < s.out_channels; ++o) {
-          for (std::int64_t j = 0; j < width; ++j) out_n[o * P + j] = static_cast<T>(out[o * width + j]);
-        }
+    }
+    auto* panel = thread_scratch<std::uint16_t>(Slot::columns, layout.b_panel_elements(depth));
+    float* sums = thread_scratch<float>(Slot::gradient, ocg * nr);
+    for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+      windows.copy_window(image_n, grp * cg, cg, window);
+      for (std::int64_t j = 0; j < layout.b_panels(chunk.size()); ++j) {
+        windows.gather_pair_panel(window, taps, depth, j, panel);
+        const std::int64_t n = std::min(nr, chunk.size() - j * nr);
+        multiply_packed(layout, ocg, n, depth, packed_weights.get() + grp * weight_bytes, panel, sums, nr, false);
+        bfloat16* out = output + chunk.image * s.out_channels * P + grp * ocg * P + chunk.begin + j * nr;
+        for (std::int64_t o = 0; o < ocg; ++o) convert_row(sums + o * nr, n, out + o * P);
       }
     }
   });
@@ -653,6 +751,9 @@ template <class T>
 void forward(const ConvShape& s, const T* image, const T* weight, T* output) {
   if constexpr (std::is_same_v<T, float>) {
     forward_by_panels(s, image, weight, output);
+  } else if constexpr (std::is_same_v<T, bfloat16>) {
+    if (s.g.stride_w == 1 && cpu_isa() >= Isa::avx512_bf16) return forward_by_pair_panels(s, image, weight, output);
+    forward_by_columns(s, image, weight, output);
   } else {
     forward_by_columns(s, image, weight, output);
   }
@@ -695,10 +796,12 @@ void transpose_panel(const float* panel, std::int64_t depth, std::int64_t width,
   }
 }
 
-// partial [out_channels, depth] += the weight gradient of one chunk in f32: per group, dy_g [OCg,
-// width] @ cols_g^T, the columns gathered into the forward's panels and transposed (above), dy
-// packed as the micro-kernel's A.
-void add_filter_gradient_by_panels(const ConvShape& s, const float* image_n, const float* dy, const Chunk& chunk,
+// partial [out_channels, depth] += the weight gradient of one chunk of an f32 or bf16 image, in
+// f32: per group, dy_g [OCg, width] @ cols_g^T, the columns gathered into the forward's f32
+// panels and transposed (above), dy packed as the micro-kernel's A. (bf16 takes the f32 kernel:
+// its dot-product kernel would want the transposed columns in pairs of positions.)
+template <class T>
+void add_filter_gradient_by_panels(const ConvShape& s, const T* image_n, const T* dy, const Chunk& chunk,
                                    float* partial) {
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = s.g.channels / s.groups;
   const std::int64_t width = chunk.size();
@@ -710,7 +813,10 @@ void add_filter_gradient_by_panels(const ConvShape& s, const float* image_n, con
       transpose_panel(panel, depth, width, j * nr, nr, transposed);
     });
     float* packed_dy = thread_scratch<float>(Slot::gradient, layout.a_bytes(ocg, width) / std::int64_t{sizeof(float)});
-    pack_lhs(DType::f32, ocg, width, {dy + grp * ocg * P, P, 1}, packed_dy);
+    std::int64_t dy_stride = P;
+    const float* dy_f32 = as_compute<float>(dy + grp * ocg * P, ocg, width, dy_stride,
+                                            [](std::int64_t n) { return thread_scratch<float>(Slot::image, n); });
+    pack_lhs(DType::f32, ocg, width, {dy_f32, dy_stride, 1}, packed_dy);
     multiply_packed(layout, ocg, depth, width, packed_dy, transposed, partial + grp * ocg * depth, depth, true);
   }
 }
@@ -748,7 +854,7 @@ void backward_filter(const ConvShape& s, const T* image, const T* grad_output, T
       const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
       const T* image_n = image + chunk.image * s.image_size();
       const T* dy = grad_output + chunk.image * s.out_channels * P + chunk.begin;
-      if constexpr (std::is_same_v<T, float>) {
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, bfloat16>) {
         // The depth is the product's columns: fewer than a panel's (a first layer's 1 x 3 x 3)
         // would leave most of each tile empty, where Eigen's GEMM on the columns is twice as fast.
         if (s.depth() >= kPanelColumns) {
@@ -812,69 +918,86 @@ void backward_data_by_convolution(const ConvShape& s, const T* weight, const T* 
   forward<T>({adjoint, g.channels, s.groups}, grad_output, flipped.data(), grad_image);
 }
 
-// The image gradient in f32 by columns: each group's W_g^T packed once per call as the
-// micro-kernel's A; per chunk, dy packed as B and the columns cols_g [depth, width] = W_g^T @ dy_g
-// written with their columns rounded up to whole panels (whose zero padding makes the extra ones
-// zero, so that only a group's last rows take the slower edge path), then added onto the image. Chunks of one image overlap on it, so they are added in order: each image goes to one
-// thread, or, with fewer images than threads, the threads share each chunk, the products by row
-// panels of W^T and the adding by channels.
-void backward_data_by_panels(const ConvShape& s, const float* weight, const float* grad_output, float* grad_image) {
+// The image gradient in f32, or in bf16 on the dot-product kernel, by columns: each group's
+// W_g^T packed once per call as the micro-kernel's A; per chunk, dy packed as B and the f32
+// columns cols_g [depth, width] = W_g^T @ dy_g written with their columns rounded up to whole
+// panels (whose zero padding makes the extra ones zero, so that only a group's last rows take
+// the slower edge path), then added onto the image (in f32: bf16 images are summed in an f32
+// copy and rounded once). Chunks of one image overlap on it, so they are added in order: each
+// image goes to one thread, or, with fewer images than threads, the threads share each chunk,
+// the products by row panels of W^T and the adding by channels.
+template <class T>
+void backward_data_by_panels(const ConvShape& s, const T* weight, const T* grad_output, T* grad_image) {
   const ConvGeometry& g = s.g;
-  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs();
-  const PanelLayout layout = panel_layout(DType::f32);
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), image = s.image_size();
+  const PanelLayout layout = panel_layout(dtype_of<T>);
   const std::int64_t weight_bytes = layout.a_bytes(depth, ocg), row_panels = ceil_div(depth, layout.rows);
+  const std::int64_t row_bytes = layout.a_bytes(layout.rows, ocg) / layout.rows;  // of one packed row of A
   const auto packed_weights = std::make_unique_for_overwrite<std::byte[]>(static_cast<std::size_t>(s.groups * weight_bytes));
   for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-    pack_lhs(DType::f32, depth, ocg, {weight + grp * ocg * depth, 1, depth}, packed_weights.get() + grp * weight_bytes);
+    pack_lhs(dtype_of<T>, depth, ocg, {weight + grp * ocg * depth, 1, depth}, packed_weights.get() + grp * weight_bytes);
   }
-  const std::vector<Chunk> chunks = make_chunks(s, sizeof(float));
+  const std::vector<Chunk> chunks = make_chunks(s, sizeof(T));
   const std::int64_t per_image = static_cast<std::int64_t>(chunks.size()) / std::max<std::int64_t>(g.batch, 1);
-  const std::int64_t dy_elements = layout.b_panels(chunks.front().size()) * layout.b_panel_elements(ocg);
+  const std::int64_t dy_bytes = layout.b_panels(chunks.front().size()) * layout.b_panel_elements(ocg) *
+                                (layout.pairs() ? std::int64_t{2} : std::int64_t{4});
 
   // The steps of one chunk of image n, each over its items, in this order: pack dy per group;
-  // multiply per (group, row panel of A); add per channel.
+  // multiply per (group, row panel of A); add per channel (onto `sums`, image n's f32 gradient).
   struct Step {
-    const std::int64_t n, width, ld;
-    const float* dy;
-    float *packed_dy, *cols;
+    const std::int64_t width, ld;
+    const T* dy;
+    std::byte* packed_dy;
+    float *cols, *sums;
   };
   auto pack = [&](const Step& step, std::int64_t grp) {
-    pack_rhs(DType::f32, ocg, step.width, {step.dy + grp * ocg * P, P, 1}, step.packed_dy + grp * dy_elements);
+    pack_rhs(dtype_of<T>, ocg, step.width, {step.dy + grp * ocg * P, P, 1}, step.packed_dy + grp * dy_bytes);
   };
   auto multiply = [&](const Step& step, std::int64_t item) {
     const std::int64_t grp = item / row_panels, row = item % row_panels * layout.rows;
     multiply_packed(layout, std::min(layout.rows, depth - row), step.ld, ocg,
-                    packed_weights.get() + grp * weight_bytes + row * ocg * std::int64_t{sizeof(float)},
-                    step.packed_dy + grp * dy_elements, step.cols + (grp * depth + row) * step.ld, step.ld, false);
+                    packed_weights.get() + grp * weight_bytes + row * row_bytes, step.packed_dy + grp * dy_bytes,
+                    step.cols + (grp * depth + row) * step.ld, step.ld, false);
   };
-  auto add = [&](const Step& step, const Chunk& chunk, std::int64_t c) {
-    add_columns(g, step.cols, step.ld, chunk, grad_image + step.n * s.image_size(), c, c + 1);
-  };
-  auto make_step = [&](std::int64_t n, const Chunk& chunk) {
+  auto make_step = [&](std::int64_t n, const Chunk& chunk, float* sums) {
     const std::int64_t width = chunk.size(), ld = layout.b_panels(width) * layout.columns;
-    return Step{n, width, ld, grad_output + n * s.out_channels * P + chunk.begin,
-                thread_scratch<float>(Slot::gradient, s.groups * dy_elements),
-                thread_scratch<float>(Slot::columns, s.rows() * ld)};
+    return Step{width, ld, grad_output + n * s.out_channels * P + chunk.begin,
+                thread_scratch<std::byte>(Slot::gradient, s.groups * dy_bytes),
+                thread_scratch<float>(Slot::columns, s.rows() * ld), sums};
   };
   auto chunks_of = [&](std::int64_t n) {
     return std::span(chunks).subspan(static_cast<std::size_t>(n * per_image), static_cast<std::size_t>(per_image));
   };
+  // Image n's f32 gradient: the output itself in f32; for bf16, `sums` rounded into it.
+  auto finish = [&](std::int64_t n, const float* sums) {
+    if constexpr (!std::is_same_v<T, float>) convert_row(sums, image, grad_image + n * image);
+  };
+  auto sums_of = [&](std::int64_t n, float* scratch) {
+    if constexpr (std::is_same_v<T, float>) {
+      return grad_image + n * image;
+    } else {
+      return scratch;
+    }
+  };
   if (g.batch >= omp_get_max_threads()) {
     for_each_item(g.batch, [&](std::int64_t n) {
-      std::fill(grad_image + n * s.image_size(), grad_image + (n + 1) * s.image_size(), 0.0f);
+      float* sums = sums_of(n, thread_scratch<float>(Slot::image, image));
+      std::fill(sums, sums + image, 0.0f);
       for (const Chunk& chunk : chunks_of(n)) {
-        const Step step = make_step(n, chunk);
+        const Step step = make_step(n, chunk, sums);
         for (std::int64_t grp = 0; grp < s.groups; ++grp) pack(step, grp);
         for (std::int64_t item = 0; item < s.groups * row_panels; ++item) multiply(step, item);
-        add_columns(g, step.cols, step.ld, chunk, grad_image + n * s.image_size(), std::int64_t{0}, g.channels);
+        add_columns(g, step.cols, step.ld, chunk, sums, std::int64_t{0}, g.channels);
       }
+      finish(n, sums);
     });
     return;
   }
-  std::fill(grad_image, grad_image + g.batch * s.image_size(), 0.0f);
   for (std::int64_t n = 0; n < g.batch; ++n) {
+    float* sums = sums_of(n, thread_scratch<float>(Slot::image, image));  // the calling thread's, shared
+    std::fill(sums, sums + image, 0.0f);
     for (const Chunk& chunk : chunks_of(n)) {
-      const Step step = make_step(n, chunk);  // the calling thread's buffers, shared by the team
+      const Step step = make_step(n, chunk, sums);  // the calling thread's buffers, shared by the team
 #pragma omp parallel
       {
 #pragma omp for schedule(static)
@@ -882,13 +1005,14 @@ void backward_data_by_panels(const ConvShape& s, const float* weight, const floa
 #pragma omp for schedule(static)
         for (std::int64_t item = 0; item < s.groups * row_panels; ++item) multiply(step, item);
 #pragma omp for schedule(static)
-        for (std::int64_t c = 0; c < g.channels; ++c) add(step, chunk, c);
+        for (std::int64_t c = 0; c < g.channels; ++c) add_columns(g, step.cols, step.ld, chunk, step.sums, c, c + 1);
       }
     }
+    finish(n, sums);
   }
 }
 
-// Any stride, in f64, f16 and bf16: per image, columns W^T @ grad_output chunk by chunk (by
+// Any stride, in f64, f16 and bf16 without its dot products: per image, columns W^T @ grad_output chunk by chunk (by
 // gemm(); half operands summing in f32), added onto the image in order (chunks of one image
 // overlap on the image, so one image stays on one thread).
 template <class T>
@@ -955,6 +1079,9 @@ void conv2d_backward_data(DType dtype, const ConvGeometry& g, std::int64_t out_c
       backward_data_by_convolution<T>(s, w, dy, dx);
     } else if constexpr (std::is_same_v<T, float>) {
       backward_data_by_panels(s, w, dy, dx);
+    } else if constexpr (std::is_same_v<T, bfloat16>) {
+      if (cpu_isa() >= Isa::avx512_bf16) return backward_data_by_panels(s, w, dy, dx);
+      backward_data_by_scatter<T>(s, w, dy, dx);
     } else {
       backward_data_by_scatter<T>(s, w, dy, dx);
     }

@@ -276,7 +276,7 @@ TEST_CASE("conv2d and its gradients match the definitions on images cut into man
                                DType::f64, 1, 1e-10);
 }
 
-TEST_CASE("conv2d's f32 gradients match the definitions on every path: panels, rows, chunks cut mid-row") {
+TEST_CASE("conv2d's f32 and bf16 gradients match the definitions on every path: panels, rows, chunks cut mid-row") {
   // In f32 the weight gradient multiplies dy by the transposed columns, made from the forward's
   // panels (16 x 16 blocks transposed on AVX-512; the odd depth 27 and 2 x 9 leave partial blocks).
   // With more output than input channels the input gradient computes columns W^T @ dy in whole
@@ -289,6 +289,13 @@ TEST_CASE("conv2d's f32 gradients match the definitions on every path: panels, r
                                1e-4);
   check_conv_against_reference({2, 3, 11, 13}, {4, 3, 3, 3}, {.stride = {2, 2}}, DType::f32, 1, 1e-4);
   check_conv_against_reference({2, 6, 9, 45}, {4, 3, 1, 1}, {.groups = 2}, DType::f32, 2, 1e-4);
+  // bf16 with the dot-product instructions takes the same paths with depth pairs (the forward
+  // gathers pairs of taps from a window of bf16 words; 27 and 18 taps are odd and even), sums in
+  // f32 and rounds each result once: within 2^-9 of it, here 1e-2 of max(1, |value|).
+  check_conv_against_reference({1, 3, 50, 260}, {5, 3, 3, 3}, {.padding = {1, 1}}, DType::bf16, 2, 1e-2);
+  check_conv_against_reference({2, 4, 17, 23}, {6, 2, 3, 3},
+                               {.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 2}, .groups = 2}, DType::bf16, 2,
+                               1e-2);
 }
 
 TEST_CASE("conv2d in f16 and bf16 computes in f32 and rounds once") {
