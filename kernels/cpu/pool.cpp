@@ -221,13 +221,15 @@ void max_pool2d(DType dtype, const PoolGeometry& g, const void* in, void* out, s
 void max_pool2d_backward(DType dtype, const PoolGeometry& g, const void* grad_out, const std::int64_t* indices,
                          void* grad_in) {
   dispatch_floating(dtype, "max_pool2d_backward", [&]<class T>() {
-    const T* dy = static_cast<const T*>(grad_out);
-    T* dx = static_cast<T*>(grad_in);
+    // bf16 as its bits (loop_t), widened and rounded by the inline bit operations of
+    // kernels/dtype.h rather than through Eigen::bfloat16's conversions.
+    const auto* dy = static_cast<const loop_t<T>*>(grad_out);
+    auto* dx = static_cast<loop_t<T>*>(grad_in);
     over_planes(g, [&](std::int64_t plane) {
-      T* image = dx + plane * g.height * g.width;
+      loop_t<T>* image = dx + plane * g.height * g.width;
       const std::int64_t first = plane * g.out_h * g.out_w;
       for (std::int64_t i = first; i < first + g.out_h * g.out_w; ++i) {
-        image[indices[i]] = static_cast<T>(image[indices[i]] + dy[i]);
+        image[indices[i]] = narrow<T>(widen<T>(image[indices[i]]) + widen<T>(dy[i]));
       }
     });
   });

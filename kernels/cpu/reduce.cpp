@@ -54,15 +54,18 @@ void for_each_reduced(const T* base, const Sizes& sizes, const Sizes& strides, s
 // The f64 sum of `count` consecutive values: eight partial sums, one per lane, added in a fixed
 // order at the end (a deterministic result that no longer waits on one chain of additions:
 // the compiler turns the lanes into vector adds).
+// bf16 is read as its bits (loop_t) and widened by a shift, which vectorizes; its conversion
+// operator is a function call that does not.
 template <class T>
-double sum_run(const T* values, std::int64_t count) {
+double sum_run(const T* elements, std::int64_t count) {
   constexpr std::int64_t kLanes = 8;
+  const auto* values = reinterpret_cast<const loop_t<T>*>(elements);
   double lanes[kLanes] = {};
   std::int64_t i = 0;
   for (; i + kLanes <= count; i += kLanes) {
-    for (std::int64_t l = 0; l < kLanes; ++l) lanes[l] += static_cast<double>(static_cast<compute_t<T>>(values[i + l]));
+    for (std::int64_t l = 0; l < kLanes; ++l) lanes[l] += static_cast<double>(widen<T>(values[i + l]));
   }
-  for (std::int64_t l = 0; i < count; ++i, ++l) lanes[l] += static_cast<double>(static_cast<compute_t<T>>(values[i]));
+  for (std::int64_t l = 0; i < count; ++i, ++l) lanes[l] += static_cast<double>(widen<T>(values[i]));
   return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
 }
 
@@ -134,11 +137,29 @@ void reduce_typed(ReduceOp op, const Sizes& sizes, std::size_t kept, const Opera
   });
 }
 
+// The reduced dims [kept, end) with each pair of neighbours that lie contiguously one inside the
+// other merged into one (an [N, C, H, W] bias gradient's H x W becomes one run instead of H runs
+// of W), so that the sums' runs are as long as they can be. Row-major order within the reduced
+// elements, which the arg-max indices count in, is unchanged.
+void merge_contiguous_reduced_dims(Sizes& sizes, Sizes& strides, std::size_t kept) {
+  for (std::size_t d = sizes.size(); d-- > kept + 1;) {
+    if (strides[d - 1] == strides[d] * sizes[d]) {
+      sizes[d - 1] *= sizes[d];
+      strides[d - 1] = strides[d];
+      sizes.erase(sizes.begin() + static_cast<std::ptrdiff_t>(d));
+      strides.erase(strides.begin() + static_cast<std::ptrdiff_t>(d));
+    }
+  }
+}
+
 }  // namespace
 
 void reduce(ReduceOp op, DType dtype, const Sizes& sizes, std::size_t kept, const Operand& in, void* out,
             std::int64_t* indices) {
-  dispatch_all(dtype, "reduce", [&]<class T>() { reduce_typed<T>(op, sizes, kept, in, out, indices); });
+  Sizes merged_sizes = sizes;
+  Operand merged{in.data, in.strides};
+  merge_contiguous_reduced_dims(merged_sizes, merged.strides, kept);
+  dispatch_all(dtype, "reduce", [&]<class T>() { reduce_typed<T>(op, merged_sizes, kept, merged, out, indices); });
 }
 
 }  // namespace ember::kernels::cpu
