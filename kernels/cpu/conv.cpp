@@ -573,6 +573,30 @@ class WindowGather {
     }
   }
 
+  // Rows of bf16 words for the weight gradient: rows[r * 32 + q] = column-matrix row r at the
+  // chunk's position 32 j + q (zero past the chunk), both halves of the panel from one two-source
+  // word permute per row.
+  __attribute__((target("avx512f,avx512bw"))) void gather_word_rows(const std::uint16_t* window,
+                                                                    const std::int64_t* taps, std::int64_t depth,
+                                                                    std::int64_t j, std::uint16_t* rows) const {
+    const std::int64_t halves = static_cast<std::int64_t>(starts_.size());
+    const auto first = static_cast<std::size_t>(2 * j), second = 2 * j + 1 < halves ? first + 1 : first;
+    std::uint16_t pattern[32];
+    __mmask32 lanes = 0;
+    for (int w = 0; w < 32; ++w) {
+      const std::size_t h = w < 16 ? first : second;
+      pattern[w] = static_cast<std::uint16_t>(indices_[16 * h + w % 16] | (w < 16 ? 0 : 32));
+      if ((w < 16 || second != first) && (masks_[h] >> (w % 16) & 1)) lanes |= __mmask32{1} << w;
+    }
+    const __m512i index = _mm512_loadu_si512(pattern);
+    const std::uint16_t* at0 = window + starts_[first];
+    const std::uint16_t* at1 = window + starts_[second];
+    for (std::int64_t r = 0; r < depth; ++r, rows += 32) {
+      const __m512i low = _mm512_loadu_si512(at0 + taps[r]), high = _mm512_loadu_si512(at1 + taps[r]);
+      _mm512_storeu_si512(rows, _mm512_maskz_permutex2var_epi16(lanes, low, index, high));
+    }
+  }
+
  private:
   // Where position p's input under tap (0, 0) lies in the window.
   std::int64_t offset(std::int64_t p) const {
@@ -738,8 +762,10 @@ void forward_by_pair_panels(const ConvShape& s, const bfloat16* image, const bfl
       windows.copy_window(image_n, grp * cg, cg, window);
       for (std::int64_t j = 0; j < layout.b_panels(chunk.size()); ++j) {
         windows.gather_pair_panel(window, taps, depth, j, panel);
+        // All nr columns into `sums` (a partial panel's zero lanes give zeros), so that no tile
+        // takes the edge path; n of them are the chunk's.
+        multiply_packed(layout, ocg, nr, depth, packed_weights.get() + grp * weight_bytes, panel, sums, nr, false);
         const std::int64_t n = std::min(nr, chunk.size() - j * nr);
-        multiply_packed(layout, ocg, n, depth, packed_weights.get() + grp * weight_bytes, panel, sums, nr, false);
         bfloat16* out = output + chunk.image * s.out_channels * P + grp * ocg * P + chunk.begin + j * nr;
         for (std::int64_t o = 0; o < ocg; ++o) convert_row(sums + o * nr, n, out + o * P);
       }
@@ -821,6 +847,63 @@ void add_filter_gradient_by_panels(const ConvShape& s, const T* image_n, const T
   }
 }
 
+// The weight gradient in bf16 on the dot-product kernel: its B panels run along depth with the
+// positions in pairs, (q, r) at r / 32 * pairs(width) * 64 + q / 2 * 64 + 2 (r % 32) + q % 2 in
+// bf16 words: each 32-bit word is two neighbouring positions of one column-matrix row. So the
+// rows of bf16 words of position panel j (gather_word_rows), seen as rows of 16 32-bit words,
+// transposed 16 x 16 in registers, fill pair rows 16 j .. 16 j + 15 of every depth panel.
+__attribute__((target("avx512f"))) void transpose_word_rows(const std::uint16_t* rows, std::int64_t depth,
+                                                             std::int64_t width, std::int64_t j,
+                                                             std::uint32_t* transposed) {
+  const std::int64_t pairs = (width + 1) / 2, first_pair = 16 * j;
+  for (std::int64_t r0 = 0; r0 < depth; r0 += 32) {
+    std::uint32_t* panel = transposed + r0 / 32 * pairs * 32;
+    for (std::int64_t half = 0; half < 32; half += 16) {
+      __m512 block[16];
+      for (std::int64_t t = 0; t < 16; ++t) {
+        const std::int64_t r = r0 + half + t;
+        block[t] = r < depth ? _mm512_loadu_ps(rows + r * 32) : _mm512_setzero_ps();
+      }
+      transpose_16x16(block);
+      for (std::int64_t i = 0; i < std::min<std::int64_t>(16, pairs - first_pair); ++i) {
+        _mm512_storeu_ps(panel + (first_pair + i) * 32 + half, block[i]);
+      }
+    }
+  }
+}
+
+// partial += one chunk's weight gradient in bf16 on the dot-product kernel, per group dy_g @
+// cols_g^T with dy packed in position pairs as A and the columns as above; false (nothing done)
+// where the chunk's positions do not fit the window pattern.
+bool add_filter_gradient_by_pair_panels(const ConvShape& s, const bfloat16* image_n, const bfloat16* dy,
+                                        const Chunk& chunk, float* partial) {
+  const WindowGather windows(s.g, chunk);
+  if (!windows.fits()) return false;
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = s.g.channels / s.groups;
+  const std::int64_t width = chunk.size();
+  const PanelLayout layout = panel_layout(DType::bf16);
+  auto* window = thread_scratch<std::uint16_t>(Slot::window, windows.window_elements(cg));
+  auto* taps = thread_scratch<std::int64_t>(Slot::image, depth);
+  for (std::int64_t c = 0, r = 0; c < cg; ++c) {
+    for (std::int64_t kh = 0; kh < s.g.kernel_h; ++kh) {
+      for (std::int64_t kw = 0; kw < s.g.kernel_w; ++kw) taps[r++] = windows.tap_offset(c, kh, kw);
+    }
+  }
+  auto* rows = thread_scratch<std::uint16_t>(Slot::columns, depth * 32);
+  auto* transposed = thread_scratch<std::uint32_t>(Slot::transposed, ceil_div(depth, 32) * 32 * (width + 1) / 2 * 2);
+  auto* packed_dy = thread_scratch<std::byte>(Slot::gradient, layout.a_bytes(ocg, width));
+  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+    windows.copy_window(image_n, grp * cg, cg, window);
+    for (std::int64_t j = 0; j < layout.b_panels(width); ++j) {
+      windows.gather_word_rows(window, taps, depth, j, rows);
+      transpose_word_rows(rows, depth, width, j, transposed);
+    }
+    pack_lhs(DType::bf16, ocg, width, {dy + grp * ocg * P, P, 1}, packed_dy);
+    multiply_packed(layout, ocg, depth, width, packed_dy, transposed, partial + grp * ocg * depth, depth, true);
+  }
+  return true;
+}
+
 // The same in f64, f16 and bf16 through a column matrix and gemm() (half operands: the packed
 // GEMM summing in f32).
 template <class T, class C = compute_t<T>>
@@ -848,6 +931,8 @@ void backward_filter(const ConvShape& s, const T* image, const T* grad_output, T
   const std::int64_t ranges = std::max<std::int64_t>(1, ranges_for(count));
   // One partial gradient per range, added up in range order: the same sum for the same threads.
   std::vector<C> partials(static_cast<std::size_t>(ranges * weight_size), C(0));
+  // bf16 on the dot-product kernel where the window pattern serves (stride 1 across).
+  [[maybe_unused]] const bool pairs = std::is_same_v<T, bfloat16> && s.g.stride_w == 1 && cpu_isa() >= Isa::avx512_bf16;
   for_each_range(count, ranges, [&](std::int64_t range, std::int64_t first, std::int64_t last) {
     C* partial = partials.data() + range * weight_size;
     for (std::int64_t i = first; i < last; ++i) {
@@ -858,6 +943,9 @@ void backward_filter(const ConvShape& s, const T* image, const T* grad_output, T
         // The depth is the product's columns: fewer than a panel's (a first layer's 1 x 3 x 3)
         // would leave most of each tile empty, where Eigen's GEMM on the columns is twice as fast.
         if (s.depth() >= kPanelColumns) {
+          if constexpr (std::is_same_v<T, bfloat16>) {
+            if (pairs && add_filter_gradient_by_pair_panels(s, image_n, dy, chunk, partial)) continue;
+          }
           add_filter_gradient_by_panels(s, image_n, dy, chunk, partial);
           continue;
         }

@@ -225,12 +225,17 @@ void max_pool2d_backward(DType dtype, const PoolGeometry& g, const void* grad_ou
     // kernels/dtype.h rather than through Eigen::bfloat16's conversions.
     const auto* dy = static_cast<const loop_t<T>*>(grad_out);
     auto* dx = static_cast<loop_t<T>*>(grad_in);
+    // Windows that do not overlap (the CNN's 2 x 2, stride 2) send at most one gradient to each
+    // input: it is stored onto the caller's zeros, exactly 0 + dy, without reading them.
+    const bool disjoint = g.stride_h > g.dilation_h * (g.kernel_h - 1) && g.stride_w > g.dilation_w * (g.kernel_w - 1);
     over_planes(g, [&](std::int64_t plane) {
       loop_t<T>* image = dx + plane * g.height * g.width;
-      const std::int64_t first = plane * g.out_h * g.out_w;
-      for (std::int64_t i = first; i < first + g.out_h * g.out_w; ++i) {
-        image[indices[i]] = narrow<T>(widen<T>(image[indices[i]]) + widen<T>(dy[i]));
+      const std::int64_t first = plane * g.out_h * g.out_w, last = first + g.out_h * g.out_w;
+      if (disjoint) {
+        for (std::int64_t i = first; i < last; ++i) image[indices[i]] = dy[i];
+        return;
       }
+      for (std::int64_t i = first; i < last; ++i) image[indices[i]] = narrow<T>(widen<T>(image[indices[i]]) + widen<T>(dy[i]));
     });
   });
 }

@@ -293,6 +293,9 @@ TEST_CASE("conv2d's f32 and bf16 gradients match the definitions on every path: 
   // gathers pairs of taps from a window of bf16 words; 27 and 18 taps are odd and even), sums in
   // f32 and rounds each result once: within 2^-9 of it, here 1e-2 of max(1, |value|).
   check_conv_against_reference({1, 3, 50, 260}, {5, 3, 3, 3}, {.padding = {1, 1}}, DType::bf16, 2, 1e-2);
+  // A depth of at least a panel (5 x 3 x 3 = 45) takes the weight gradient's pair panels too:
+  // position pairs from an odd 13 x 41 = 533 positions, cut between the threads mid-row.
+  check_conv_against_reference({1, 5, 13, 41}, {6, 5, 3, 3}, {.padding = {1, 1}}, DType::bf16, 2, 1e-2);
   check_conv_against_reference({2, 4, 17, 23}, {6, 2, 3, 3},
                                {.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 2}, .groups = 2}, DType::bf16, 2,
                                1e-2);
