@@ -371,11 +371,23 @@ void pack_b_pairs(const bfloat16* b, const MatrixRef& ref, std::int64_t p0, std:
 }
 
 // A[i0 + i, p0 + p] as panels of kWideMr rows, each ceil(kc / 2) depth pairs of kWideMr words.
+// In a row-major A with an even row stride a depth pair is one 32-bit word of its row, so a
+// panel is the transpose of its rows' words: on AVX-512 pack_a_rows_avx512's, the words moved
+// as if they were floats (the shuffles move bits), and an odd depth's last pair element by element.
 void pack_a_pairs(const bfloat16* a, const MatrixRef& ref, std::int64_t i0, std::int64_t mc, std::int64_t p0,
                   std::int64_t kc, std::uint32_t* packed) {
+  const bool by_words = ref.col_stride == 1 && ref.row_stride % 2 == 0 && p0 % 2 == 0 && cpu_isa() >= Isa::avx512;
   for (std::int64_t ip = 0; ip < mc; ip += kWideMr) {
     const std::int64_t height = std::min(kWideMr, mc - ip);
-    for (std::int64_t p = 0; p < kc; p += 2) {
+    std::int64_t p = 0;
+    if (by_words) {
+      const bfloat16* rows = a + (i0 + ip) * ref.row_stride + p0;
+      pack_a_rows_avx512(reinterpret_cast<const float*>(rows), ref.row_stride / 2, height, kc / 2,
+                         reinterpret_cast<float*>(packed));
+      packed += kc / 2 * kWideMr;
+      p = kc / 2 * 2;
+    }
+    for (; p < kc; p += 2) {
       for (std::int64_t i = 0; i < kWideMr; ++i) {
         const bfloat16* row = a + (i0 + ip + i) * ref.row_stride;
         const std::uint32_t low = i < height ? bits_of(row[(p0 + p) * ref.col_stride]) : 0;
