@@ -1,12 +1,17 @@
 // Convolution on the CPU (kernels/conv.h).
 //
 // Each product is a GEMM against a column matrix (im2col: one row per (channel, kh, kw), one
-// column per output position). The columns are made for one chunk of an image's output positions
-// at a time, in a buffer of a few MB per thread, so neither the columns of a whole batch (KH * KW
-// times the image) nor anything for backward is ever held: backward rebuilds its chunks from the
-// image. Chunks run in parallel, one range per thread, with the GEMM (kernels/cpu/gemm.cpp) serial inside.
-// bf16 operands stay bf16 (the packed GEMM multiplies them on dot-product instructions, summing in
-// f32); f16 is widened to f32; the results are rounded once.
+// column per output position), made for one chunk of an image's output positions at a time, so
+// neither the columns of a whole batch (KH * KW times the image) nor anything for backward is
+// ever held: backward rebuilds its chunks from the image. In f32, and in bf16 where the CPU has
+// its dot products, no column matrix is built at all: the chunk's input rows are copied, padded,
+// into a small window, and the columns are gathered from it straight into the panels the packed
+// GEMM's micro-kernel reads (kernels/cpu/packed_gemm.h), one panel at a time, while the other
+// operand is packed once per call. The weight gradient transposes those panels (the depth is
+// its product's columns); the input gradient computes its columns in whole tiles and adds them to
+// the image input row by input row. Other types and geometries keep the column matrix and
+// gemm(). Chunks run in parallel with the GEMM serial inside; bf16 products sum in f32 and f16
+// is widened to f32; the results are rounded once.
 #include "kernels/conv.h"
 
 #include <immintrin.h>
@@ -666,23 +671,46 @@ void for_each_column_panel(const ConvGeometry& g, const T* image, std::int64_t f
   for (std::int64_t j = 0; j < panels; ++j) use(j, packed + j * panel);
 }
 
+// Each group's weight W_g [OCg, depth], or its transpose, packed once as the micro-kernel's A in
+// the layout of T (f32, or bf16 pairs): group grp's panels at group(grp).
+class PackedWeights {
+ public:
+  template <class T>
+  PackedWeights(const ConvShape& s, const T* weight, bool transposed) {
+    const std::int64_t ocg = s.group_outputs(), depth = s.depth();
+    const PanelLayout layout = panel_layout(dtype_of<T>);
+    group_bytes_ = transposed ? layout.a_bytes(depth, ocg) : layout.a_bytes(ocg, depth);
+    bytes_ = std::make_unique_for_overwrite<std::byte[]>(static_cast<std::size_t>(s.groups * group_bytes_));
+    for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+      const T* w = weight + grp * ocg * depth;
+      if (transposed) {
+        pack_lhs(dtype_of<T>, depth, ocg, {w, 1, depth}, bytes_.get() + grp * group_bytes_);
+      } else {
+        pack_lhs(dtype_of<T>, ocg, depth, {w, depth, 1}, bytes_.get() + grp * group_bytes_);
+      }
+    }
+  }
+  const std::byte* group(std::int64_t grp) const { return bytes_.get() + grp * group_bytes_; }
+
+ private:
+  std::unique_ptr<std::byte[]> bytes_;
+  std::int64_t group_bytes_ = 0;
+};
+
 // The forward convolution in f32: the weights of each group packed once as the micro-kernel's A,
 // each chunk's columns gathered straight into B panels, each multiplied as soon as it is made,
 // and the chunks multiplied in parallel.
 void forward_by_panels(const ConvShape& s, const float* image, const float* weight, float* output) {
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = s.g.channels / s.groups;
   const PanelLayout layout = panel_layout(DType::f32);
-  const std::int64_t nr = layout.columns, weight_bytes = layout.a_bytes(ocg, depth);
-  const auto packed_weights = std::make_unique_for_overwrite<std::byte[]>(static_cast<std::size_t>(s.groups * weight_bytes));
-  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-    pack_lhs(DType::f32, ocg, depth, {weight + grp * ocg * depth, depth, 1}, packed_weights.get() + grp * weight_bytes);
-  }
+  const std::int64_t nr = layout.columns;
+  const PackedWeights packed_weights(s, weight, false);
   const std::vector<Chunk> chunks = make_chunks(s, sizeof(float));
   for_each_item(static_cast<std::int64_t>(chunks.size()), [&](std::int64_t i) {
     const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
     float* out = output + chunk.image * s.out_channels * P + chunk.begin;
     for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-      const std::byte* a = packed_weights.get() + grp * weight_bytes;
+      const std::byte* a = packed_weights.group(grp);
       for_each_column_panel(s.g, image + chunk.image * s.image_size(), grp * cg, cg, chunk, nr,
                             [&](std::int64_t j, const float* panel) {
                               multiply_packed(layout, ocg, std::min(nr, chunk.size() - j * nr), depth, a, panel,
@@ -738,11 +766,8 @@ void forward_by_columns(const ConvShape& s, const T* image, const T* weight_in, 
 void forward_by_pair_panels(const ConvShape& s, const bfloat16* image, const bfloat16* weight, bfloat16* output) {
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = s.g.channels / s.groups;
   const PanelLayout layout = panel_layout(DType::bf16);
-  const std::int64_t nr = layout.columns, weight_bytes = layout.a_bytes(ocg, depth);
-  const auto packed_weights = std::make_unique_for_overwrite<std::byte[]>(static_cast<std::size_t>(s.groups * weight_bytes));
-  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-    pack_lhs(DType::bf16, ocg, depth, {weight + grp * ocg * depth, depth, 1}, packed_weights.get() + grp * weight_bytes);
-  }
+  const std::int64_t nr = layout.columns;
+  const PackedWeights packed_weights(s, weight, false);
   const std::vector<Chunk> chunks = make_chunks(s, sizeof(bfloat16));
   for_each_item(static_cast<std::int64_t>(chunks.size()), [&](std::int64_t i) {
     const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
@@ -764,7 +789,7 @@ void forward_by_pair_panels(const ConvShape& s, const bfloat16* image, const bfl
         windows.gather_pair_panel(window, taps, depth, j, panel);
         // All nr columns into `sums` (a partial panel's zero lanes give zeros), so that no tile
         // takes the edge path; n of them are the chunk's.
-        multiply_packed(layout, ocg, nr, depth, packed_weights.get() + grp * weight_bytes, panel, sums, nr, false);
+        multiply_packed(layout, ocg, nr, depth, packed_weights.group(grp), panel, sums, nr, false);
         const std::int64_t n = std::min(nr, chunk.size() - j * nr);
         bfloat16* out = output + chunk.image * s.out_channels * P + grp * ocg * P + chunk.begin + j * nr;
         for (std::int64_t o = 0; o < ocg; ++o) convert_row(sums + o * nr, n, out + o * P);
@@ -1019,12 +1044,9 @@ void backward_data_by_panels(const ConvShape& s, const T* weight, const T* grad_
   const ConvGeometry& g = s.g;
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), image = s.image_size();
   const PanelLayout layout = panel_layout(dtype_of<T>);
-  const std::int64_t weight_bytes = layout.a_bytes(depth, ocg), row_panels = ceil_div(depth, layout.rows);
+  const std::int64_t row_panels = ceil_div(depth, layout.rows);
   const std::int64_t row_bytes = layout.a_bytes(layout.rows, ocg) / layout.rows;  // of one packed row of A
-  const auto packed_weights = std::make_unique_for_overwrite<std::byte[]>(static_cast<std::size_t>(s.groups * weight_bytes));
-  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-    pack_lhs(dtype_of<T>, depth, ocg, {weight + grp * ocg * depth, 1, depth}, packed_weights.get() + grp * weight_bytes);
-  }
+  const PackedWeights packed_weights(s, weight, true);
   const std::vector<Chunk> chunks = make_chunks(s, sizeof(T));
   const std::int64_t per_image = static_cast<std::int64_t>(chunks.size()) / std::max<std::int64_t>(g.batch, 1);
   const std::int64_t dy_bytes = layout.b_panels(chunks.front().size()) * layout.b_panel_elements(ocg) *
@@ -1044,7 +1066,7 @@ void backward_data_by_panels(const ConvShape& s, const T* weight, const T* grad_
   auto multiply = [&](const Step& step, std::int64_t item) {
     const std::int64_t grp = item / row_panels, row = item % row_panels * layout.rows;
     multiply_packed(layout, std::min(layout.rows, depth - row), step.ld, ocg,
-                    packed_weights.get() + grp * weight_bytes + row * row_bytes, step.packed_dy + grp * dy_bytes,
+                    packed_weights.group(grp) + row * row_bytes, step.packed_dy + grp * dy_bytes,
                     step.cols + (grp * depth + row) * step.ld, step.ld, false);
   };
   auto make_step = [&](std::int64_t n, const Chunk& chunk, float* sums) {
