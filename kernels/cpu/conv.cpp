@@ -1048,6 +1048,7 @@ void backward_data_by_panels(const ConvShape& s, const T* weight, const T* grad_
   const std::int64_t row_bytes = layout.a_bytes(layout.rows, ocg) / layout.rows;  // of one packed row of A
   const PackedWeights packed_weights(s, weight, true);
   const std::vector<Chunk> chunks = make_chunks(s, sizeof(T));
+  if (chunks.empty()) return;  // an empty batch: no image to write
   const std::int64_t per_image = static_cast<std::int64_t>(chunks.size()) / std::max<std::int64_t>(g.batch, 1);
   const std::int64_t dy_bytes = layout.b_panels(chunks.front().size()) * layout.b_panel_elements(ocg) *
                                 (layout.pairs() ? std::int64_t{2} : std::int64_t{4});

@@ -289,6 +289,7 @@ TEST_CASE("conv2d's f32 and bf16 gradients match the definitions on every path: 
                                1e-4);
   check_conv_against_reference({2, 3, 11, 13}, {4, 3, 3, 3}, {.stride = {2, 2}}, DType::f32, 1, 1e-4);
   check_conv_against_reference({2, 6, 9, 45}, {4, 3, 1, 1}, {.groups = 2}, DType::f32, 2, 1e-4);
+  check_conv_against_reference({0, 3, 5, 5}, {4, 3, 3, 3}, {}, DType::f32, 2, 1e-4);  // an empty batch: empty results
   // bf16 with the dot-product instructions takes the same paths with depth pairs (the forward
   // gathers pairs of taps from a window of bf16 words; 27 and 18 taps are odd and even), sums in
   // f32 and rounds each result once: within 2^-9 of it, here 1e-2 of max(1, |value|).
