@@ -297,6 +297,11 @@ TEST_CASE("conv2d's f32 and bf16 gradients match the definitions on every path: 
   // A depth of at least a panel (5 x 3 x 3 = 45) takes the weight gradient's pair panels too:
   // position pairs from an odd 13 x 41 = 533 positions, cut between the threads mid-row.
   check_conv_against_reference({1, 5, 13, 41}, {6, 5, 3, 3}, {.padding = {1, 1}}, DType::bf16, 2, 1e-2);
+  // Taps 9 apart span more columns than the window pattern holds: the element-by-element panels
+  // (f32, and the weight gradient of bf16) and the column matrix (the bf16 forward).
+  const Conv2dParams wide{.padding = {1, 9}, .dilation = {1, 9}};
+  check_conv_against_reference({1, 4, 6, 60}, {5, 4, 3, 3}, wide, DType::f32, 2, 1e-4);
+  check_conv_against_reference({1, 4, 6, 60}, {5, 4, 3, 3}, wide, DType::bf16, 2, 1e-2);
   check_conv_against_reference({2, 4, 17, 23}, {6, 2, 3, 3},
                                {.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 2}, .groups = 2}, DType::bf16, 2,
                                1e-2);
