@@ -55,15 +55,21 @@ class WindowGather {
     masks_.resize(static_cast<std::size_t>(halves));
     contiguous_.resize(static_cast<std::size_t>(halves));
     fits_ = true;
+    // The positions' output row and column, stepped along (no division per position).
+    std::int64_t row = chunk.begin / g.out_w, column = chunk.begin % g.out_w;
     for (std::int64_t h = 0; h < halves; ++h) {
-      const std::int64_t start = offset(chunk.begin + 16 * h);
+      const std::int64_t start = offset(row, column);
       starts_[static_cast<std::size_t>(h)] = start;
       std::uint32_t mask = 0;
       for (std::int64_t t = 0; t < 16 && 16 * h + t < chunk.size(); ++t) {
-        const std::int64_t index = offset(chunk.begin + 16 * h + t) - start;
+        const std::int64_t index = offset(row, column) - start;
         fits_ = fits_ && index < 32;
         indices_[static_cast<std::size_t>(16 * h + t)] = static_cast<std::int32_t>(index);
         mask |= 1u << t;
+        if (++column == g.out_w) {
+          column = 0;
+          ++row;
+        }
       }
       masks_[static_cast<std::size_t>(h)] = static_cast<std::uint16_t>(mask);
       // 16 positions in one output row read 16 consecutive floats.
@@ -206,9 +212,9 @@ class WindowGather {
   }
 
  private:
-  // Where position p's input under tap (0, 0) lies in the window.
-  std::int64_t offset(std::int64_t p) const {
-    return (p / g_.out_w - first_row_) * g_.stride_h * padded_w_ + p % g_.out_w;
+  // Where the input of output position (row, column) under tap (0, 0) lies in the window.
+  std::int64_t offset(std::int64_t row, std::int64_t column) const {
+    return (row - first_row_) * g_.stride_h * padded_w_ + column;
   }
 
   const ConvGeometry& g_;
