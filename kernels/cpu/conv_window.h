@@ -11,29 +11,10 @@
 #include <vector>
 
 #include "kernels/conv_geometry.h"
+#include "kernels/cpu/conv_chunks.h"
 #include "kernels/dtype.h"
 
 namespace ember::kernels::cpu {
-
-// Output positions [begin, end) of one image.
-struct Chunk {
-  std::int64_t image, begin, end;
-  std::int64_t size() const { return end - begin; }
-};
-
-// to[j] = from[j] converted, for j < n; bf16 as its bits (loop_t), so that the loop vectorizes.
-template <class T, class C>
-void convert_row(const T* from, std::int64_t n, C* to) {
-  if constexpr (std::is_same_v<T, bfloat16> && std::is_same_v<C, float>) {
-    const auto* bits = reinterpret_cast<const loop_t<T>*>(from);
-    for (std::int64_t j = 0; j < n; ++j) to[j] = widen<T>(bits[j]);
-  } else if constexpr (std::is_same_v<T, float> && std::is_same_v<C, bfloat16>) {
-    auto* bits = reinterpret_cast<loop_t<C>*>(to);
-    for (std::int64_t j = 0; j < n; ++j) bits[j] = narrow<C>(from[j]);
-  } else {
-    for (std::int64_t j = 0; j < n; ++j) to[j] = static_cast<C>(from[j]);
-  }
-}
 
 // The panels' gather on AVX-512 for a horizontal stride of 1 and panels of 32 columns. The
 // chunk's input rows are first copied with their padding into a window (rows of Wp = W + 2 *
@@ -85,6 +66,14 @@ class WindowGather {
   std::int64_t tap_offset(std::int64_t c, std::int64_t kh, std::int64_t kw) const {
     return c * rows_ * padded_w_ + kh * g_.dilation_h * padded_w_ + kw * g_.dilation_w;
   }
+  // taps[r] = tap_offset of column-matrix row r = (c, kh, kw), for `channels` channels.
+  void tap_offsets(std::int64_t channels, std::int64_t* taps) const {
+    for (std::int64_t c = 0; c < channels; ++c) {
+      for (std::int64_t kh = 0; kh < g_.kernel_h; ++kh) {
+        for (std::int64_t kw = 0; kw < g_.kernel_w; ++kw) *taps++ = tap_offset(c, kh, kw);
+      }
+    }
+  }
 
   // Copies channels [first_channel, first_channel + channels) of the chunk's input rows, padded,
   // into `window`: f32 from f32 or bf16 (widened, exactly), or bf16 as its bits (E = uint16_t).
@@ -119,6 +108,8 @@ class WindowGather {
   __attribute__((target("avx512f"))) void gather_panel(const float* window, std::int64_t channels, std::int64_t j,
                                                        float* panel) const {
     const std::int64_t plane = rows_ * padded_w_, halves = static_cast<std::int64_t>(starts_.size());
+    // tap_offset's terms held in locals: the panel's stores could alias the geometry, which the
+    // compiler would otherwise read again for every row.
     const std::int64_t kernel_h = g_.kernel_h, kernel_w = g_.kernel_w;
     const std::int64_t row_step = g_.dilation_h * padded_w_, column_step = g_.dilation_w;
     const auto first = static_cast<std::size_t>(2 * j), second = 2 * j + 1 < halves ? first + 1 : first;
