@@ -13,15 +13,18 @@
 
 namespace ember::kernels {
 
-// output = conv(image, weight); weight [out_channels, channels / groups, KH, KW].
+// output = conv(image, weight); weight [out_channels, channels / groups, KH, KW]. With
+// `accumulate` the result is added onto what `output` holds (the op layer starts it at the bias,
+// as linear does, so that the bias costs no pass of its own) instead of overwriting it.
 using Conv2dForwardKernel = void(DType dtype, const ConvGeometry& g, std::int64_t out_channels, std::int64_t groups,
-                                 const void* image, const void* weight, void* output);
+                                 const void* image, const void* weight, void* output, bool accumulate);
 // grad_image = the adjoint of the convolution applied to grad_output. With stride 1 this is
 // itself a convolution (of grad_output with the kernel flipped and its channel axes swapped);
 // otherwise the columns W^T @ grad_output are scattered back onto the image (col2im).
+// `accumulate` as above (this is conv_transpose2d's forward, whose bias the image starts at).
 using Conv2dBackwardDataKernel = void(DType dtype, const ConvGeometry& g, std::int64_t out_channels,
                                       std::int64_t groups, const void* weight, const void* grad_output,
-                                      void* grad_image);
+                                      void* grad_image, bool accumulate);
 // grad_weight = d <conv(image, weight), grad_output> / d weight, summed over the batch.
 using Conv2dBackwardFilterKernel = void(DType dtype, const ConvGeometry& g, std::int64_t out_channels,
                                         std::int64_t groups, const void* image, const void* grad_output,

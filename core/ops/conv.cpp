@@ -4,12 +4,13 @@
 
 #include "core/autocast.h"
 #include "core/ops/copy.h"
-#include "core/ops/elementwise.h"
 #include "core/ops/factory.h"
 #include "core/ops/op_utils.h"
 #include "core/ops/pad.h"
-#include "kernels/conv_geometry.h"
+#include "core/ops/reduction.h"
 #include "kernels/conv.h"
+#include "kernels/conv_geometry.h"
+#include "kernels/elementwise.h"
 
 namespace ember {
 
@@ -89,8 +90,11 @@ ConvGeometry geometry(const Shape& image, const Tensor& weight, const Pair& stri
 // The convolution's three products on the tensors' device (kernels/conv.h declares the
 // same entry points for both). Each records the other as its backward:
 // the image gradient of a convolution is its adjoint applied to the output gradient, and the
-// output gradient of the adjoint is the convolution of its image gradient.
-Tensor convolution_adjoint(const ConvGeometry& g, const Tensor& output, const Tensor& weight, std::int64_t groups);
+// output gradient of the adjoint is the convolution of its image gradient. A bias (either may
+// have one) is where the result starts: the kernel accumulates onto it, as linear's GEMM does,
+// and its gradient is the output gradient summed over all but the channels.
+Tensor convolution_adjoint(const ConvGeometry& g, const Tensor& output, const Tensor& weight, const Tensor& bias,
+                           std::int64_t groups);
 
 // d <conv(image, weight), output> / d weight, shaped like `weight`.
 Tensor convolution_weight_gradient(const ConvGeometry& g, const Tensor& image, const Tensor& output,
@@ -102,49 +106,64 @@ Tensor convolution_weight_gradient(const ConvGeometry& g, const Tensor& image, c
   return grad;
 }
 
-// conv(image, weight) over `g`: [N, OC, OH, OW].
-Tensor convolution(const ConvGeometry& g, const Tensor& image, const Tensor& weight, std::int64_t groups) {
-  Tensor out = empty({g.batch, weight.size(0), g.out_h, g.out_w}, {.dtype = image.dtype(), .device = image.device()});
+// An [N, C, H, W] tensor whose every position holds `bias` [C] (undefined: uninitialized).
+Tensor start_at_bias(const Shape& sizes, const Tensor& bias, const TensorOptions& options) {
+  Tensor result = empty(sizes, options);
+  if (bias.defined()) {
+    const Tensor per_position = bias.view({1, bias.size(0), 1, 1});
+    EMBER_KERNEL("conv2d", result.device(), copy, result.dtype(), bias.dtype(), result.sizes(),
+                 detail::operand(result), detail::operand(per_position, result.sizes()));
+  }
+  return result;
+}
+
+// The bias gradient: the output gradient summed over the batch and the positions.
+Tensor bias_gradient(const Tensor& grad) { return sum(grad, {0, 2, 3}); }
+
+// conv(image, weight) + bias over `g`: [N, OC, OH, OW].
+Tensor convolution(const ConvGeometry& g, const Tensor& image, const Tensor& weight, const Tensor& bias,
+                   std::int64_t groups) {
+  Tensor out = start_at_bias({g.batch, weight.size(0), g.out_h, g.out_w}, bias,
+                             {.dtype = image.dtype(), .device = image.device()});
   const Tensor dense_image = image.contiguous(), dense_weight = weight.contiguous();
   EMBER_KERNEL("conv2d", out.device(), conv2d_forward, out.dtype(), g, weight.size(0), groups, dense_image.data_ptr(),
-               dense_weight.data_ptr(), out.data_ptr());
-  if (detail::needs_grad(image, weight)) {
-    record_op("conv2d", out, {image, weight},
+               dense_weight.data_ptr(), out.data_ptr(), bias.defined());
+  if (detail::needs_grad(image, weight, bias)) {
+    record_op("conv2d", out, {image, weight, bias},
               [g, groups, saved_image = SavedTensor(image), saved_weight = SavedTensor(weight)](const Tensor& grad,
                                                                                                const Node& node) {
                 const Tensor& weight = saved_weight.get();
-                return Grads{node.needs_input_grad(0) ? convolution_adjoint(g, grad, weight, groups) : Tensor(),
+                return Grads{node.needs_input_grad(0) ? convolution_adjoint(g, grad, weight, Tensor(), groups) : Tensor(),
                              node.needs_input_grad(1)
                                  ? convolution_weight_gradient(g, saved_image.get(), grad, weight, groups)
-                                 : Tensor()};
+                                 : Tensor(),
+                             node.needs_input_grad(2) ? bias_gradient(grad) : Tensor()};
               });
   }
   return out;
 }
 
-// The adjoint of `convolution` in the image: [N, C, H, W] from an output-shaped tensor.
-Tensor convolution_adjoint(const ConvGeometry& g, const Tensor& output, const Tensor& weight, std::int64_t groups) {
-  Tensor image = empty({g.batch, g.channels, g.height, g.width}, {.dtype = output.dtype(), .device = output.device()});
+// The adjoint of `convolution` in the image, plus bias: [N, C, H, W] from an output-shaped tensor.
+Tensor convolution_adjoint(const ConvGeometry& g, const Tensor& output, const Tensor& weight, const Tensor& bias,
+                           std::int64_t groups) {
+  Tensor image = start_at_bias({g.batch, g.channels, g.height, g.width}, bias,
+                               {.dtype = output.dtype(), .device = output.device()});
   const Tensor dense_output = output.contiguous(), dense_weight = weight.contiguous();
   EMBER_KERNEL("conv_transpose2d", image.device(), conv2d_backward_data, image.dtype(), g, weight.size(0), groups,
-               dense_weight.data_ptr(), dense_output.data_ptr(), image.data_ptr());
-  if (detail::needs_grad(output, weight)) {
-    record_op("conv_transpose2d", image, {output, weight},
+               dense_weight.data_ptr(), dense_output.data_ptr(), image.data_ptr(), bias.defined());
+  if (detail::needs_grad(output, weight, bias)) {
+    record_op("conv_transpose2d", image, {output, weight, bias},
               [g, groups, saved_output = SavedTensor(output), saved_weight = SavedTensor(weight)](const Tensor& grad,
                                                                                                  const Node& node) {
                 const Tensor& weight = saved_weight.get();
-                return Grads{node.needs_input_grad(0) ? convolution(g, grad, weight, groups) : Tensor(),
+                return Grads{node.needs_input_grad(0) ? convolution(g, grad, weight, Tensor(), groups) : Tensor(),
                              node.needs_input_grad(1)
                                  ? convolution_weight_gradient(g, grad, saved_output.get(), weight, groups)
-                                 : Tensor()};
+                                 : Tensor(),
+                             node.needs_input_grad(2) ? bias_gradient(grad) : Tensor()};
               });
   }
   return image;
-}
-
-// Adds a bias [C] to every position of an [N, C, H, W] result (differentiable).
-Tensor add_channel_bias(const Tensor& result, const Tensor& bias) {
-  return bias.defined() ? result + bias.view({1, bias.size(0), 1, 1}) : result;
 }
 
 }  // namespace
@@ -169,7 +188,7 @@ Tensor conv2d(const Tensor& input_in, const Tensor& weight_in, const Tensor& bia
               g.dilation_h, "x", g.dilation_w, ")");
   g.out_h = span_h / g.stride_h + 1;
   g.out_w = span_w / g.stride_w + 1;
-  return add_channel_bias(convolution(g, input, weight, p.groups), bias);
+  return convolution(g, input, weight, bias, p.groups);
 }
 
 Tensor conv_transpose2d(const Tensor& input_in, const Tensor& weight_in, const Tensor& bias_in,
@@ -197,7 +216,7 @@ Tensor conv_transpose2d(const Tensor& input_in, const Tensor& weight_in, const T
   ConvGeometry g = geometry(out_sizes, weight, p.stride, p.padding, p.dilation);
   g.out_h = input.size(2);
   g.out_w = input.size(3);
-  return add_channel_bias(convolution_adjoint(g, input, weight, p.groups), bias);
+  return convolution_adjoint(g, input, weight, bias, p.groups);
 }
 
 }  // namespace ember

@@ -152,7 +152,7 @@ void forward_by_panels(const ConvShape& s, const float* image, const float* weig
       for_each_column_panel(s.g, image + chunk.image * s.image_size(), grp * cg, cg, chunk, nr,
                             [&](std::int64_t j, const float* panel) {
                               multiply_packed(layout, ocg, std::min(nr, chunk.size() - j * nr), depth, a, panel,
-                                              out + grp * ocg * P + j * nr, P, false);
+                                              out + grp * ocg * P + j * nr, P, s.accumulate);
                             });
     }
   });
@@ -188,7 +188,7 @@ void forward_by_pair_panels(const ConvShape& s, const bfloat16* image, const bfl
         multiply_packed(layout, ocg, nr, depth, packed_weights.group(grp), panel, sums, nr, false);
         const std::int64_t n = std::min(nr, chunk.size() - j * nr);
         bfloat16* out = output + chunk.image * s.out_channels * P + grp * ocg * P + chunk.begin + j * nr;
-        for (std::int64_t o = 0; o < ocg; ++o) convert_row(sums + o * nr, n, out + o * P);
+        for (std::int64_t o = 0; o < ocg; ++o) store_row(sums + o * nr, n, s.accumulate, out + o * P);
       }
     }
   });
@@ -403,7 +403,7 @@ void backward_data_by_convolution(const ConvShape& s, const T* weight, const T* 
                              g.dilation_w,
                              g.height,
                              g.width};
-  forward<T>({adjoint, g.channels, s.groups}, grad_output, flipped.data(), grad_image);
+  forward<T>({adjoint, g.channels, s.groups, s.accumulate}, grad_output, flipped.data(), grad_image);
 }
 
 // The image gradient in f32, or in bf16 on the dot-product kernel, by columns: each group's
@@ -468,7 +468,7 @@ void backward_data_by_panels(const ConvShape& s, const T* weight, const T* grad_
   if (g.batch >= omp_get_max_threads()) {
     for_each_item(g.batch, [&](std::int64_t n) {
       float* sums = sums_of(n, thread_scratch<float>(Slot::image, image));
-      std::fill(sums, sums + image, 0.0f);
+      start_sums(grad_image + n * image, image, s.accumulate, sums);
       for (const Chunk& chunk : chunks_of(n)) {
         const Step step = make_step(n, chunk, sums);
         for (std::int64_t grp = 0; grp < s.groups; ++grp) pack(step, grp);
@@ -481,7 +481,7 @@ void backward_data_by_panels(const ConvShape& s, const T* weight, const T* grad_
   }
   for (std::int64_t n = 0; n < g.batch; ++n) {
     float* sums = sums_of(n, thread_scratch<float>(Slot::image, image));  // the calling thread's, shared
-    std::fill(sums, sums + image, 0.0f);
+    start_sums(grad_image + n * image, image, s.accumulate, sums);
     for (const Chunk& chunk : chunks_of(n)) {
       const Step step = make_step(n, chunk, sums);  // the calling thread's buffers, shared by the team
 #pragma omp parallel
@@ -502,19 +502,19 @@ void backward_data_by_panels(const ConvShape& s, const T* weight, const T* grad_
 }  // namespace
 
 void conv2d_forward(DType dtype, const ConvGeometry& g, std::int64_t out_channels, std::int64_t groups,
-                    const void* image, const void* weight, void* output) {
+                    const void* image, const void* weight, void* output, bool accumulate) {
   (void)cpu_isa();  // reads EMBER_CPU_ISA before the parallel loops: a bad value is an Error there
   dispatch_floating(dtype, "conv2d", [&]<class T>() {
-    forward<T>({g, out_channels, groups}, static_cast<const T*>(image), static_cast<const T*>(weight),
+    forward<T>({g, out_channels, groups, accumulate}, static_cast<const T*>(image), static_cast<const T*>(weight),
                static_cast<T*>(output));
   });
 }
 
 void conv2d_backward_data(DType dtype, const ConvGeometry& g, std::int64_t out_channels, std::int64_t groups,
-                          const void* weight, const void* grad_output, void* grad_image) {
+                          const void* weight, const void* grad_output, void* grad_image, bool accumulate) {
   (void)cpu_isa();  // reads EMBER_CPU_ISA before the parallel loops: a bad value is an Error there
   dispatch_floating(dtype, "conv2d_backward_data", [&]<class T>() {
-    const ConvShape s{g, out_channels, groups};
+    const ConvShape s{g, out_channels, groups, accumulate};
     const T* w = static_cast<const T*>(weight);
     const T* dy = static_cast<const T*>(grad_output);
     T* dx = static_cast<T*>(grad_image);

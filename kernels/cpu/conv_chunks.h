@@ -35,6 +35,26 @@ void convert_row(const T* from, std::int64_t n, C* to) {
   }
 }
 
+// to[j] = from[j] (f32 sums), or with `accumulate` to[j] + from[j], rounded once to C.
+template <class C>
+void store_row(const float* from, std::int64_t n, bool accumulate, C* to) {
+  if (!accumulate) return convert_row(from, n, to);
+  if constexpr (std::is_same_v<C, bfloat16>) {
+    auto* bits = reinterpret_cast<loop_t<C>*>(to);
+    for (std::int64_t j = 0; j < n; ++j) bits[j] = narrow<C>(widen<C>(bits[j]) + from[j]);
+  } else {
+    for (std::int64_t j = 0; j < n; ++j) to[j] = static_cast<C>(static_cast<float>(to[j]) + from[j]);
+  }
+}
+
+// The sums of one image's result (`n` elements, in the compute type C) start at zero, or with
+// `accumulate` at what the result holds; for T == C they are the result itself.
+template <class T, class C>
+void start_sums(const T* result, std::int64_t n, bool accumulate, C* sums) {
+  if (!accumulate) return std::fill(sums, sums + n, C(0));
+  if constexpr (!std::is_same_v<T, C>) convert_row(result, n, sums);
+}
+
 // The column matrix one thread builds at a time stays about this small (it is reread by the
 // GEMM once per block of output channels, so it should sit in the last-level cache).
 inline constexpr std::int64_t kColumnBufferBytes = std::int64_t{1} << 20;
@@ -45,10 +65,12 @@ inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1
 inline constexpr std::int64_t kPanelColumns = 32;
 
 // The convolution as GEMMs: per image and group, out_g [OCg, P] = W_g [OCg, depth] @ cols_g
-// [depth, P] with depth = C/groups * KH * KW and P output positions.
+// [depth, P] with depth = C/groups * KH * KW and P output positions. With `accumulate` the
+// forward products add onto their output (which holds the bias) instead of overwriting it.
 struct ConvShape {
   const ConvGeometry& g;
   std::int64_t out_channels, groups;
+  bool accumulate = false;
 
   std::int64_t window() const { return g.kernel_h * g.kernel_w; }
   std::int64_t group_outputs() const { return out_channels / groups; }

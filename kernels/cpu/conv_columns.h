@@ -297,12 +297,10 @@ void forward_chunk_by_columns(const ConvShape& s, const T* image, const O* weigh
   for (std::int64_t grp = 0; grp < s.groups; ++grp) {
     gemm_into<O>(ocg, width, depth, {weight + grp * ocg * depth, depth, 1},
                  {cols.data + grp * depth * cols.stride, cols.stride, 1}, out + grp * ocg * out_stride, out_stride,
-                 false);
+                 std::is_same_v<T, C> && s.accumulate);
   }
   if constexpr (!std::is_same_v<T, C>) {
-    for (std::int64_t o = 0; o < s.out_channels; ++o) {
-      for (std::int64_t j = 0; j < width; ++j) out_n[o * P + j] = static_cast<T>(out[o * width + j]);
-    }
+    for (std::int64_t o = 0; o < s.out_channels; ++o) store_row(out + o * width, width, s.accumulate, out_n + o * P);
   }
 }
 
@@ -355,7 +353,7 @@ void backward_data_by_scatter(const ConvShape& s, const T* weight_in, const T* g
       } else {
         grad_n = thread_scratch<C>(Slot::image, s.image_size());  // a whole image in f32 (half types only)
       }
-      std::fill(grad_n, grad_n + s.image_size(), C(0));
+      start_sums(grad_image + n * s.image_size(), s.image_size(), s.accumulate, grad_n);
       for (std::int64_t i = n * per_image; i < (n + 1) * per_image; ++i) {
         const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
         const std::int64_t width = chunk.size();

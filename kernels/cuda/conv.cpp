@@ -169,7 +169,7 @@ Choice choose(cudnnHandle_t handle, Direction direction, DType dtype, const Conv
 // Runs one direction: descriptors, algorithm, a stream-ordered workspace, the cuDNN call.
 template <class Call>
 void run(Direction direction, DType dtype, const ConvGeometry& g, std::int64_t out_channels, std::int64_t groups,
-         Call&& call) {
+         bool accumulate, Call&& call) {
   const ConvDescriptors d(dtype, g, out_channels, groups);
   const cudnnHandle_t handle = handle_for_current_device();
   const cudaStream_t stream = current_stream();
@@ -177,20 +177,21 @@ void run(Direction direction, DType dtype, const ConvGeometry& g, std::int64_t o
   const Choice choice = choose(handle, direction, dtype, g, out_channels, groups, d);
   void* workspace = nullptr;
   if (choice.workspace > 0) EMBER_CUDA_CHECK(cudaMallocAsync(&workspace, choice.workspace, stream));
-  // alpha = 1, beta = 0: the result overwrites the output. Scaling factors are float, except double for f64.
-  const float one_f = 1.0f, zero_f = 0.0f;
-  const double one_d = 1.0, zero_d = 0.0;
+  // cuDNN writes alpha * result + beta * output: alpha = 1, and beta = 1 to accumulate onto the
+  // output, 0 to overwrite it. Scaling factors are float, except double for f64.
+  const float alpha_f = 1.0f, beta_f = accumulate ? 1.0f : 0.0f;
+  const double alpha_d = 1.0, beta_d = accumulate ? 1.0 : 0.0;
   const bool f64 = dtype == DType::f64;
-  call(handle, d, choice.algorithm, workspace, choice.workspace, f64 ? static_cast<const void*>(&one_d) : &one_f,
-       f64 ? static_cast<const void*>(&zero_d) : &zero_f);
+  call(handle, d, choice.algorithm, workspace, choice.workspace, f64 ? static_cast<const void*>(&alpha_d) : &alpha_f,
+       f64 ? static_cast<const void*>(&beta_d) : &beta_f);
   if (workspace != nullptr) EMBER_CUDA_CHECK(cudaFreeAsync(workspace, stream));
 }
 
 }  // namespace
 
 void conv2d_forward(DType dtype, const ConvGeometry& g, std::int64_t out_channels, std::int64_t groups,
-                    const void* image, const void* weight, void* output) {
-  run(Direction::forward, dtype, g, out_channels, groups,
+                    const void* image, const void* weight, void* output, bool accumulate) {
+  run(Direction::forward, dtype, g, out_channels, groups, accumulate,
       [&](cudnnHandle_t handle, const ConvDescriptors& d, int algorithm, void* workspace, std::size_t bytes,
           const void* alpha, const void* beta) {
         EMBER_CUDNN_CHECK(cudnnConvolutionForward(handle, alpha, d.image, image, d.weight, weight, d.conv,
@@ -200,8 +201,8 @@ void conv2d_forward(DType dtype, const ConvGeometry& g, std::int64_t out_channel
 }
 
 void conv2d_backward_data(DType dtype, const ConvGeometry& g, std::int64_t out_channels, std::int64_t groups,
-                          const void* weight, const void* grad_output, void* grad_image) {
-  run(Direction::backward_data, dtype, g, out_channels, groups,
+                          const void* weight, const void* grad_output, void* grad_image, bool accumulate) {
+  run(Direction::backward_data, dtype, g, out_channels, groups, accumulate,
       [&](cudnnHandle_t handle, const ConvDescriptors& d, int algorithm, void* workspace, std::size_t bytes,
           const void* alpha, const void* beta) {
         EMBER_CUDNN_CHECK(cudnnConvolutionBackwardData(handle, alpha, d.weight, weight, d.output, grad_output, d.conv,
@@ -212,7 +213,7 @@ void conv2d_backward_data(DType dtype, const ConvGeometry& g, std::int64_t out_c
 
 void conv2d_backward_filter(DType dtype, const ConvGeometry& g, std::int64_t out_channels, std::int64_t groups,
                             const void* image, const void* grad_output, void* grad_weight) {
-  run(Direction::backward_filter, dtype, g, out_channels, groups,
+  run(Direction::backward_filter, dtype, g, out_channels, groups, /*accumulate=*/false,
       [&](cudnnHandle_t handle, const ConvDescriptors& d, int algorithm, void* workspace, std::size_t bytes,
           const void* alpha, const void* beta) {
         EMBER_CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle, alpha, d.image, image, d.output, grad_output, d.conv,

@@ -233,25 +233,78 @@ ReferenceGradients reference_gradients(const Tensor& x, const Tensor& w, const T
   return grads;
 }
 
-// conv2d's output and gradients in `dtype` on `threads` threads against the f64 definitions.
+// The bias gradient by its definition: dy [N, C, H, W] summed over all but the channels.
+std::vector<double> reference_bias_gradient(const Tensor& dy) {
+  const std::vector<double> dys = dy.to_vector<double>();
+  std::vector<double> grad(static_cast<std::size_t>(dy.size(1)));
+  const auto per_channel = static_cast<std::size_t>(dy.size(2) * dy.size(3));
+  for (std::size_t e = 0; e < dys.size(); ++e) grad[e / per_channel % grad.size()] += dys[e];
+  return grad;
+}
+
+// conv2d's output and gradients in `dtype` on `threads` threads against the f64 definitions,
+// without a bias and with one (where the output starts and the kernel accumulates onto it).
 void check_conv_against_reference(const Shape& x_shape, const Shape& w_shape, const Conv2dParams& p, DType dtype,
                                   int threads, double tolerance) {
-  Generator generator(31);
-  const Tensor x64 = randn(x_shape, {.dtype = DType::f64}, generator);
-  const Tensor w64 = randn(w_shape, {.dtype = DType::f64}, generator);
+  for (const bool with_bias : {false, true}) {
+    CAPTURE(with_bias);
+    Generator generator(31);
+    const Tensor x64 = randn(x_shape, {.dtype = DType::f64}, generator);
+    const Tensor w64 = randn(w_shape, {.dtype = DType::f64}, generator);
+    const Tensor b64 = with_bias ? randn({w_shape[0]}, {.dtype = DType::f64}, generator) : Tensor();
+    const int before = get_num_threads();
+    set_num_threads(threads);
+    const Tensor x = x64.to(dtype).set_requires_grad(true), w = w64.to(dtype).set_requires_grad(true);
+    const Tensor b = with_bias ? b64.to(dtype).set_requires_grad(true) : Tensor();
+    const Tensor out = conv2d(x, w, b, p);
+    const Tensor dy64 = randn(out.sizes(), {.dtype = DType::f64}, generator);
+    out.backward(dy64.to(dtype));
+    set_num_threads(before);
+    // The reference sees the values the low-precision run saw.
+    const Tensor xr = x.detach().to(DType::f64), wr = w.detach().to(DType::f64), dyr = dy64.to(dtype).to(DType::f64);
+    const Tensor br = with_bias ? b.detach().to(DType::f64) : Tensor();
+    check_values(out, reference_conv(xr, wr, br, p, out.size(2), out.size(3)), tolerance);
+    const ReferenceGradients grads = reference_gradients(xr, wr, dyr, p);
+    check_values(x.grad(), grads.input, tolerance);
+    check_values(w.grad(), grads.weight, tolerance);
+    if (with_bias) check_values(b.grad(), reference_bias_gradient(dyr), tolerance);
+  }
+}
+
+// conv_transpose2d(x, w, b) on `threads` threads against the definitions: it is the adjoint of
+// the convolution `p` from images of `image_shape` to x's shape, so its output is that
+// convolution's input gradient for dy = x, plus the bias; its input gradient is the convolution
+// of its output gradient, and its weight gradient the convolution's with image and dy swapped.
+void check_conv_transpose_against_reference(const Shape& image_shape, const Shape& w_shape, const Conv2dParams& p,
+                                            DType dtype, int threads, double tolerance) {
+  Generator generator(37);
+  const Tensor image64 = randn(image_shape, {.dtype = DType::f64}, generator);
+  const Shape x_shape = conv2d(image64, randn(w_shape, {.dtype = DType::f64}, generator), {}, p).sizes();
+  ConvTranspose2dParams pt{.stride = p.stride, .padding = p.padding, .dilation = p.dilation, .groups = p.groups};
+  for (int i = 0; i < 2; ++i) {  // the output padding that gives back the image's size
+    pt.output_padding[i] = image_shape[2 + i] - ((x_shape[2 + i] - 1) * p.stride[i] - 2 * p.padding[i] +
+                                                 p.dilation[i] * (w_shape[2 + i] - 1) + 1);
+  }
+  const Tensor x = randn(x_shape, {.dtype = DType::f64}, generator).to(dtype).set_requires_grad(true);
+  const Tensor w = randn(w_shape, {.dtype = DType::f64}, generator).to(dtype).set_requires_grad(true);
+  const Tensor b = randn({w_shape[1] * p.groups}, {.dtype = DType::f64}, generator).to(dtype).set_requires_grad(true);
   const int before = get_num_threads();
   set_num_threads(threads);
-  const Tensor x = x64.to(dtype).set_requires_grad(true), w = w64.to(dtype).set_requires_grad(true);
-  const Tensor out = conv2d(x, w, {}, p);
-  const Tensor dy64 = randn(out.sizes(), {.dtype = DType::f64}, generator);
-  out.backward(dy64.to(dtype));
+  const Tensor out = conv_transpose2d(x, w, b, pt);
+  REQUIRE(out.sizes() == image_shape);
+  const Tensor dy = randn(image_shape, {.dtype = DType::f64}, generator).to(dtype);
+  out.backward(dy);
   set_num_threads(before);
-  // The reference sees the values the low-precision run saw.
-  const Tensor xr = x.detach().to(DType::f64), wr = w.detach().to(DType::f64), dyr = dy64.to(dtype).to(DType::f64);
-  check_values(out, reference_conv(xr, wr, {}, p, out.size(2), out.size(3)), tolerance);
-  const ReferenceGradients grads = reference_gradients(xr, wr, dyr, p);
-  check_values(x.grad(), grads.input, tolerance);
-  check_values(w.grad(), grads.weight, tolerance);
+  const Tensor xr = x.detach().to(DType::f64), wr = w.detach().to(DType::f64), br = b.detach().to(DType::f64),
+               dyr = dy.to(DType::f64);
+  std::vector<double> expected = reference_gradients(dyr, wr, xr, p).input;
+  const std::vector<double> bias = br.to_vector<double>();
+  const auto per_channel = static_cast<std::size_t>(image_shape[2] * image_shape[3]);
+  for (std::size_t e = 0; e < expected.size(); ++e) expected[e] += bias[e / per_channel % bias.size()];
+  check_values(out, expected, tolerance);
+  check_values(x.grad(), reference_conv(dyr, wr, {}, p, x_shape[2], x_shape[3]), tolerance);
+  check_values(w.grad(), reference_gradients(dyr, wr, xr, p).weight, tolerance);
+  check_values(b.grad(), reference_bias_gradient(dyr), tolerance);
 }
 
 }  // namespace
@@ -305,6 +358,23 @@ TEST_CASE("conv2d's f32 and bf16 gradients match the definitions on every path: 
   check_conv_against_reference({2, 4, 17, 23}, {6, 2, 3, 3},
                                {.stride = {2, 1}, .padding = {1, 2}, .dilation = {1, 2}, .groups = 2}, DType::bf16, 2,
                                1e-2);
+}
+
+TEST_CASE("conv_transpose2d and its gradients match the definitions on every path, with a bias") {
+  // Its forward is the convolution's input gradient, started at the bias: the up-convolution
+  // (2 x 2, stride 2) adds W^T @ x columns onto the bias in f32 (one image on 2 threads: the
+  // threads share each chunk), in bf16 (an f32 copy of the image, rounded once) and, through a
+  // column matrix, in f64 and f16; stride 1 with fewer input than output channels is itself a
+  // convolution, whose products accumulate onto the bias.
+  const Conv2dParams up{.stride = {2, 2}};
+  check_conv_transpose_against_reference({1, 4, 12, 30}, {6, 4, 2, 2}, up, DType::f32, 2, 1e-4);
+  check_conv_transpose_against_reference({3, 4, 12, 30}, {6, 4, 2, 2}, up, DType::f32, 2, 1e-4);
+  check_conv_transpose_against_reference({1, 4, 12, 30}, {6, 4, 2, 2}, up, DType::bf16, 2, 1e-2);
+  check_conv_transpose_against_reference({2, 4, 12, 30}, {6, 2, 2, 2}, {.stride = {2, 2}, .groups = 2}, DType::f64,
+                                         2, 1e-10);
+  check_conv_transpose_against_reference({2, 4, 12, 30}, {6, 4, 2, 2}, up, DType::f16, 2, 2e-2);
+  check_conv_transpose_against_reference({2, 6, 9, 20}, {4, 6, 3, 3}, {.padding = {1, 1}}, DType::f32, 2, 1e-4);
+  check_conv_transpose_against_reference({2, 6, 9, 20}, {4, 6, 3, 3}, {.padding = {1, 1}}, DType::bf16, 2, 1e-2);
 }
 
 TEST_CASE("conv2d in f16 and bf16 computes in f32 and rounds once") {
