@@ -63,8 +63,14 @@ __attribute__((target("avx512f"))) inline void pack_a_rows_avx512(const float* r
     transpose_16x16(block);
     for (std::int64_t t = 0; t < 16; ++t) _mm256_storeu_ps(packed + (p + t) * kWideMr, _mm512_castps512_ps256(block[t]));
   }
+  // Copied as bytes: pack_a_pairs passes words of bf16 pairs as `rows`, neither floats nor
+  // 4-byte aligned (the vector loads and stores above allow both).
   for (; p < kc; ++p) {
-    for (std::int64_t i = 0; i < kWideMr; ++i) packed[p * kWideMr + i] = i < height ? rows[i * lda + p] : 0.0f;
+    for (std::int64_t i = 0; i < kWideMr; ++i) {
+      float value = 0.0f;
+      if (i < height) std::memcpy(&value, rows + i * lda + p, sizeof(value));
+      std::memcpy(packed + p * kWideMr + i, &value, sizeof(value));
+    }
   }
 }
 
