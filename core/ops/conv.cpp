@@ -106,7 +106,8 @@ Tensor convolution_weight_gradient(const ConvGeometry& g, const Tensor& image, c
   return grad;
 }
 
-// An [N, C, H, W] tensor whose every position holds `bias` [C] (undefined: uninitialized).
+// An [N, C, H, W] tensor whose every position holds `bias` [C]; without a bias, uninitialized
+// (for a kernel that overwrites it).
 Tensor start_at_bias(const Shape& sizes, const Tensor& bias, const TensorOptions& options) {
   Tensor result = empty(sizes, options);
   if (bias.defined()) {
