@@ -33,15 +33,18 @@ void for_each_product(const Shape& x, const Shape& w, const Conv2dParams& p, std
         }
 }
 
+// values [N, C, H, W] (row-major, `positions` = H * W) += the bias [C] at every position.
+void add_bias(std::vector<double>& values, const Tensor& bias, std::int64_t positions) {
+  const std::vector<double> bs = bias.to_vector<double>();
+  for (std::size_t e = 0; e < values.size(); ++e) values[e] += bs[e / static_cast<std::size_t>(positions) % bs.size()];
+}
+
 // The convolution by its definition, in f64.
 std::vector<double> reference_conv(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p,
                                    std::int64_t out_h, std::int64_t out_w) {
   const std::vector<double> xs = x.to_vector<double>(), ws = w.to_vector<double>();
   std::vector<double> out(static_cast<std::size_t>(x.size(0) * w.size(0) * out_h * out_w));
-  if (b.defined()) {
-    const std::vector<double> bs = b.to_vector<double>();
-    for (std::size_t e = 0; e < out.size(); ++e) out[e] = bs[e / static_cast<std::size_t>(out_h * out_w) % bs.size()];
-  }
+  if (b.defined()) add_bias(out, b, out_h * out_w);
   for_each_product(x.sizes(), w.sizes(), p, out_h, out_w,
                    [&](std::size_t o, std::size_t i, std::size_t k) { out[o] += xs[i] * ws[k]; });
   return out;
@@ -297,13 +300,11 @@ void check_conv_transpose_against_reference(const Shape& image_shape, const Shap
   set_num_threads(before);
   const Tensor xr = x.detach().to(DType::f64), wr = w.detach().to(DType::f64), br = b.detach().to(DType::f64),
                dyr = dy.to(DType::f64);
-  std::vector<double> expected = reference_gradients(dyr, wr, xr, p).input;
-  const std::vector<double> bias = br.to_vector<double>();
-  const auto per_channel = static_cast<std::size_t>(image_shape[2] * image_shape[3]);
-  for (std::size_t e = 0; e < expected.size(); ++e) expected[e] += bias[e / per_channel % bias.size()];
-  check_values(out, expected, tolerance);
+  ReferenceGradients adjoint = reference_gradients(dyr, wr, xr, p);  // of the convolution from images to x
+  add_bias(adjoint.input, br, image_shape[2] * image_shape[3]);
+  check_values(out, adjoint.input, tolerance);
   check_values(x.grad(), reference_conv(dyr, wr, {}, p, x_shape[2], x_shape[3]), tolerance);
-  check_values(w.grad(), reference_gradients(dyr, wr, xr, p).weight, tolerance);
+  check_values(w.grad(), adjoint.weight, tolerance);
   check_values(b.grad(), reference_bias_gradient(dyr), tolerance);
 }
 
