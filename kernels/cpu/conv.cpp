@@ -83,30 +83,47 @@ void gather_panels_by_elements(const ConvGeometry& g, const T* image, std::int64
   }
 }
 
-// Calls use(j, panel) for each B panel j of the chunk's column matrix (channels [first_channel,
-// first_channel + channels) of an f32 or bf16 image) in order, f32 panels of nr columns. On AVX-512 with a horizontal
-// stride of 1 each panel is gathered from the padded window just before its use, so that it is
-// still in L1 when multiplied; otherwise all are gathered element by element first.
+// B panel j of a chunk's column matrix in f32, as the GEMM reads it: row r at data + r * columns
+// (packed), or, where `rows` is set, at data + rows[r] (in place in the window).
+struct ColumnPanel {
+  const float* data;
+  const std::int64_t* rows;
+  std::int64_t columns;
+  const float* row(std::int64_t r) const { return data + (rows != nullptr ? rows[r] : r * columns); }
+};
+
+// Calls use(j, panel) for each B panel j (a ColumnPanel) of the chunk's column matrix (channels
+// [first_channel, first_channel + channels) of an f32 or bf16 image) in order, panels of nr
+// columns. On AVX-512 with a horizontal stride of 1 the chunk's rows are copied into a window,
+// where the panels of whole runs of 32 positions are read in place and the others gathered just
+// before their use, so that they are still in L1 when multiplied; otherwise all are gathered
+// element by element first.
 template <class T, class Use>
 void for_each_column_panel(const ConvGeometry& g, const T* image, std::int64_t first_channel,
                            std::int64_t channels, const Chunk& chunk, std::int64_t nr, Use&& use) {
   const std::int64_t panel = channels * g.kernel_h * g.kernel_w * nr, panels = ceil_div(chunk.size(), nr);
-  if (g.stride_w == 1 && nr == 32 && cpu_isa() >= Isa::avx512) {
+  if (g.stride_w == 1 && nr == kPanelColumns && cpu_isa() >= Isa::avx512) {
     const WindowGather windows(g, chunk);
     if (windows.fits()) {
       float* window = thread_scratch<float>(Slot::window, windows.window_elements(channels));
       windows.copy_window(image, first_channel, channels, window);
+      auto* taps = thread_scratch<std::int64_t>(Slot::taps, channels * g.kernel_h * g.kernel_w);
+      windows.tap_offsets(channels, taps);
       float* packed = thread_scratch<float>(Slot::columns, panel);
       for (std::int64_t j = 0; j < panels; ++j) {
-        windows.gather_panel(window, channels, j, packed);
-        use(j, packed);
+        if (windows.panel_in_place(j)) {
+          use(j, ColumnPanel{window + windows.panel_origin(j), taps, nr});
+        } else {
+          windows.gather_panel(window, channels, j, packed);
+          use(j, ColumnPanel{packed, nullptr, nr});
+        }
       }
       return;
     }
   }
   float* packed = thread_scratch<float>(Slot::columns, panels * panel);
   gather_panels_by_elements(g, image, first_channel, channels, chunk, nr, packed);
-  for (std::int64_t j = 0; j < panels; ++j) use(j, packed + j * panel);
+  for (std::int64_t j = 0; j < panels; ++j) use(j, ColumnPanel{packed + j * panel, nullptr, nr});
 }
 
 // Each group's weight W_g [OCg, depth], or its transpose, packed once as the micro-kernel's A in
@@ -150,9 +167,14 @@ void forward_by_panels(const ConvShape& s, const float* image, const float* weig
     for (std::int64_t grp = 0; grp < s.groups; ++grp) {
       const std::byte* a = packed_weights.group(grp);
       for_each_column_panel(s.g, image + chunk.image * s.image_size(), grp * cg, cg, chunk, nr,
-                            [&](std::int64_t j, const float* panel) {
-                              multiply_packed(layout, ocg, std::min(nr, chunk.size() - j * nr), depth, a, panel,
-                                              out + grp * ocg * P + j * nr, P, s.accumulate);
+                            [&](std::int64_t j, const ColumnPanel& panel) {
+                              float* c = out + grp * ocg * P + j * nr;
+                              if (panel.rows != nullptr) {
+                                return multiply_in_place(layout, ocg, depth, a, panel.data, panel.rows, c, P,
+                                                         s.accumulate);
+                              }
+                              multiply_packed(layout, ocg, std::min(nr, chunk.size() - j * nr), depth, a, panel.data,
+                                              c, P, s.accumulate);
                             });
     }
   });
@@ -208,10 +230,10 @@ void forward(const ConvShape& s, const T* image, const T* weight, T* output) {
 
 // The weight gradient multiplies dy [OCg, width] by the transposed column matrix [width, depth],
 // so its B panels run along depth: (q, r) at r / nr * width * nr + q * nr + r % nr (zero for r
-// past the depth). Each of the forward's panels (positions q0 .. q0 + nr - 1: (r, q) at r * nr +
-// q - q0) fills their rows q0 .. q0 + nr - 1, on AVX-512 (nr = 32) by 16 x 16 blocks transposed
-// in registers.
-__attribute__((target("avx512f"))) void transpose_panel_avx512(const float* panel, std::int64_t depth,
+// past the depth). Each of the forward's panels (positions q0 .. q0 + nr - 1: (r, q) at
+// panel.row(r) + q - q0) fills their rows q0 .. q0 + nr - 1, on AVX-512 (nr = 32) by 16 x 16
+// blocks transposed in registers.
+__attribute__((target("avx512f"))) void transpose_panel_avx512(const ColumnPanel& panel, std::int64_t depth,
                                                                 std::int64_t width, std::int64_t q0,
                                                                 float* transposed) {
   constexpr std::int64_t nr = 32;
@@ -221,7 +243,7 @@ __attribute__((target("avx512f"))) void transpose_panel_avx512(const float* pane
         __m512 rows[16];
         for (std::int64_t t = 0; t < 16; ++t) {
           const std::int64_t r = r0 + half + t;
-          rows[t] = r < depth ? _mm512_loadu_ps(panel + r * nr + q - q0) : _mm512_setzero_ps();
+          rows[t] = r < depth ? _mm512_loadu_ps(panel.row(r) + q - q0) : _mm512_setzero_ps();
         }
         transpose_16x16(rows);
         float* out = transposed + r0 * width + q * nr + half;
@@ -231,13 +253,13 @@ __attribute__((target("avx512f"))) void transpose_panel_avx512(const float* pane
   }
 }
 
-void transpose_panel(const float* panel, std::int64_t depth, std::int64_t width, std::int64_t q0, std::int64_t nr,
-                     float* transposed) {
+void transpose_panel(const ColumnPanel& panel, std::int64_t depth, std::int64_t width, std::int64_t q0,
+                     std::int64_t nr, float* transposed) {
   if (nr == 32 && cpu_isa() >= Isa::avx512) return transpose_panel_avx512(panel, depth, width, q0, transposed);
   for (std::int64_t r0 = 0; r0 < depth; r0 += nr) {
     for (std::int64_t q = q0; q < std::min(q0 + nr, width); ++q) {
       for (std::int64_t j = 0; j < nr; ++j) {
-        transposed[r0 * width + q * nr + j] = r0 + j < depth ? panel[(r0 + j) * nr + q - q0] : 0.0f;
+        transposed[r0 * width + q * nr + j] = r0 + j < depth ? panel.row(r0 + j)[q - q0] : 0.0f;
       }
     }
   }
@@ -256,7 +278,7 @@ void add_filter_gradient_by_panels(const ConvShape& s, const T* image_n, const T
   const std::int64_t nr = layout.columns;
   for (std::int64_t grp = 0; grp < s.groups; ++grp) {
     float* transposed = thread_scratch<float>(Slot::transposed, ceil_div(depth, nr) * nr * width);
-    for_each_column_panel(s.g, image_n, grp * cg, cg, chunk, nr, [&](std::int64_t j, const float* panel) {
+    for_each_column_panel(s.g, image_n, grp * cg, cg, chunk, nr, [&](std::int64_t j, const ColumnPanel& panel) {
       transpose_panel(panel, depth, width, j * nr, nr, transposed);
     });
     float* packed_dy = thread_scratch<float>(Slot::gradient, layout.a_bytes(ocg, width) / std::int64_t{sizeof(float)});

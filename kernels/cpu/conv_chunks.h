@@ -148,11 +148,11 @@ class Scratch {
 
 // The calling thread's scratch buffer `slot`, kept for its next convolution: a fresh buffer of
 // this size would cost a page fault and a kernel-side clear per 4 KiB on every call.
-enum class Slot { columns, gradient, window, transposed, image };
+enum class Slot { columns, gradient, window, transposed, image, taps };
 
 template <class C>
 C* thread_scratch(Slot slot, std::int64_t n) {
-  thread_local Scratch<C> buffers[5];
+  thread_local Scratch<C> buffers[6];
   return buffers[static_cast<int>(slot)].get(n);
 }
 

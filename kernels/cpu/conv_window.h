@@ -101,10 +101,20 @@ class WindowGather {
     std::fill(window, window + 32, E(0));
   }
 
+  // Whether panel j's 32 positions are consecutive in one output row (most panels of a wide
+  // image). Under every tap they then read 32 consecutive elements of the window: the panel is
+  // the window itself, column-matrix row r at panel_origin(j) + tap_offsets' r, multiplied in
+  // place with nothing gathered.
+  bool panel_in_place(std::int64_t j) const {
+    const auto first = static_cast<std::size_t>(2 * j), second = first + 1;
+    return second < starts_.size() && contiguous_[first] && contiguous_[second] &&
+           starts_[second] == starts_[first] + 16;
+  }
+  std::int64_t panel_origin(std::int64_t j) const { return starts_[static_cast<std::size_t>(2 * j)]; }
+
   // Panel j (the chunk's positions 32 j .. 32 j + 31) of the copied channels' column matrix into
-  // `panel` (packed_gemm.h: (r, q) at r * 32 + q; lanes past the chunk zero). Its two halves'
-  // patterns stay in registers for every row; where its 32 positions are consecutive in one
-  // output row (most panels of a wide image), each row is a plain copy of 32 floats.
+  // `panel` (packed_gemm.h: (r, q) at r * 32 + q; lanes past the chunk zero), for a panel not in
+  // place. Its two halves' patterns stay in registers for every row.
   __attribute__((target("avx512f"))) void gather_panel(const float* window, std::int64_t channels, std::int64_t j,
                                                        float* panel) const {
     const std::int64_t plane = rows_ * padded_w_, halves = static_cast<std::int64_t>(starts_.size());
@@ -115,18 +125,6 @@ class WindowGather {
     const auto first = static_cast<std::size_t>(2 * j), second = 2 * j + 1 < halves ? first + 1 : first;
     const float* at0 = window + starts_[first];
     const float* at1 = window + starts_[second];
-    if (second != first && contiguous_[first] && contiguous_[second] && at1 == at0 + 16) {
-      for (std::int64_t c = 0; c < channels; ++c) {
-        for (std::int64_t kh = 0; kh < kernel_h; ++kh) {
-          for (std::int64_t kw = 0; kw < kernel_w; ++kw, panel += 32) {
-            const float* source = at0 + c * plane + kh * row_step + kw * column_step;
-            _mm512_storeu_ps(panel, _mm512_loadu_ps(source));
-            _mm512_storeu_ps(panel + 16, _mm512_loadu_ps(source + 16));
-          }
-        }
-      }
-      return;
-    }
     const __m512i index0 = _mm512_loadu_si512(indices_.data() + 16 * first);
     const __m512i index1 = _mm512_loadu_si512(indices_.data() + 16 * second);
     const auto mask0 = static_cast<__mmask16>(masks_[first]);

@@ -80,17 +80,17 @@ std::int64_t depth_slice(std::int64_t k, std::int64_t most) {
 }
 
 // One tile of C (rows x cols of at most Kernel::mr x Kernel::nr, at `tile`, row stride ldc) (+)= the
-// packed panels' product: straight into C where the tile is whole and C is f32, else through a
-// block on the stack.
-template <class Kernel, class TC>
-void multiply_tile(std::int64_t kc, const typename Kernel::PackedA* a_panel, const typename Kernel::PackedB* b_panel,
-                   TC* tile, std::int64_t ldc, std::int64_t rows, std::int64_t cols, bool add) {
+// panels' product (B's rows at b_rows: gemm_kernels.h): straight into C where the tile is whole
+// and C is f32, else through a block on the stack.
+template <class Kernel, class TC, class BRows>
+void multiply_tile(std::int64_t kc, const typename Kernel::PackedA* a_panel, const BRows& b_rows, TC* tile,
+                   std::int64_t ldc, std::int64_t rows, std::int64_t cols, bool add) {
   constexpr std::int64_t mr = Kernel::mr, nr = Kernel::nr;
   if constexpr (std::is_same_v<TC, float>) {
-    if (rows == mr && cols == nr) return Kernel::multiply(kc, a_panel, b_panel, tile, ldc, add);
+    if (rows == mr && cols == nr) return Kernel::multiply(kc, a_panel, b_rows, tile, ldc, add);
   }
   float block[mr * nr];
-  Kernel::multiply(kc, a_panel, b_panel, block, nr, false);
+  Kernel::multiply(kc, a_panel, b_rows, block, nr, false);
   write_block<nr>(block, tile, ldc, rows, cols, add);
 }
 
@@ -153,7 +153,7 @@ void packed_gemm(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, con
             }
             for (std::int64_t ip = 0; ip < mc; ip += mr) {
               const PackedA* a_panel = packed_a + ip / mr * Kernel::a_panel(kc);
-              const PackedB* b_panel = packed_b + panel * Kernel::b_panel(kc);
+              const typename Kernel::PackedRows b_panel{packed_b + panel * Kernel::b_panel(kc)};
               const std::int64_t rows = std::min(mr, mc - ip), cols = std::min(nr, nc - jp);
               multiply_tile<Kernel>(kc, a_panel, b_panel, c + (i0 + ip) * ldc + j0 + jp, ldc, rows, cols, add);
             }
@@ -207,9 +207,11 @@ void with_kernel_for(Use&& use) {
   with_f32_kernel<T>(use);
 }
 
-template <class Kernel>
-void multiply_packed_panels(std::int64_t m, std::int64_t n, std::int64_t k, const typename Kernel::PackedA* packed_a,
-                            const typename Kernel::PackedB* packed_b, float* c, std::int64_t ldc, bool accumulate) {
+// C [m, n] (+)= A @ B, A packed and B's panel of columns jp, jp + 1, ... jp + nr - 1 (its rows
+// at every depth) given by panel_rows(jp): a PackedRows or an OffsetRows (gemm_kernels.h).
+template <class Kernel, class PanelRows>
+void multiply_panels(std::int64_t m, std::int64_t n, std::int64_t k, const typename Kernel::PackedA* packed_a,
+                     const PanelRows& panel_rows, float* c, std::int64_t ldc, bool accumulate) {
   constexpr std::int64_t mr = Kernel::mr, nr = Kernel::nr;
   if (k == 0) {
     if (!accumulate) {
@@ -223,13 +225,29 @@ void multiply_packed_panels(std::int64_t m, std::int64_t n, std::int64_t k, cons
     const std::int64_t kc = std::min(slice, k - p0);
     const bool add = accumulate || p0 > 0;
     for (std::int64_t jp = 0; jp < n; jp += nr) {
-      const typename Kernel::PackedB* b_panel = packed_b + jp / nr * Kernel::b_panel(k) + Kernel::b_panel(p0);
+      const auto b_rows = panel_rows(jp).from(Kernel::b_rows(p0));
       for (std::int64_t ip = 0; ip < m; ip += mr) {
         const typename Kernel::PackedA* a_panel = packed_a + ip / mr * Kernel::a_panel(k) + Kernel::a_panel(p0);
-        multiply_tile<Kernel>(kc, a_panel, b_panel, c + ip * ldc + jp, ldc, std::min(mr, m - ip),
-                              std::min(nr, n - jp), add);
+        multiply_tile<Kernel>(kc, a_panel, b_rows, c + ip * ldc + jp, ldc, std::min(mr, m - ip), std::min(nr, n - jp),
+                              add);
       }
     }
+  }
+}
+
+// Calls use.template operator()<Kernel>() with the kernel that multiplies panels in `layout`.
+template <class Use>
+void with_kernel_of(const PanelLayout& layout, const char* op, Use&& use) {
+  auto checked = [&]<class Kernel>() {
+    EMBER_CHECK(layout.columns == Kernel::nr, op, ": panels of ", layout.columns, " columns, but this CPU's kernel takes ",
+                Kernel::nr);
+    use.template operator()<Kernel>();
+  };
+  if (layout.pairs()) {
+    EMBER_CHECK(cpu_isa() >= Isa::avx512_bf16, op, ": bf16 pairs need the AVX512-BF16 instructions");
+    checked.template operator()<Bf16DotKernel>();
+  } else {
+    with_f32_kernel<float>(checked);
   }
 }
 
@@ -319,18 +337,21 @@ void pack_rhs(DType dtype, std::int64_t k, std::int64_t n, const MatrixRef& b, v
 
 void multiply_packed(const PanelLayout& layout, std::int64_t m, std::int64_t n, std::int64_t k, const void* packed_a,
                      const void* packed_b, float* c, std::int64_t ldc, bool accumulate) {
-  auto multiply = [&]<class Kernel>() {
-    EMBER_CHECK(layout.columns == Kernel::nr, "multiply_packed: panels of ", layout.columns,
-                " columns, but this CPU's kernel takes ", Kernel::nr);
-    multiply_packed_panels<Kernel>(m, n, k, static_cast<const typename Kernel::PackedA*>(packed_a),
-                                   static_cast<const typename Kernel::PackedB*>(packed_b), c, ldc, accumulate);
-  };
-  if (layout.pairs()) {
-    EMBER_CHECK(cpu_isa() >= Isa::avx512_bf16, "multiply_packed: bf16 pairs need the AVX512-BF16 instructions");
-    multiply.template operator()<Bf16DotKernel>();
-  } else {
-    with_f32_kernel<float>(multiply);
-  }
+  with_kernel_of(layout, "multiply_packed", [&]<class Kernel>() {
+    const auto* b = static_cast<const typename Kernel::PackedB*>(packed_b);
+    auto panel_rows = [&](std::int64_t jp) { return typename Kernel::PackedRows{b + jp / Kernel::nr * Kernel::b_panel(k)}; };
+    multiply_panels<Kernel>(m, n, k, static_cast<const typename Kernel::PackedA*>(packed_a), panel_rows, c, ldc,
+                            accumulate);
+  });
+}
+
+void multiply_in_place(const PanelLayout& layout, std::int64_t m, std::int64_t k, const void* packed_a, const void* b,
+                       const std::int64_t* b_rows, float* c, std::int64_t ldc, bool accumulate) {
+  with_kernel_of(layout, "multiply_in_place", [&]<class Kernel>() {
+    const OffsetRows<typename Kernel::PackedB> rows{static_cast<const typename Kernel::PackedB*>(b), b_rows};
+    multiply_panels<Kernel>(m, Kernel::nr, k, static_cast<const typename Kernel::PackedA*>(packed_a),
+                            [&](std::int64_t) { return rows; }, c, ldc, accumulate);
+  });
 }
 
 void gemm(DType dtype, std::int64_t batch, std::int64_t m, std::int64_t n, std::int64_t k, const MatrixRef& a,

@@ -103,12 +103,29 @@ void pack_a_floats(const T* a, const MatrixRef& ref, std::int64_t i0, std::int64
   }
 }
 
-// The Rows x 2 Lanes block of packed A panel (Rows x kc) times packed B panel (kc x 2 Lanes),
-// written (or, with `add`, added) to C's block at `c` (row stride ldc), with vectors of Lanes
-// floats (GCC's vector extension: the instructions are those of the function it is inlined into,
-// below). The sums stay in registers from the first product to C.
-template <int Lanes, std::int64_t Rows>
-[[gnu::always_inline]] inline void f32_micro_kernel(std::int64_t kc, const float* a, const float* b, float* c,
+// Where a micro-kernel finds row p of its B panel (for bf16: pair row p): in a packed panel the
+// rows follow one another; a convolution hands rows that lie at any offsets from one pointer
+// instead (the columns of its window, read in place: kernels/cpu/conv_window.h).
+template <class E, std::int64_t row_elements>
+struct PackedRows {
+  const E* b;
+  const E* operator()(std::int64_t p) const { return b + p * row_elements; }
+  PackedRows from(std::int64_t p) const { return {(*this)(p)}; }  // the rows from row p on
+};
+template <class E>
+struct OffsetRows {
+  const E* b;
+  const std::int64_t* offsets;
+  const E* operator()(std::int64_t p) const { return b + offsets[p]; }
+  OffsetRows from(std::int64_t p) const { return {b, offsets + p}; }
+};
+
+// The Rows x 2 Lanes block of packed A panel (Rows x kc) times B panel (kc x 2 Lanes, row p at
+// b_row(p)), written (or, with `add`, added) to C's block at `c` (row stride ldc), with vectors of
+// Lanes floats (GCC's vector extension: the instructions are those of the function it is inlined
+// into, below). The sums stay in registers from the first product to C.
+template <int Lanes, std::int64_t Rows, class BRows>
+[[gnu::always_inline]] inline void f32_micro_kernel(std::int64_t kc, const float* a, const BRows& b_row, float* c,
                                                     std::int64_t ldc, bool add) {
   using Vector [[gnu::vector_size(Lanes * sizeof(float))]] = float;
   constexpr std::int64_t nr = 2 * Lanes;
@@ -120,9 +137,10 @@ template <int Lanes, std::int64_t Rows>
   Vector acc[Rows][2];
   for (std::int64_t i = 0; i < Rows; ++i) acc[i][0] = acc[i][1] = Vector{};
   for (std::int64_t p = 0; p < kc; ++p) {
+    const float* b = b_row(p);
     Vector b0, b1;  // unaligned loads (no helper function: it would not share the caller's target)
-    std::memcpy(&b0, b + p * nr, sizeof(Vector));
-    std::memcpy(&b1, b + p * nr + Lanes, sizeof(Vector));
+    std::memcpy(&b0, b, sizeof(Vector));
+    std::memcpy(&b1, b + Lanes, sizeof(Vector));
     for (std::int64_t i = 0; i < Rows; ++i) {
       const float a_ip = a[p * Rows + i];
       acc[i][0] += a_ip * b0;
@@ -145,15 +163,18 @@ template <int Lanes, std::int64_t Rows>
 // The micro-kernel once per instruction set. 8 lanes on AVX2 (16 registers: 12 accumulators, 2
 // of B, a broadcast of A) and on plain x86-64 (where each vector is two SSE registers, and the
 // compiler spills); 16 on AVX-512 (32 registers).
-inline void f32_micro_kernel_generic(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc, bool add) {
+template <class BRows>
+void f32_micro_kernel_generic(std::int64_t kc, const float* a, const BRows& b, float* c, std::int64_t ldc, bool add) {
   f32_micro_kernel<8, kNarrowMr>(kc, a, b, c, ldc, add);
 }
-__attribute__((target("avx2,fma"))) inline void f32_micro_kernel_avx2(std::int64_t kc, const float* a, const float* b,
+template <class BRows>
+__attribute__((target("avx2,fma"))) void f32_micro_kernel_avx2(std::int64_t kc, const float* a, const BRows& b, float* c,
+                                                               std::int64_t ldc, bool add) {
+  f32_micro_kernel<8, kNarrowMr>(kc, a, b, c, ldc, add);
+}
+template <class BRows>
+__attribute__((target("avx512f"))) void f32_micro_kernel_avx512(std::int64_t kc, const float* a, const BRows& b,
                                                                 float* c, std::int64_t ldc, bool add) {
-  f32_micro_kernel<8, kNarrowMr>(kc, a, b, c, ldc, add);
-}
-__attribute__((target("avx512f"))) inline void f32_micro_kernel_avx512(std::int64_t kc, const float* a, const float* b,
-                                                                 float* c, std::int64_t ldc, bool add) {
   f32_micro_kernel<16, kWideMr>(kc, a, b, c, ldc, add);
 }
 
@@ -167,6 +188,8 @@ struct F32Kernel {
   static constexpr std::int64_t depth = kKc;
   static std::int64_t a_panel(std::int64_t kc) { return mr * kc; }
   static std::int64_t b_panel(std::int64_t kc) { return nr * kc; }
+  static std::int64_t b_rows(std::int64_t kc) { return kc; }  // rows of a B panel of depth kc
+  using PackedRows = cpu::PackedRows<float, nr>;
   static void pack_a(const T* a, const MatrixRef& ref, std::int64_t i0, std::int64_t mc, std::int64_t p0,
                      std::int64_t kc, float* packed) {
     pack_a_floats<mr>(a, ref, i0, mc, p0, kc, packed);
@@ -175,13 +198,15 @@ struct F32Kernel {
                      std::int64_t nc, float* packed) {
     pack_b_floats<nr>(b, ref, p0, kc, j0, nc, packed);
   }
-  static void multiply(std::int64_t kc, const float* a, const float* b, float* c, std::int64_t ldc, bool add) {
+  // b_row: where row p of the B panel lies (PackedRows, OffsetRows).
+  template <class BRows>
+  static void multiply(std::int64_t kc, const float* a, const BRows& b_row, float* c, std::int64_t ldc, bool add) {
     if constexpr (isa >= Isa::avx512) {
-      f32_micro_kernel_avx512(kc, a, b, c, ldc, add);
+      f32_micro_kernel_avx512(kc, a, b_row, c, ldc, add);
     } else if constexpr (isa == Isa::avx2) {
-      f32_micro_kernel_avx2(kc, a, b, c, ldc, add);
+      f32_micro_kernel_avx2(kc, a, b_row, c, ldc, add);
     } else {
-      f32_micro_kernel_generic(kc, a, b, c, ldc, add);
+      f32_micro_kernel_generic(kc, a, b_row, c, ldc, add);
     }
   }
 };
@@ -260,10 +285,12 @@ inline void pack_a_pairs(const bfloat16* a, const MatrixRef& ref, std::int64_t i
   }
 }
 
-// As f32_micro_kernel: the block of C at `c` (row stride ldc) = (or +=) the product.
-__attribute__((target("avx512f,avx512bf16"))) inline void micro_kernel_bf16(std::int64_t pairs, const std::uint32_t* a,
-                                                                        const std::uint16_t* b, float* c,
-                                                                        std::int64_t ldc, bool add) {
+// As f32_micro_kernel: the block of C at `c` (row stride ldc) = (or +=) the product, pair row q
+// of B (2 kBf16Nr words) at b_row(q).
+template <class BRows>
+__attribute__((target("avx512f,avx512bf16"))) void micro_kernel_bf16(std::int64_t pairs, const std::uint32_t* a,
+                                                                     const BRows& b_row, float* c, std::int64_t ldc,
+                                                                     bool add) {
   for (std::int64_t i = 0; i < kWideMr; ++i) {  // C's lines on their way during the sums (f32_micro_kernel)
     __builtin_prefetch(c + i * ldc, 1);
     __builtin_prefetch(c + i * ldc + 16, 1);
@@ -271,8 +298,9 @@ __attribute__((target("avx512f,avx512bf16"))) inline void micro_kernel_bf16(std:
   __m512 acc[kWideMr][2];
   for (auto& row : acc) row[0] = row[1] = _mm512_setzero_ps();
   for (std::int64_t q = 0; q < pairs; ++q) {
-    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + q * 2 * kBf16Nr);
-    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + q * 2 * kBf16Nr + kBf16Nr);
+    const std::uint16_t* b = b_row(q);
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
+    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + kBf16Nr);
     for (std::int64_t i = 0; i < kWideMr; ++i) {
       const __m512bh a_pair = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[q * kWideMr + i]));
       acc[i][0] = _mm512_dpbf16_ps(acc[i][0], a_pair, b0);
@@ -299,6 +327,8 @@ struct Bf16DotKernel {
   static std::int64_t pairs(std::int64_t kc) { return (kc + 1) / 2; }
   static std::int64_t a_panel(std::int64_t kc) { return mr * pairs(kc); }
   static std::int64_t b_panel(std::int64_t kc) { return 2 * kBf16Nr * pairs(kc); }
+  static std::int64_t b_rows(std::int64_t kc) { return pairs(kc); }
+  using PackedRows = cpu::PackedRows<std::uint16_t, 2 * kBf16Nr>;
   static void pack_a(const bfloat16* a, const MatrixRef& ref, std::int64_t i0, std::int64_t mc, std::int64_t p0,
                      std::int64_t kc, std::uint32_t* packed) {
     pack_a_pairs(a, ref, i0, mc, p0, kc, packed);
@@ -307,9 +337,10 @@ struct Bf16DotKernel {
                      std::int64_t nc, std::uint16_t* packed) {
     pack_b_pairs(b, ref, p0, kc, j0, nc, packed);
   }
-  static void multiply(std::int64_t kc, const std::uint32_t* a, const std::uint16_t* b, float* c, std::int64_t ldc,
+  template <class BRows>
+  static void multiply(std::int64_t kc, const std::uint32_t* a, const BRows& b_row, float* c, std::int64_t ldc,
                        bool add) {
-    micro_kernel_bf16(pairs(kc), a, b, c, ldc, add);
+    micro_kernel_bf16(pairs(kc), a, b_row, c, ldc, add);
   }
 };
 

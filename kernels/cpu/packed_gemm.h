@@ -63,4 +63,11 @@ void pack_rhs(DType dtype, std::int64_t k, std::int64_t n, const MatrixRef& b, v
 void multiply_packed(const PanelLayout& layout, std::int64_t m, std::int64_t n, std::int64_t k, const void* packed_a,
                      const void* packed_b, float* c, std::int64_t ldc, bool accumulate);
 
+// The same for one panel of B (layout.columns columns) read in place, not packed: its row p (f32:
+// layout.columns floats; bf16 pairs: pair row p, 2 * layout.columns words) at b + b_rows[p], in
+// elements of the packed type. A convolution's column-matrix panel lies so in its window of input
+// rows (kernels/cpu/conv_window.h), which it thus multiplies without gathering it.
+void multiply_in_place(const PanelLayout& layout, std::int64_t m, std::int64_t k, const void* packed_a, const void* b,
+                       const std::int64_t* b_rows, float* c, std::int64_t ldc, bool accumulate);
+
 }  // namespace ember::kernels::cpu

@@ -331,8 +331,10 @@ TEST_CASE("conv2d and its gradients match the definitions on images cut into man
 }
 
 TEST_CASE("conv2d's f32 and bf16 gradients match the definitions on every path: panels, rows, chunks cut mid-row") {
-  // In f32 the weight gradient multiplies dy by the transposed columns, made from the forward's
-  // panels (16 x 16 blocks transposed on AVX-512; the odd depth 27 and 2 x 9 leave partial blocks).
+  // In f32 the forward reads the panels of 32 positions in one output row in place from the
+  // window of input rows and gathers the others (a row's last 4 of 260, panels across two rows);
+  // the weight gradient multiplies dy by the transposed columns, made from the forward's panels
+  // (16 x 16 blocks transposed on AVX-512; the odd depth 27 and 2 x 9 leave partial blocks).
   // With more output than input channels the input gradient computes columns W^T @ dy in whole
   // tiles and, for a horizontal stride of 1 on AVX-512, adds them to the image input row by input
   // row: a single image on 2 threads is cut in the middle of an output row; a vertical stride and
