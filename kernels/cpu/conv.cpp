@@ -7,14 +7,16 @@
 // its dot products, no column matrix is built at all: the chunk's input rows are copied, padded,
 // into a small window, and the columns are gathered from it straight into the panels the packed
 // GEMM's micro-kernel reads (kernels/cpu/packed_gemm.h), one panel at a time, while the other
-// operand is packed once per call. The weight gradient transposes those panels (the depth is
-// its product's columns); the input gradient computes its columns in whole tiles and adds them to
-// the image input row by input row. Other types and geometries keep the column matrix and
+// operand is packed once per call. The f32 weight gradient is summed straight from the window
+// in register tiles (kernels/cpu/conv_filter_direct.h), or, where that does not serve, from
+// those panels transposed (the depth is its product's columns); the input gradient computes its
+// columns in whole tiles and adds them to the image input row by input row. Other types and geometries keep the column matrix and
 // gemm(). Chunks run in parallel with the GEMM serial inside; bf16 products sum in f32 and f16
 // is widened to f32; the results are rounded once.
 //
 // This file holds the panel paths and the entry points; conv_chunks.h what all paths share,
-// conv_window.h the window gather, conv_columns.h the column-matrix path.
+// conv_window.h the window and its gather, conv_filter_direct.h the weight gradient's tiles,
+// conv_columns.h the column-matrix path.
 #include "kernels/conv.h"
 
 #include <immintrin.h>
@@ -28,6 +30,7 @@
 
 #include "kernels/cpu/conv_chunks.h"
 #include "kernels/cpu/conv_columns.h"
+#include "kernels/cpu/conv_filter_direct.h"
 #include "kernels/cpu/conv_window.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/packed_gemm.h"
@@ -344,8 +347,85 @@ bool add_filter_gradient_by_pair_panels(const ConvShape& s, const bfloat16* imag
 }
 
 
+// Whether the f32 weight gradient is computed directly from the window (conv_filter_direct.h):
+// on AVX-512, for a window of 2 or 3 taps across without horizontal dilation, not a pointwise
+// convolution (whose column matrix is the image itself, a plain GEMM).
+bool filter_gradient_is_direct(const ConvShape& s) {
+  const ConvGeometry& g = s.g;
+  return cpu_isa() >= Isa::avx512 && g.dilation_w == 1 && (g.kernel_w == 2 || g.kernel_w == 3) && !s.pointwise();
+}
+
+// The output channels of a group rounded up to whole vectors: the row length of dW^T.
+std::int64_t transposed_gradient_ld(const ConvShape& s) { return ceil_div(s.group_outputs(), 16) * 16; }
+
+// sums [groups, depth, ld] (dW^T per group) += one chunk's weight gradient, directly from its
+// window: per group the window copied, dy transposed and the tiles of conv_filter_direct.h
+// run over the chunk's positions, output row by output row.
+void add_filter_gradient_directly(const ConvShape& s, const float* image_n, const float* dy, const Chunk& chunk,
+                                  float* sums) {
+  const ConvGeometry& g = s.g;
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = g.channels / s.groups;
+  const std::int64_t ld = transposed_gradient_ld(s), width = chunk.size();
+  const ChunkWindow windows(g, chunk);
+  float* window = thread_scratch<float>(Slot::window, windows.window_elements(cg));
+  float* dy_t = thread_scratch<float>(Slot::gradient, width * ld);
+  std::vector<const float*> streams;
+  for (std::int64_t c = 0; c < cg; ++c) {
+    for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) streams.push_back(window + windows.tap_offset(c, kh, 0));
+  }
+  std::vector<PositionRun> runs;
+  for (std::int64_t p = chunk.begin; p < chunk.end;) {
+    const std::int64_t row = p / g.out_w, column = p % g.out_w;
+    const std::int64_t count = std::min({g.out_w - column, chunk.end - p, kFilterBlockPositions});
+    runs.push_back({p - chunk.begin, count, windows.offset(row, column)});
+    p += count;
+  }
+  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+    windows.copy_window(image_n, grp * cg, cg, window);
+    transpose_gradient(dy + grp * ocg * P, P, ocg, width, ld, dy_t);
+    float* group_sums = sums + grp * depth * ld;
+    if (g.kernel_w == 3) {
+      add_filter_gradient_tiles<3>(streams, runs, g.stride_w, dy_t, ld, group_sums);
+    } else {
+      add_filter_gradient_tiles<2>(streams, runs, g.stride_w, dy_t, ld, group_sums);
+    }
+  }
+}
+
+// The f32 weight gradient directly (above): one dW^T per range of chunks, added up in range
+// order and transposed into grad_weight.
+void backward_filter_directly(const ConvShape& s, const float* image, const float* grad_output, float* grad_weight) {
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), ld = transposed_gradient_ld(s);
+  const std::int64_t sums_size = s.groups * depth * ld;
+  const std::vector<Chunk> chunks = make_chunks(s, sizeof(float));
+  const auto count = static_cast<std::int64_t>(chunks.size());
+  const std::int64_t ranges = std::max<std::int64_t>(1, ranges_for(count));
+  std::vector<float> partials(static_cast<std::size_t>(ranges * sums_size), 0.0f);
+  for_each_range(count, ranges, [&](std::int64_t range, std::int64_t first, std::int64_t last) {
+    for (std::int64_t i = first; i < last; ++i) {
+      const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
+      add_filter_gradient_directly(s, image + chunk.image * s.image_size(),
+                                   grad_output + chunk.image * s.out_channels * P + chunk.begin, chunk,
+                                   partials.data() + range * sums_size);
+    }
+  });
+  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+    for (std::int64_t o = 0; o < ocg; ++o) {
+      for (std::int64_t r = 0; r < depth; ++r) {
+        const std::int64_t e = (grp * depth + r) * ld + o;
+        float total = partials[static_cast<std::size_t>(e)];
+        for (std::int64_t k = 1; k < ranges; ++k) total += partials[static_cast<std::size_t>(k * sums_size + e)];
+        grad_weight[(grp * ocg + o) * depth + r] = total;
+      }
+    }
+  }
+}
+
 template <class T>
 void backward_filter(const ConvShape& s, const T* image, const T* grad_output, T* grad_weight) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (filter_gradient_is_direct(s)) return backward_filter_directly(s, image, grad_output, grad_weight);
+  }
   using C = compute_t<T>;
   const std::int64_t P = s.positions(), weight_size = s.out_channels * s.depth();
   const std::vector<Chunk> chunks = make_chunks(s, sizeof(operand_t<T>));

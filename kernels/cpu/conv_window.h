@@ -16,20 +16,75 @@
 
 namespace ember::kernels::cpu {
 
-// The panels' gather on AVX-512 for a horizontal stride of 1 and panels of 32 columns. The
-// chunk's input rows are first copied with their padding into a window (rows of Wp = W + 2 *
-// pad_w), after which the input of output position (oh, ow) under tap (kh, kw) is at ((oh - first
-// output row) * stride_h + kh * dh) * Wp + ow + kw * dw: every 16 positions of a panel read 16
-// values from one window of 32 elements, the same pattern for every tap, so each half panel of
-// each column-matrix row is two loads, one permute and one store. fits() is false where 16
-// positions can span more than 32 elements of the window: a kernel whose taps span more than 17
-// columns.
-class WindowGather {
+// A chunk's input rows copied with their padding into a small window (rows of Wp = W + 2 *
+// pad_w): the input of output position (oh, ow) under tap (kh, kw) is then at ((oh - first output
+// row) * stride_h + kh * dh) * Wp + ow * stride_w + kw * dw, the same pattern for every tap.
+class ChunkWindow {
  public:
-  WindowGather(const ConvGeometry& g, const Chunk& chunk) : g_(g) {
+  ChunkWindow(const ConvGeometry& g, const Chunk& chunk) : g_(g) {
     padded_w_ = g.width + 2 * g.pad_w;
     first_row_ = chunk.begin / g.out_w;
     rows_ = ((chunk.end - 1) / g.out_w - first_row_) * g.stride_h + 1 + (g.kernel_h - 1) * g.dilation_h;
+  }
+
+  // Elements of the padded copy of `channels` planes (and 32 more: the last vector reads past it).
+  std::int64_t window_elements(std::int64_t channels) const { return channels * rows_ * padded_w_ + 32; }
+  // Where tap (kh, kw) of channel c reads, from the window's start, for position 0 of the pattern.
+  std::int64_t tap_offset(std::int64_t c, std::int64_t kh, std::int64_t kw) const {
+    return c * rows_ * padded_w_ + kh * g_.dilation_h * padded_w_ + kw * g_.dilation_w;
+  }
+  // taps[r] = tap_offset of column-matrix row r = (c, kh, kw), for `channels` channels.
+  void tap_offsets(std::int64_t channels, std::int64_t* taps) const {
+    for (std::int64_t c = 0; c < channels; ++c) {
+      for (std::int64_t kh = 0; kh < g_.kernel_h; ++kh) {
+        for (std::int64_t kw = 0; kw < g_.kernel_w; ++kw) *taps++ = tap_offset(c, kh, kw);
+      }
+    }
+  }
+  // Where the input of output position (row, column) under tap (0, 0) lies in the window.
+  std::int64_t offset(std::int64_t row, std::int64_t column) const {
+    return (row - first_row_) * g_.stride_h * padded_w_ + column * g_.stride_w;
+  }
+
+  // Copies channels [first_channel, first_channel + channels) of the chunk's input rows, padded,
+  // into `window`: f32 from f32 or bf16 (widened, exactly), or bf16 as its bits (E = uint16_t).
+  template <class T, class E>
+  void copy_window(const T* image, std::int64_t first_channel, std::int64_t channels, E* window) const {
+    const std::int64_t top = first_row_ * g_.stride_h - g_.pad_h;  // the input row of the window's row 0
+    for (std::int64_t c = 0; c < channels; ++c) {
+      const T* plane = image + (first_channel + c) * g_.height * g_.width;
+      for (std::int64_t y = 0; y < rows_; ++y, window += padded_w_) {
+        const std::int64_t ih = top + y;
+        if (ih < 0 || ih >= g_.height) {
+          std::fill(window, window + padded_w_, E(0));
+          continue;
+        }
+        std::fill(window, window + g_.pad_w, E(0));
+        const T* row = plane + ih * g_.width;
+        if constexpr (sizeof(T) == sizeof(E)) {
+          std::memcpy(window + g_.pad_w, row, static_cast<std::size_t>(g_.width) * sizeof(E));
+        } else {
+          convert_row(row, g_.width, window + g_.pad_w);
+        }
+        std::fill(window + g_.pad_w + g_.width, window + padded_w_, E(0));
+      }
+    }
+    std::fill(window, window + 32, E(0));
+  }
+
+ protected:
+  const ConvGeometry& g_;
+  std::int64_t padded_w_ = 0, first_row_ = 0, rows_ = 0;  // first_row_: the chunk's first output row
+};
+
+// The panels' gather on AVX-512 for a horizontal stride of 1 and panels of 32 columns, from the
+// chunk's window: every 16 positions of a panel read 16 values from one stretch of 32 elements
+// of the window, the same pattern for every tap, so each half panel of each column-matrix row is
+// two loads, one permute and one store. fits() is false where 16 positions can span more than
+// 32 elements of the window: a kernel whose taps span more than 17 columns.
+class WindowGather : public ChunkWindow {
+ public:
+  WindowGather(const ConvGeometry& g, const Chunk& chunk) : ChunkWindow(g, chunk) {
     const std::int64_t halves = (chunk.size() + 15) / 16;
     starts_.resize(static_cast<std::size_t>(halves));
     indices_.resize(static_cast<std::size_t>(halves * 16));
@@ -60,46 +115,6 @@ class WindowGather {
   }
 
   bool fits() const { return fits_; }
-  // Elements of the padded copy of `channels` planes (and 32 more: the last window reads past it).
-  std::int64_t window_elements(std::int64_t channels) const { return channels * rows_ * padded_w_ + 32; }
-  // Where tap (kh, kw) of channel c reads, from the window's start, for position 0 of the pattern.
-  std::int64_t tap_offset(std::int64_t c, std::int64_t kh, std::int64_t kw) const {
-    return c * rows_ * padded_w_ + kh * g_.dilation_h * padded_w_ + kw * g_.dilation_w;
-  }
-  // taps[r] = tap_offset of column-matrix row r = (c, kh, kw), for `channels` channels.
-  void tap_offsets(std::int64_t channels, std::int64_t* taps) const {
-    for (std::int64_t c = 0; c < channels; ++c) {
-      for (std::int64_t kh = 0; kh < g_.kernel_h; ++kh) {
-        for (std::int64_t kw = 0; kw < g_.kernel_w; ++kw) *taps++ = tap_offset(c, kh, kw);
-      }
-    }
-  }
-
-  // Copies channels [first_channel, first_channel + channels) of the chunk's input rows, padded,
-  // into `window`: f32 from f32 or bf16 (widened, exactly), or bf16 as its bits (E = uint16_t).
-  template <class T, class E>
-  void copy_window(const T* image, std::int64_t first_channel, std::int64_t channels, E* window) const {
-    const std::int64_t top = first_row_ * g_.stride_h - g_.pad_h;  // the input row of the window's row 0
-    for (std::int64_t c = 0; c < channels; ++c) {
-      const T* plane = image + (first_channel + c) * g_.height * g_.width;
-      for (std::int64_t y = 0; y < rows_; ++y, window += padded_w_) {
-        const std::int64_t ih = top + y;
-        if (ih < 0 || ih >= g_.height) {
-          std::fill(window, window + padded_w_, E(0));
-          continue;
-        }
-        std::fill(window, window + g_.pad_w, E(0));
-        const T* row = plane + ih * g_.width;
-        if constexpr (sizeof(T) == sizeof(E)) {
-          std::memcpy(window + g_.pad_w, row, static_cast<std::size_t>(g_.width) * sizeof(E));
-        } else {
-          convert_row(row, g_.width, window + g_.pad_w);
-        }
-        std::fill(window + g_.pad_w + g_.width, window + padded_w_, E(0));
-      }
-    }
-    std::fill(window, window + 32, E(0));
-  }
 
   // Whether panel j's 32 positions are consecutive in one output row (most panels of a wide
   // image). Under every tap they then read 32 consecutive elements of the window: the panel is
@@ -201,13 +216,6 @@ class WindowGather {
   }
 
  private:
-  // Where the input of output position (row, column) under tap (0, 0) lies in the window.
-  std::int64_t offset(std::int64_t row, std::int64_t column) const {
-    return (row - first_row_) * g_.stride_h * padded_w_ + column;
-  }
-
-  const ConvGeometry& g_;
-  std::int64_t padded_w_ = 0, first_row_ = 0, rows_ = 0;  // first_row_: the chunk's first output row
   bool fits_ = false;
   std::vector<std::int64_t> starts_;
   std::vector<std::int32_t> indices_;

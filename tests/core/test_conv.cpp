@@ -363,6 +363,19 @@ TEST_CASE("conv2d's f32 and bf16 gradients match the definitions on every path: 
                                1e-2);
 }
 
+TEST_CASE("conv2d's f32 weight gradient computed directly from the window matches the definition") {
+  // On AVX-512 a kernel 2 or 3 taps wide without horizontal dilation sums dW^T in register
+  // tiles of channel rows (c, kh) by 4, 2 or 1 vectors of 16 output channels. 100 output
+  // channels per group are 7 vectors (tiles of 4, 2 and 1, the last vector partly empty); 3
+  // input channels x 3 rows are 9 channel rows, which no tile size divides (the last tile
+  // repeats a row and drops it); output rows of 300 positions are cut into runs of at most 256;
+  // one image on 2 threads is cut between them mid-row; a stride of 2 and a vertical dilation
+  // step the runs across the window.
+  check_conv_against_reference({1, 6, 7, 300}, {200, 3, 3, 3}, {.padding = {1, 1}, .groups = 2}, DType::f32, 2, 1e-4);
+  check_conv_against_reference({2, 4, 9, 20}, {6, 4, 2, 2}, {.stride = {2, 2}, .dilation = {2, 1}}, DType::f32, 2,
+                               1e-4);
+}
+
 TEST_CASE("conv_transpose2d and its gradients match the definitions on every path, with a bias") {
   // Its forward is the convolution's input gradient, started at the bias: the up-convolution
   // (2 x 2, stride 2) adds W^T @ x columns onto the bias in f32 (one image on 2 threads: the

@@ -1,0 +1,132 @@
+#pragma once
+// The weight gradient of the CPU convolution (kernels/cpu/conv.cpp) computed straight from a
+// chunk's window (conv_window.h), in f32 on AVX-512, for kernels two or three taps wide with no
+// horizontal dilation (nearly all of them). As a GEMM, dW_g = dy_g @ cols_g^T sums along the
+// column matrix's rows, which the micro-kernel wants transposed: that transpose costs a quarter
+// of the product. Here no column matrix is made. dy is transposed instead (dy^T [positions,
+// output channels], depth times smaller), and each position's row of dy^T is multiplied by the
+// input value under each tap, broadcast, into the rows of dW^T [depth, output channels]: a tile
+// of them (S channel rows (c, kh) of the window times KW taps, by OV vectors of 16 output
+// channels) stays in registers for all the chunk's positions, the sum running down the tile and
+// never across a vector's lanes.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+
+#include "kernels/cpu/transpose.h"
+
+namespace ember::kernels::cpu {
+
+// Positions [first, first + count) of a chunk (its rows of dy^T) along one output row, whose
+// input under tap (0, 0) starts at `origin` in the window and steps by the horizontal stride.
+struct PositionRun {
+  std::int64_t first, count, origin;
+};
+
+// dy_t[q * ld + o] = dy[o * stride + q] for o < channels, q < width; zero for o in [channels, ld)
+// (ld a multiple of 16), by 16 x 16 blocks transposed in registers.
+__attribute__((target("avx512f"))) inline void transpose_gradient(const float* dy, std::int64_t stride,
+                                                                   std::int64_t channels, std::int64_t width,
+                                                                   std::int64_t ld, float* dy_t) {
+  for (std::int64_t q0 = 0; q0 < width; q0 += 16) {
+    const std::int64_t n = std::min<std::int64_t>(16, width - q0);
+    const auto lanes = static_cast<__mmask16>((1u << n) - 1);
+    for (std::int64_t o0 = 0; o0 < ld; o0 += 16) {
+      __m512 rows[16];
+      for (std::int64_t t = 0; t < 16; ++t) {
+        rows[t] = o0 + t < channels ? _mm512_maskz_loadu_ps(lanes, dy + (o0 + t) * stride + q0) : _mm512_setzero_ps();
+      }
+      transpose_16x16(rows);
+      for (std::int64_t i = 0; i < n; ++i) _mm512_storeu_ps(dy_t + (q0 + i) * ld + o0, rows[i]);
+    }
+  }
+}
+
+// Positions summed in registers before the sums take them: blocks of this many keep the f32
+// rounding error near a blocked sum's, as in the GEMM's depth slices (kernels/cpu/gemm.cpp).
+inline constexpr std::int64_t kFilterBlockPositions = 256;
+
+// sums[i * ld + 16 k + lane] += dW^T row i of a tile, output channel 16 k + lane, over the
+// positions of `runs` (each at most kFilterBlockPositions long). The tile's stream s is a
+// channel row (c, kh) of the window: the input of tap (c, kh, kw) of a run's first position is
+// at streams[s] + origin + kw, and row i = s * KW + kw. Rows past `rows` (the last tile's streams
+// repeated to fill it) are dropped.
+template <int OV, int S, int KW>
+__attribute__((target("avx512f"))) void add_filter_tile(const float* const* streams, std::span<const PositionRun> runs,
+                                                        std::int64_t stride_w, const float* dy_t, std::int64_t ld,
+                                                        std::int64_t rows, float* sums) {
+  for (std::size_t b = 0; b < runs.size();) {  // blocks of runs of at most kFilterBlockPositions
+    std::size_t e = b;
+    for (std::int64_t summed = 0; e < runs.size() && summed + runs[e].count <= kFilterBlockPositions; ++e) {
+      summed += runs[e].count;
+    }
+    __m512 acc[S * KW][OV];
+    for (auto& row : acc) {
+      for (auto& v : row) v = _mm512_setzero_ps();
+    }
+    for (; b < e; ++b) {
+      const PositionRun& run = runs[b];
+      const float* x[S];
+      for (int s = 0; s < S; ++s) x[s] = streams[s] + run.origin;
+      const float* d = dy_t + run.first * ld;
+      const std::int64_t end = run.count * stride_w;
+      for (std::int64_t j = 0; j < end; j += stride_w, d += ld) {
+        __m512 gradient[OV];
+        for (int k = 0; k < OV; ++k) gradient[k] = _mm512_loadu_ps(d + 16 * k);
+        for (int s = 0; s < S; ++s) {
+          for (int kw = 0; kw < KW; ++kw) {
+            const __m512 input = _mm512_set1_ps(x[s][j + kw]);
+            for (int k = 0; k < OV; ++k) acc[s * KW + kw][k] = _mm512_fmadd_ps(input, gradient[k], acc[s * KW + kw][k]);
+          }
+        }
+      }
+    }
+    for (int i = 0; i < S * KW; ++i) {  // a constant bound, so that acc stays in registers
+      if (i >= rows) break;
+      for (int k = 0; k < OV; ++k) {
+        float* at = sums + i * ld + 16 * k;
+        _mm512_storeu_ps(at, _mm512_add_ps(_mm512_loadu_ps(at), acc[i][k]));
+      }
+    }
+  }
+}
+
+// Streams per tile for OV vectors of output channels and KW taps: as many as keep the tile's
+// accumulators within 24 of the 32 registers (the rest hold dy^T and the broadcast input), and
+// at most 8, for the general-purpose registers that hold their pointers.
+constexpr int tile_streams(int ov, int kw) { return std::min(8, 24 / (ov * kw)); }
+
+// sums [channel rows * KW, ld] += dW^T of one chunk and group: `streams` (channel rows of the
+// window, each row of dW^T its KW taps), `runs` and dy_t as above, ld / 16 vectors of output
+// channels, in tiles of tile_streams streams by 4, 2 or 1 vectors.
+template <int KW>
+void add_filter_gradient_tiles(std::span<const float* const> streams, std::span<const PositionRun> runs,
+                               std::int64_t stride_w, const float* dy_t, std::int64_t ld, float* sums) {
+  const auto count = static_cast<std::int64_t>(streams.size());
+  auto pass = [&]<int OV>(std::int64_t k0) {
+    constexpr int S = tile_streams(OV, KW);
+    for (std::int64_t s0 = 0; s0 < count; s0 += S) {
+      const std::int64_t valid = std::min<std::int64_t>(S, count - s0);
+      const float* tile[S];
+      for (int s = 0; s < S; ++s) tile[s] = streams[static_cast<std::size_t>(s0 + std::min<std::int64_t>(s, valid - 1))];
+      add_filter_tile<OV, S, KW>(tile, runs, stride_w, dy_t + 16 * k0, ld, valid * KW, sums + s0 * KW * ld + 16 * k0);
+    }
+  };
+  const std::int64_t vectors = ld / 16;
+  for (std::int64_t k0 = 0; k0 < vectors;) {
+    if (vectors - k0 >= 4) {
+      pass.template operator()<4>(k0);
+      k0 += 4;
+    } else if (vectors - k0 >= 2) {
+      pass.template operator()<2>(k0);
+      k0 += 2;
+    } else {
+      pass.template operator()<1>(k0);
+      k0 += 1;
+    }
+  }
+}
+
+}  // namespace ember::kernels::cpu
