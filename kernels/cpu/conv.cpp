@@ -347,57 +347,76 @@ bool add_filter_gradient_by_pair_panels(const ConvShape& s, const bfloat16* imag
 }
 
 
-// Whether the f32 weight gradient is computed directly from the window (conv_filter_direct.h):
-// on AVX-512, for a window of 2 or 3 taps across without horizontal dilation, not a pointwise
-// convolution (whose column matrix is the image itself, a plain GEMM).
+// Whether the weight gradient is computed directly from the window (conv_filter_direct.h): on
+// AVX-512 in f32, or with its dot products in bf16 for a horizontal stride of 1, for a window of
+// 2 or 3 taps across without horizontal dilation, not a pointwise convolution (whose column
+// matrix is the image itself, a plain GEMM).
+template <class T>
 bool filter_gradient_is_direct(const ConvShape& s) {
   const ConvGeometry& g = s.g;
-  return cpu_isa() >= Isa::avx512 && g.dilation_w == 1 && (g.kernel_w == 2 || g.kernel_w == 3) && !s.pointwise();
+  const bool kernel = cpu_isa() >= Isa::avx512 && g.dilation_w == 1 && (g.kernel_w == 2 || g.kernel_w == 3) &&
+                      !s.pointwise();
+  if constexpr (std::is_same_v<T, float>) return kernel;
+  if constexpr (std::is_same_v<T, bfloat16>) return kernel && g.stride_w == 1 && cpu_isa() >= Isa::avx512_bf16;
+  return false;
 }
 
 // The output channels of a group rounded up to whole vectors: the row length of dW^T.
 std::int64_t transposed_gradient_ld(const ConvShape& s) { return ceil_div(s.group_outputs(), 16) * 16; }
 
 // sums [groups, depth, ld] (dW^T per group) += one chunk's weight gradient, directly from its
-// window: per group the window copied, dy transposed and the tiles of conv_filter_direct.h
-// run over the chunk's positions, output row by output row.
-void add_filter_gradient_directly(const ConvShape& s, const float* image_n, const float* dy, const Chunk& chunk,
+// window (of f32, or of bf16 words): per group the window copied, dy transposed (in position
+// pairs for bf16) and the tiles of conv_filter_direct.h run over the chunk's positions, output
+// row by output row.
+template <class T>
+void add_filter_gradient_directly(const ConvShape& s, const T* image_n, const T* dy, const Chunk& chunk,
                                   float* sums) {
+  constexpr bool pairs = std::is_same_v<T, bfloat16>;
+  using E = std::conditional_t<pairs, std::uint16_t, float>;          // of the window
+  using D = std::conditional_t<pairs, std::uint32_t, float>;          // of dy^T
   const ConvGeometry& g = s.g;
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = g.channels / s.groups;
-  const std::int64_t ld = transposed_gradient_ld(s), width = chunk.size();
+  const std::int64_t ld = transposed_gradient_ld(s);
   const ChunkWindow windows(g, chunk);
-  float* window = thread_scratch<float>(Slot::window, windows.window_elements(cg));
-  float* dy_t = thread_scratch<float>(Slot::gradient, width * ld);
-  std::vector<const float*> streams;
+  E* window = thread_scratch<E>(Slot::window, windows.window_elements(cg));
+  std::vector<const E*> streams;
   for (std::int64_t c = 0; c < cg; ++c) {
     for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) streams.push_back(window + windows.tap_offset(c, kh, 0));
   }
   std::vector<PositionRun> runs;
+  std::int64_t rows = 0;  // of dy^T
   for (std::int64_t p = chunk.begin; p < chunk.end;) {
     const std::int64_t row = p / g.out_w, column = p % g.out_w;
     const std::int64_t count = std::min({g.out_w - column, chunk.end - p, kFilterBlockPositions});
-    runs.push_back({p - chunk.begin, count, windows.offset(row, column)});
+    runs.push_back({p - chunk.begin, count, windows.offset(row, column), rows});
+    rows += pairs ? ceil_div(count, 2) : count;
     p += count;
   }
+  D* dy_t = thread_scratch<D>(Slot::gradient, rows * ld);
   for (std::int64_t grp = 0; grp < s.groups; ++grp) {
     windows.copy_window(image_n, grp * cg, cg, window);
-    transpose_gradient(dy + grp * ocg * P, P, ocg, width, ld, dy_t);
+    const T* dy_g = dy + grp * ocg * P;
+    if constexpr (pairs) {
+      transpose_gradient_pairs(reinterpret_cast<const std::uint16_t*>(dy_g), P, ocg, runs, ld, dy_t);
+    } else {
+      transpose_gradient(dy_g, P, ocg, chunk.size(), ld, dy_t);
+    }
     float* group_sums = sums + grp * depth * ld;
     if (g.kernel_w == 3) {
-      add_filter_gradient_tiles<3>(streams, runs, g.stride_w, dy_t, ld, group_sums);
+      add_filter_gradient_tiles<3, E>(streams, runs, g.stride_w, dy_t, ld, group_sums);
     } else {
-      add_filter_gradient_tiles<2>(streams, runs, g.stride_w, dy_t, ld, group_sums);
+      add_filter_gradient_tiles<2, E>(streams, runs, g.stride_w, dy_t, ld, group_sums);
     }
   }
 }
 
-// The f32 weight gradient directly (above): one dW^T per range of chunks, added up in range
-// order and transposed into grad_weight.
-void backward_filter_directly(const ConvShape& s, const float* image, const float* grad_output, float* grad_weight) {
+// The weight gradient directly (above): one f32 dW^T per range of chunks, added up in range
+// order, transposed into grad_weight and rounded once.
+template <class T>
+void backward_filter_directly(const ConvShape& s, const T* image, const T* grad_output, T* grad_weight) {
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), ld = transposed_gradient_ld(s);
   const std::int64_t sums_size = s.groups * depth * ld;
-  const std::vector<Chunk> chunks = make_chunks(s, sizeof(float));
+  const std::vector<Chunk> chunks = make_chunks(s, sizeof(T));
   const auto count = static_cast<std::int64_t>(chunks.size());
   const std::int64_t ranges = std::max<std::int64_t>(1, ranges_for(count));
   std::vector<float> partials(static_cast<std::size_t>(ranges * sums_size), 0.0f);
@@ -415,7 +434,7 @@ void backward_filter_directly(const ConvShape& s, const float* image, const floa
         const std::int64_t e = (grp * depth + r) * ld + o;
         float total = partials[static_cast<std::size_t>(e)];
         for (std::int64_t k = 1; k < ranges; ++k) total += partials[static_cast<std::size_t>(k * sums_size + e)];
-        grad_weight[(grp * ocg + o) * depth + r] = total;
+        grad_weight[(grp * ocg + o) * depth + r] = static_cast<T>(total);
       }
     }
   }
@@ -423,8 +442,8 @@ void backward_filter_directly(const ConvShape& s, const float* image, const floa
 
 template <class T>
 void backward_filter(const ConvShape& s, const T* image, const T* grad_output, T* grad_weight) {
-  if constexpr (std::is_same_v<T, float>) {
-    if (filter_gradient_is_direct(s)) return backward_filter_directly(s, image, grad_output, grad_weight);
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, bfloat16>) {
+    if (filter_gradient_is_direct<T>(s)) return backward_filter_directly(s, image, grad_output, grad_weight);
   }
   using C = compute_t<T>;
   const std::int64_t P = s.positions(), weight_size = s.out_channels * s.depth();

@@ -363,17 +363,38 @@ TEST_CASE("conv2d's f32 and bf16 gradients match the definitions on every path: 
                                1e-2);
 }
 
-TEST_CASE("conv2d's f32 weight gradient computed directly from the window matches the definition") {
+TEST_CASE("conv2d's weight gradient computed directly from the window matches the definition, in f32 and bf16") {
   // On AVX-512 a kernel 2 or 3 taps wide without horizontal dilation sums dW^T in register
   // tiles of channel rows (c, kh) by 4, 2 or 1 vectors of 16 output channels. 100 output
   // channels per group are 7 vectors (tiles of 4, 2 and 1, the last vector partly empty); 3
   // input channels x 3 rows are 9 channel rows, which no tile size divides (the last tile
   // repeats a row and drops it); output rows of 300 positions are cut into runs of at most 256;
   // one image on 2 threads is cut between them mid-row; a stride of 2 and a vertical dilation
-  // step the runs across the window.
+  // step the runs across the window. bf16 (with the dot-product instructions) sums position
+  // pairs in f32: the odd run of 300 - 256 = 44, then 7 x 41 positions in odd runs of 41.
   check_conv_against_reference({1, 6, 7, 300}, {200, 3, 3, 3}, {.padding = {1, 1}, .groups = 2}, DType::f32, 2, 1e-4);
   check_conv_against_reference({2, 4, 9, 20}, {6, 4, 2, 2}, {.stride = {2, 2}, .dilation = {2, 1}}, DType::f32, 2,
                                1e-4);
+  check_conv_against_reference({1, 6, 7, 300}, {200, 3, 3, 3}, {.padding = {1, 1}, .groups = 2}, DType::bf16, 2, 1e-2);
+  check_conv_against_reference({2, 3, 9, 43}, {20, 3, 3, 3}, {.dilation = {2, 1}}, DType::bf16, 1, 1e-2);
+}
+
+TEST_CASE("conv2d's bf16 weight gradient reads no input past an odd row's last position") {
+  // 3 x 3 over 4 x 5 ones without padding: output rows of 3 positions, a pair and a half pair.
+  // The input past the half pair's position under tap kw = 2 is the next row's first, here
+  // infinite; it is read by no position under that tap, so dW[kh][2] is the sum of dy, 6, as
+  // dW[kh][1] and dW[2][0] are, while dW[0][0] and dW[1][0] (reading it) are not finite.
+  for (const DType dtype : {DType::f32, DType::bf16}) {
+    std::vector<float> values(20, 1.0f);
+    values[5] = std::numeric_limits<float>::infinity();  // row 1, column 0
+    const Tensor x = from_vector<float>(values, {1, 1, 4, 5}).to(dtype);
+    const Tensor w = ones({1, 1, 3, 3}).to(dtype).set_requires_grad(true);
+    sum(conv2d(x, w)).backward();
+    const std::vector<double> dw = w.grad().to_vector<double>();
+    for (const std::size_t e : {1, 2, 4, 5, 6, 7, 8}) CHECK(dw[e] == 6.0);
+    CHECK(!std::isfinite(dw[0]));
+    CHECK(!std::isfinite(dw[3]));
+  }
 }
 
 TEST_CASE("conv_transpose2d and its gradients match the definitions on every path, with a bias") {
