@@ -7,16 +7,19 @@
 // its dot products, no column matrix is built at all: the chunk's input rows are copied, padded,
 // into a small window, and the columns are gathered from it straight into the panels the packed
 // GEMM's micro-kernel reads (kernels/cpu/packed_gemm.h), one panel at a time, while the other
-// operand is packed once per call. The f32 weight gradient is summed straight from the window
-// in register tiles (kernels/cpu/conv_filter_direct.h), or, where that does not serve, from
-// those panels transposed (the depth is its product's columns); the input gradient computes its
-// columns in whole tiles and adds them to the image input row by input row. Other types and geometries keep the column matrix and
-// gemm(). Chunks run in parallel with the GEMM serial inside; bf16 products sum in f32 and f16
+// operand is packed once per call. With strides of 1 and more than 16 output channels the f32
+// forward skips the panels too, summing its outputs in register tiles straight from the window
+// (kernels/cpu/conv_forward_direct.h), as the weight gradient does in f32 and bf16
+// (kernels/cpu/conv_filter_direct.h; where that does not serve, it multiplies dy by the panels
+// transposed, the depth being its product's columns). The input gradient computes its columns in
+// whole tiles and adds them to the image input row by input row. Other types and geometries keep
+// the column matrix and gemm(). Chunks run in parallel with the GEMM serial inside; bf16 products
+// sum in f32 and f16
 // is widened to f32; the results are rounded once.
 //
 // This file holds the panel paths and the entry points; conv_chunks.h what all paths share,
-// conv_window.h the window and its gather, conv_filter_direct.h the weight gradient's tiles,
-// conv_columns.h the column-matrix path.
+// conv_window.h the window and its gather, conv_forward_direct.h and conv_filter_direct.h the
+// tiles of the forward and the weight gradient, conv_columns.h the column-matrix path.
 #include "kernels/conv.h"
 
 #include <immintrin.h>
@@ -31,6 +34,7 @@
 #include "kernels/cpu/conv_chunks.h"
 #include "kernels/cpu/conv_columns.h"
 #include "kernels/cpu/conv_filter_direct.h"
+#include "kernels/cpu/conv_forward_direct.h"
 #include "kernels/cpu/conv_window.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/packed_gemm.h"
@@ -155,6 +159,65 @@ class PackedWeights {
   std::int64_t group_bytes_ = 0;
 };
 
+// Whether the f32 forward is computed directly from the window (conv_forward_direct.h): on
+// AVX-512 with strides of 1, for more than one vector of output channels per group (with one,
+// each input broadcast would serve a single multiply-add, and the panels measure twice as fast),
+// not a pointwise convolution (a plain GEMM on the image).
+bool forward_is_direct(const ConvShape& s) {
+  return cpu_isa() >= Isa::avx512 && s.g.stride_h == 1 && s.g.stride_w == 1 && s.group_outputs() > 16 &&
+         !s.pointwise();
+}
+
+// The chunk's positions cut at output rows (each at most kFilterBlockPositions long), with their
+// window coordinates; row counts dy^T's rows: one per position (f32) or position pair (bf16).
+std::vector<PositionRun> position_runs(const ConvGeometry& g, const Chunk& chunk, const ChunkWindow& windows,
+                                       bool pairs) {
+  std::vector<PositionRun> runs;
+  std::int64_t rows = 0;
+  for (std::int64_t p = chunk.begin; p < chunk.end;) {
+    const std::int64_t row = p / g.out_w, column = p % g.out_w;
+    const std::int64_t count = std::min({g.out_w - column, chunk.end - p, kFilterBlockPositions});
+    runs.push_back({p - chunk.begin, count, windows.offset(row, column), rows});
+    rows += pairs ? ceil_div(count, 2) : count;
+    p += count;
+  }
+  return runs;
+}
+
+// The f32 forward directly from each chunk's window: W^T [depth, ld] per group packed once,
+// out^T of each chunk's coordinates computed in register tiles and its real positions
+// transposed into the output.
+void forward_directly(const ConvShape& s, const float* image, const float* weight, float* output) {
+  const ConvGeometry& g = s.g;
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = g.channels / s.groups;
+  const std::int64_t ld = ceil_div(ocg, 16) * 16;
+  std::vector<float> w_t(static_cast<std::size_t>(s.groups * depth * ld), 0.0f);
+  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+    for (std::int64_t o = 0; o < ocg; ++o) {
+      for (std::int64_t r = 0; r < depth; ++r) {
+        w_t[static_cast<std::size_t>((grp * depth + r) * ld + o)] = weight[(grp * ocg + o) * depth + r];
+      }
+    }
+  }
+  const std::vector<Chunk> chunks = make_chunks(s, sizeof(float));
+  for_each_item(static_cast<std::int64_t>(chunks.size()), [&](std::int64_t i) {
+    const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
+    const ChunkWindow windows(g, chunk);
+    const std::vector<PositionRun> runs = position_runs(g, chunk, windows, false);
+    const std::int64_t origin = runs.front().origin, coordinates = runs.back().origin + runs.back().count - origin;
+    float* window = thread_scratch<float>(Slot::window, windows.window_elements(cg));
+    auto* taps = thread_scratch<std::int64_t>(Slot::taps, depth);
+    windows.tap_offsets(cg, taps);
+    float* out_t = thread_scratch<float>(Slot::columns, (coordinates + kForwardOverhang + 16) * ld);
+    for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+      windows.copy_window(image + chunk.image * s.image_size(), grp * cg, cg, window);
+      forward_tiles(window + origin, taps, depth, coordinates, w_t.data() + grp * depth * ld, ld, out_t);
+      store_transposed_output(out_t, ld, origin, runs, ocg, P, s.accumulate,
+                              output + (chunk.image * s.out_channels + grp * ocg) * P + chunk.begin);
+    }
+  });
+}
+
 // The forward convolution in f32: the weights of each group packed once as the micro-kernel's A,
 // each chunk's columns gathered straight into B panels, each multiplied as soon as it is made,
 // and the chunks multiplied in parallel.
@@ -222,6 +285,7 @@ void forward_by_pair_panels(const ConvShape& s, const bfloat16* image, const bfl
 template <class T>
 void forward(const ConvShape& s, const T* image, const T* weight, T* output) {
   if constexpr (std::is_same_v<T, float>) {
+    if (forward_is_direct(s)) return forward_directly(s, image, weight, output);
     forward_by_panels(s, image, weight, output);
   } else if constexpr (std::is_same_v<T, bfloat16>) {
     if (s.g.stride_w == 1 && cpu_isa() >= Isa::avx512_bf16) return forward_by_pair_panels(s, image, weight, output);
@@ -383,15 +447,8 @@ void add_filter_gradient_directly(const ConvShape& s, const T* image_n, const T*
   for (std::int64_t c = 0; c < cg; ++c) {
     for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) streams.push_back(window + windows.tap_offset(c, kh, 0));
   }
-  std::vector<PositionRun> runs;
-  std::int64_t rows = 0;  // of dy^T
-  for (std::int64_t p = chunk.begin; p < chunk.end;) {
-    const std::int64_t row = p / g.out_w, column = p % g.out_w;
-    const std::int64_t count = std::min({g.out_w - column, chunk.end - p, kFilterBlockPositions});
-    runs.push_back({p - chunk.begin, count, windows.offset(row, column), rows});
-    rows += pairs ? ceil_div(count, 2) : count;
-    p += count;
-  }
+  const std::vector<PositionRun> runs = position_runs(g, chunk, windows, pairs);
+  const std::int64_t rows = runs.back().row + (pairs ? ceil_div(runs.back().count, 2) : runs.back().count);
   D* dy_t = thread_scratch<D>(Slot::gradient, rows * ld);
   for (std::int64_t grp = 0; grp < s.groups; ++grp) {
     windows.copy_window(image_n, grp * cg, cg, window);

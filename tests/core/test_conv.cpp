@@ -363,6 +363,19 @@ TEST_CASE("conv2d's f32 and bf16 gradients match the definitions on every path: 
                                1e-2);
 }
 
+TEST_CASE("conv2d's f32 forward computed directly from the window matches the definition") {
+  // On AVX-512 with strides of 1 and more than 16 output channels per group, the outputs of
+  // consecutive window coordinates (across row ends, whose junk columns are dropped) are summed
+  // in register tiles of 6, 12 or 24 coordinates by 4, 2 or 1 vectors of output channels and
+  // transposed into the output, or added onto the bias. 40 output channels are 3 vectors (tiles
+  // of 2 and 1, the last vector half empty), with wide padding and a vertical dilation; 24 with
+  // a 3 x 2 kernel, whose input gradient is itself a direct convolution of 40 output channels;
+  // the weight gradient test below takes 100 per group, 7 vectors, in 2 groups.
+  check_conv_against_reference({2, 5, 9, 23}, {40, 5, 3, 3}, {.padding = {1, 2}, .dilation = {2, 1}}, DType::f32, 2,
+                               1e-4);
+  check_conv_against_reference({1, 40, 6, 50}, {24, 40, 3, 2}, {}, DType::f32, 2, 1e-4);
+}
+
 TEST_CASE("conv2d's weight gradient computed directly from the window matches the definition, in f32 and bf16") {
   // On AVX-512 a kernel 2 or 3 taps wide without horizontal dilation sums dW^T in register
   // tiles of channel rows (c, kh) by 4, 2 or 1 vectors of 16 output channels. 100 output

@@ -1,0 +1,105 @@
+#pragma once
+// The forward convolution of the CPU (kernels/cpu/conv.cpp) computed straight from a chunk's
+// window (conv_window.h), in f32 on AVX-512, for strides of 1. Output position (oh, ow) of the
+// chunk is window coordinate v = (oh - first row) * Wp + ow, whose input under tap r is at
+// window[taps[r] + v]: consecutive coordinates read consecutive inputs under every tap, across
+// row ends too. So the outputs of a tile of P consecutive coordinates by OV vectors of 16 output
+// channels, out^T[v][o] = sum over r of window[taps[r] + v] * W^T[r][o], stay in registers over
+// the whole depth, each input broadcast from the window and each row of W^T loaded once per
+// tile. The coordinates past a row's last output (its Wp - out_w junk columns) are computed with
+// the rest and never stored: no column matrix and no gather, for a few per cent of extra work
+// on all but the narrowest images.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+
+#include "kernels/cpu/conv_filter_direct.h"
+#include "kernels/cpu/transpose.h"
+
+namespace ember::kernels::cpu {
+
+// out_t[i * ld + 16 k + lane] = the tile's output at coordinate v0 + i, output channel 16 k +
+// lane: window_v0 = window + v0, w_t the tile's first vector of W^T [depth, ld].
+template <int OV, int P>
+__attribute__((target("avx512f"))) void forward_tile(const float* window_v0, const std::int64_t* taps,
+                                                     std::int64_t depth, const float* w_t, std::int64_t ld,
+                                                     float* out_t) {
+  __m512 acc[P][OV];
+  for (auto& row : acc) {
+    for (auto& v : row) v = _mm512_setzero_ps();
+  }
+  for (std::int64_t r = 0; r < depth; ++r) {
+    const float* x = window_v0 + taps[r];
+    __m512 weights[OV];
+    for (int k = 0; k < OV; ++k) weights[k] = _mm512_loadu_ps(w_t + r * ld + 16 * k);
+    for (int i = 0; i < P; ++i) {
+      const __m512 input = _mm512_set1_ps(x[i]);
+      for (int k = 0; k < OV; ++k) acc[i][k] = _mm512_fmadd_ps(input, weights[k], acc[i][k]);
+    }
+  }
+  for (int i = 0; i < P; ++i) {
+    for (int k = 0; k < OV; ++k) _mm512_storeu_ps(out_t + i * ld + 16 * k, acc[i][k]);
+  }
+}
+
+// Positions per tile for OV vectors of output channels: 24 accumulators.
+constexpr int forward_tile_positions(int ov) { return 24 / ov; }
+
+// Coordinates a chunk's out^T must hold past its last: the last tile's overhang.
+inline constexpr std::int64_t kForwardOverhang = 24;
+
+// out_t [coordinates, ld] = the outputs at window coordinates [0, coordinates) of `window` (from
+// the chunk's first coordinate on), W^T [depth, ld] at w_t, in tiles of 4, 2 or 1 vectors of
+// output channels.
+inline void forward_tiles(const float* window, const std::int64_t* taps, std::int64_t depth, std::int64_t coordinates,
+                          const float* w_t, std::int64_t ld, float* out_t) {
+  auto pass = [&]<int OV>(std::int64_t k0) {
+    constexpr int P = forward_tile_positions(OV);
+    for (std::int64_t v0 = 0; v0 < coordinates; v0 += P) {
+      forward_tile<OV, P>(window + v0, taps, depth, w_t + 16 * k0, ld, out_t + v0 * ld + 16 * k0);
+    }
+  };
+  const std::int64_t vectors = ld / 16;
+  for (std::int64_t k0 = 0; k0 < vectors;) {
+    if (vectors - k0 >= 4) {
+      pass.template operator()<4>(k0);
+      k0 += 4;
+    } else if (vectors - k0 >= 2) {
+      pass.template operator()<2>(k0);
+      k0 += 2;
+    } else {
+      pass.template operator()<1>(k0);
+      k0 += 1;
+    }
+  }
+}
+
+// out[o * stride + run.first + q] (+)= out_t[(run.origin - origin + q) * ld + o] for each run's
+// positions q and o < channels: out^T's rows of real positions, transposed back by 16 x 16
+// blocks in registers (out_t has 16 rows of room past its last run).
+__attribute__((target("avx512f"))) inline void store_transposed_output(const float* out_t, std::int64_t ld,
+                                                                        std::int64_t origin,
+                                                                        std::span<const PositionRun> runs,
+                                                                        std::int64_t channels, std::int64_t stride,
+                                                                        bool accumulate, float* out) {
+  for (const PositionRun& run : runs) {
+    for (std::int64_t q0 = 0; q0 < run.count; q0 += 16) {
+      const auto lanes = static_cast<__mmask16>((1u << std::min<std::int64_t>(16, run.count - q0)) - 1);
+      const float* rows_at = out_t + (run.origin - origin + q0) * ld;
+      for (std::int64_t o0 = 0; o0 < channels; o0 += 16) {
+        __m512 rows[16];
+        for (std::int64_t t = 0; t < 16; ++t) rows[t] = _mm512_loadu_ps(rows_at + t * ld + o0);
+        transpose_16x16(rows);
+        for (std::int64_t o = 0; o < std::min<std::int64_t>(16, channels - o0); ++o) {
+          float* at = out + (o0 + o) * stride + run.first + q0;
+          const __m512 value = accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, at), rows[o]) : rows[o];
+          _mm512_mask_storeu_ps(at, lanes, value);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace ember::kernels::cpu
