@@ -14,8 +14,7 @@
 // transposed, the depth being its product's columns). The input gradient computes its columns in
 // whole tiles and adds them to the image input row by input row. Other types and geometries keep
 // the column matrix and gemm(). Chunks run in parallel with the GEMM serial inside; bf16 products
-// sum in f32 and f16
-// is widened to f32; the results are rounded once.
+// sum in f32 and f16 is widened to f32; the results are rounded once.
 //
 // This file holds the panel paths and the entry points; conv_chunks.h what all paths share,
 // conv_window.h the window and its gather, conv_forward_direct.h and conv_filter_direct.h the
