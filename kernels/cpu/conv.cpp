@@ -183,20 +183,18 @@ std::vector<PositionRun> position_runs(const ConvGeometry& g, const Chunk& chunk
   return runs;
 }
 
-// The f32 forward directly from each chunk's window: W^T [depth, ld] per group packed once,
+// The f32 forward directly from each chunk's window: W^T per group packed once (by blocks),
 // out^T of each chunk's coordinates computed in register tiles and its real positions
 // transposed into the output.
 void forward_directly(const ConvShape& s, const float* image, const float* weight, float* output) {
   const ConvGeometry& g = s.g;
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = g.channels / s.groups;
   const std::int64_t ld = ceil_div(ocg, 16) * 16;
-  std::vector<float> w_t(static_cast<std::size_t>(s.groups * depth * ld), 0.0f);
+  std::vector<float> w_t(static_cast<std::size_t>(s.groups * depth * ld));
   for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-    for (std::int64_t o = 0; o < ocg; ++o) {
-      for (std::int64_t r = 0; r < depth; ++r) {
-        w_t[static_cast<std::size_t>((grp * depth + r) * ld + o)] = weight[(grp * ocg + o) * depth + r];
-      }
-    }
+    const float* w = weight + grp * ocg * depth;
+    pack_blocked_weights(depth, ocg, ld, [&](std::int64_t r, std::int64_t o) { return w[o * depth + r]; },
+                         w_t.data() + grp * depth * ld);
   }
   const std::vector<Chunk> chunks = make_chunks(s, sizeof(float));
   for_each_item(static_cast<std::int64_t>(chunks.size()), [&](std::int64_t i) {

@@ -21,7 +21,7 @@
 namespace ember::kernels::cpu {
 
 // out_t[i * ld + 16 k + lane] = the tile's output at coordinate v0 + i, output channel 16 k +
-// lane: window_v0 = window + v0, w_t the tile's first vector of W^T [depth, ld].
+// lane: window_v0 = window + v0, w_t the tile's block of W^T (rows of OV vectors).
 template <int OV, int P>
 __attribute__((target("avx512f"))) void forward_tile(const float* window_v0, const std::int64_t* taps,
                                                      std::int64_t depth, const float* w_t, std::int64_t ld,
@@ -33,7 +33,7 @@ __attribute__((target("avx512f"))) void forward_tile(const float* window_v0, con
   for (std::int64_t r = 0; r < depth; ++r) {
     const float* x = window_v0 + taps[r];
     __m512 weights[OV];
-    for (int k = 0; k < OV; ++k) weights[k] = _mm512_loadu_ps(w_t + r * ld + 16 * k);
+    for (int k = 0; k < OV; ++k) weights[k] = _mm512_loadu_ps(w_t + (r * OV + k) * 16);
     for (int i = 0; i < P; ++i) {
       const __m512 input = _mm512_set1_ps(x[i]);
       for (int k = 0; k < OV; ++k) acc[i][k] = _mm512_fmadd_ps(input, weights[k], acc[i][k]);
@@ -50,29 +50,54 @@ constexpr int forward_tile_positions(int ov) { return 24 / ov; }
 // Coordinates a chunk's out^T must hold past its last: the last tile's overhang.
 inline constexpr std::int64_t kForwardOverhang = 24;
 
+// The vectors of output channels of the tiles that start at vector k0 of `vectors`: 4 while
+// there are 4, then 2, then 1.
+constexpr std::int64_t block_vectors(std::int64_t vectors, std::int64_t k0) {
+  return vectors - k0 >= 4 ? 4 : vectors - k0 >= 2 ? 2 : 1;
+}
+
+// W^T [depth, ld] by blocks of output channels, as forward_tiles reads it: the block that starts
+// at vector k0 (block_vectors wide) at k0 * 16 * depth, its rows one after another, so that a
+// tile streams its weights from one sequential run of memory. weight(r, o) gives W^T[r][o] for o
+// below the real output channels, past which the block holds zeros.
+template <class Weight>
+void pack_blocked_weights(std::int64_t depth, std::int64_t outputs, std::int64_t ld, const Weight& weight,
+                          float* w_t) {
+  for (std::int64_t k0 = 0; k0 < ld / 16;) {
+    const std::int64_t width = block_vectors(ld / 16, k0) * 16;
+    float* block = w_t + k0 * 16 * depth;
+    for (std::int64_t r = 0; r < depth; ++r) {
+      for (std::int64_t j = 0; j < width; ++j) {
+        const std::int64_t o = k0 * 16 + j;
+        block[r * width + j] = o < outputs ? weight(r, o) : 0.0f;
+      }
+    }
+    k0 += width / 16;
+  }
+}
+
 // out_t [coordinates, ld] = the outputs at window coordinates [0, coordinates) of `window` (from
-// the chunk's first coordinate on), W^T [depth, ld] at w_t, in tiles of 4, 2 or 1 vectors of
-// output channels.
+// the chunk's first coordinate on), W^T blocked at w_t (pack_blocked_weights), in tiles of 4, 2
+// or 1 vectors of output channels.
 inline void forward_tiles(const float* window, const std::int64_t* taps, std::int64_t depth, std::int64_t coordinates,
                           const float* w_t, std::int64_t ld, float* out_t) {
   auto pass = [&]<int OV>(std::int64_t k0) {
     constexpr int P = forward_tile_positions(OV);
     for (std::int64_t v0 = 0; v0 < coordinates; v0 += P) {
-      forward_tile<OV, P>(window + v0, taps, depth, w_t + 16 * k0, ld, out_t + v0 * ld + 16 * k0);
+      forward_tile<OV, P>(window + v0, taps, depth, w_t + k0 * 16 * depth, ld, out_t + v0 * ld + 16 * k0);
     }
   };
   const std::int64_t vectors = ld / 16;
   for (std::int64_t k0 = 0; k0 < vectors;) {
-    if (vectors - k0 >= 4) {
+    const std::int64_t width = block_vectors(vectors, k0);
+    if (width == 4) {
       pass.template operator()<4>(k0);
-      k0 += 4;
-    } else if (vectors - k0 >= 2) {
+    } else if (width == 2) {
       pass.template operator()<2>(k0);
-      k0 += 2;
     } else {
       pass.template operator()<1>(k0);
-      k0 += 1;
     }
+    k0 += width;
   }
 }
 
