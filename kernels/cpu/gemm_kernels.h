@@ -323,7 +323,7 @@ struct Bf16DotKernel {
   using PackedB = std::uint16_t;
   static constexpr std::int64_t mr = kWideMr;
   static constexpr std::int64_t nr = kBf16Nr;
-  static constexpr std::int64_t depth = 2 * kKc;  // the same bytes per panel as f32
+  static constexpr std::int64_t depth = 4 * kKc;  // twice f32's bytes per panel: half the slices, barriers and passes over C
   static std::int64_t pairs(std::int64_t kc) { return (kc + 1) / 2; }
   static std::int64_t a_panel(std::int64_t kc) { return mr * pairs(kc); }
   static std::int64_t b_panel(std::int64_t kc) { return 2 * kBf16Nr * pairs(kc); }
