@@ -51,13 +51,14 @@ TEST_CASE("matmul of every layout and dtype agrees with the f64 reference") {
 TEST_CASE("the CPU's packed GEMM is right across its block edges, layouts, half types and empty depth") {
   // kernels/cpu/gemm.cpp cuts C into 8 x 32 register blocks (6 x 16 in the AVX2 and plain
   // x86-64 variants, which the suite's second run forces with EMBER_CPU_ISA=generic), A into
-  // 96-row blocks, B into 1024-column blocks and the depth into 256-deep slices: these shapes end
-  // mid-block in every one of them. Reference: the same rounded inputs multiplied in f64 (Eigen's f64 GEMM, itself
+  // 96-row blocks, B into 1024-column blocks and the depth into slices of at most 256 (1024 for
+  // bf16 on the dot-product instructions, summed across slices in f32 and rounded once): these
+  // shapes end mid-block in every one of them. Reference: the same rounded inputs multiplied in f64 (Eigen's f64 GEMM, itself
   // checked against the triple loop above). f32 sums of k products in another order differ by
   // up to about 1e-5 sqrt(k) relative to max(1, |C|); f16/bf16 round the output once more.
   Generator generator(8);
   for (const auto& [m, n, k] : {std::tuple<std::int64_t, std::int64_t, std::int64_t>{197, 1100, 300},
-                                {7, 33, 513}, {1, 1, 1}, {100, 3, 1}, {64, 256, 784}}) {
+                                {7, 33, 513}, {9, 40, 1100}, {1, 1, 1}, {100, 3, 1}, {64, 256, 784}}) {
     INFO(m << " x " << n << " x " << k);
     const Tensor a = randn({m, k}, {.dtype = DType::f64}, generator);
     const Tensor b = randn({n, k}, {.dtype = DType::f64}, generator).t();  // column-major B
