@@ -82,12 +82,16 @@ void clamp(DType dtype, const Sizes& sizes, const Operand& out, const Operand& i
 void copy(DType out_dtype, DType in_dtype, const Sizes& sizes, const Operand& out, const Operand& in) {
   dispatch_all(out_dtype, "copy", [&]<class O>() {
     dispatch_all(in_dtype, "copy", [&]<class I>() {
-      if constexpr (std::is_same_v<O, bool>) {
-        map<O, I>(sizes, [](I x) { return static_cast<compute_t<I>>(x) != compute_t<I>(0); }, out, in);
+      // bf16 as its bits (loop_t), so that the loops vectorize.
+      using LO = loop_t<O>;
+      using LI = loop_t<I>;
+      if constexpr (std::is_same_v<O, I>) {
+        map<LO, LI>(sizes, [](LI x) { return x; }, out, in);  // the bits as they are (a bias spread, a gather)
+      } else if constexpr (std::is_same_v<O, bool>) {
+        map<O, LI>(sizes, [](LI x) { return widen<I>(x) != compute_t<I>(0); }, out, in);
       } else {
         // Through the compute types, since the half types convert only to and from float.
-        map<O, I>(sizes, [](I x) { return static_cast<O>(static_cast<compute_t<O>>(static_cast<compute_t<I>>(x))); },
-                  out, in);
+        map<LO, LI>(sizes, [](LI x) { return narrow<O>(static_cast<compute_t<O>>(widen<I>(x))); }, out, in);
       }
     });
   });
