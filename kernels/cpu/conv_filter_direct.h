@@ -82,14 +82,32 @@ __attribute__((target("avx512f,avx512bw"))) inline void transpose_gradient_pairs
   }
 }
 
-// The end of the block of runs that starts at run b: as many runs as hold at most
+// Calls add(block) for consecutive blocks of `runs`, each as many runs as hold at most
 // kFilterBlockPositions positions together.
-inline std::size_t block_end(std::span<const PositionRun> runs, std::size_t b) {
-  std::size_t e = b;
-  for (std::int64_t summed = 0; e < runs.size() && summed + runs[e].count <= kFilterBlockPositions; ++e) {
-    summed += runs[e].count;
+template <class Add>
+void for_each_block(std::span<const PositionRun> runs, const Add& add) {
+  for (std::size_t b = 0; b < runs.size();) {
+    std::size_t e = b;
+    for (std::int64_t summed = 0; e < runs.size() && summed + runs[e].count <= kFilterBlockPositions; ++e) {
+      summed += runs[e].count;
+    }
+    add(runs.subspan(b, e - b));
+    b = e;
   }
-  return e;
+}
+
+// A tile's accumulators at zero.
+template <int R, int OV>
+__attribute__((target("avx512f"), always_inline)) inline void clear_tile(__m512 (&acc)[R][OV]) {
+  for (auto& row : acc) {
+    for (auto& v : row) v = _mm512_setzero_ps();
+  }
+}
+
+// x[s] = streams[s] + origin: where a run's inputs start in each of the tile's streams.
+template <int S, class E>
+inline void point_streams(const E* const* streams, std::int64_t origin, const E* (&x)[S]) {
+  for (int s = 0; s < S; ++s) x[s] = streams[s] + origin;
 }
 
 // sums[i * ld + 16 k + lane] += acc[i][k] lane, for the tile's rows i < rows.
@@ -106,39 +124,32 @@ __attribute__((target("avx512f"), always_inline)) inline void add_tile(const __m
 }
 
 // sums[i * ld + 16 k + lane] += dW^T row i of a tile, output channel 16 k + lane, over the
-// positions of `runs` (each at most kFilterBlockPositions long), in f32. The tile's stream s is
-// a channel row (c, kh) of the window: the input of tap (c, kh, kw) of a run's first position is
-// at streams[s] + origin + kw, and row i = s * KW + kw. Rows past `rows` (the last tile's
-// streams repeated to fill it) are dropped.
+// positions of one block of runs (for_each_block), in f32. The tile's stream s is a channel row
+// (c, kh) of the window: the input of tap (c, kh, kw) of a run's first position is at streams[s]
+// + origin + kw, and row i = s * KW + kw. Rows past `rows` (the last tile's streams repeated to
+// fill it) are dropped.
 template <int OV, int S, int KW>
-__attribute__((target("avx512f"))) void add_filter_tile(const float* const* streams, std::span<const PositionRun> runs,
-                                                        std::int64_t stride_w, const float* dy_t, std::int64_t ld,
-                                                        std::int64_t rows, float* sums) {
-  for (std::size_t b = 0; b < runs.size();) {
-    const std::size_t e = block_end(runs, b);
-    __m512 acc[S * KW][OV];
-    for (auto& row : acc) {
-      for (auto& v : row) v = _mm512_setzero_ps();
-    }
-    for (; b < e; ++b) {
-      const PositionRun& run = runs[b];
-      const float* x[S];
-      for (int s = 0; s < S; ++s) x[s] = streams[s] + run.origin;
-      const float* d = dy_t + run.row * ld;
-      const std::int64_t end = run.count * stride_w;
-      for (std::int64_t j = 0; j < end; j += stride_w, d += ld) {
-        __m512 gradient[OV];
-        for (int k = 0; k < OV; ++k) gradient[k] = _mm512_loadu_ps(d + 16 * k);
-        for (int s = 0; s < S; ++s) {
-          for (int kw = 0; kw < KW; ++kw) {
-            const __m512 input = _mm512_set1_ps(x[s][j + kw]);
-            for (int k = 0; k < OV; ++k) acc[s * KW + kw][k] = _mm512_fmadd_ps(input, gradient[k], acc[s * KW + kw][k]);
-          }
+__attribute__((target("avx512f"))) void add_filter_block(const float* const* streams, std::span<const PositionRun> block,
+                                                         std::int64_t stride_w, const float* dy_t, std::int64_t ld,
+                                                         std::int64_t rows, float* sums) {
+  __m512 acc[S * KW][OV];
+  clear_tile(acc);
+  for (const PositionRun& run : block) {
+    const float* x[S];
+    point_streams(streams, run.origin, x);
+    const float* d = dy_t + run.row * ld;
+    for (std::int64_t j = 0; j < run.count * stride_w; j += stride_w, d += ld) {
+      __m512 gradient[OV];
+      for (int k = 0; k < OV; ++k) gradient[k] = _mm512_loadu_ps(d + 16 * k);
+      for (int s = 0; s < S; ++s) {
+        for (int kw = 0; kw < KW; ++kw) {
+          const __m512 input = _mm512_set1_ps(x[s][j + kw]);
+          for (int k = 0; k < OV; ++k) acc[s * KW + kw][k] = _mm512_fmadd_ps(input, gradient[k], acc[s * KW + kw][k]);
         }
       }
     }
-    add_tile(acc, rows, ld, sums);
   }
+  add_tile(acc, rows, ld, sums);
 }
 
 // One pair of positions (j, j + 1) of a run into a bf16 tile: the window's words at x[s] + j + kw
@@ -158,30 +169,24 @@ __attribute__((target("avx512f,avx512bf16"), always_inline)) inline void add_pos
   }
 }
 
-// add_filter_tile in bf16 (a horizontal stride of 1): the window's bf16 words, dy_t in position
+// add_filter_block in bf16 (a horizontal stride of 1): the window's bf16 words, dy_t in position
 // pairs (transpose_gradient_pairs), f32 sums.
 template <int OV, int S, int KW>
-__attribute__((target("avx512f,avx512bf16"))) void add_filter_tile_pairs(const std::uint16_t* const* streams,
-                                                                        std::span<const PositionRun> runs,
-                                                                        const std::uint32_t* dy_t, std::int64_t ld,
-                                                                        std::int64_t rows, float* sums) {
-  for (std::size_t b = 0; b < runs.size();) {
-    const std::size_t e = block_end(runs, b);
-    __m512 acc[S * KW][OV];
-    for (auto& row : acc) {
-      for (auto& v : row) v = _mm512_setzero_ps();
-    }
-    for (; b < e; ++b) {
-      const PositionRun& run = runs[b];
-      const std::uint16_t* x[S];
-      for (int s = 0; s < S; ++s) x[s] = streams[s] + run.origin;
-      const std::uint32_t* d = dy_t + run.row * ld;
-      const std::int64_t whole = run.count / 2 * 2;
-      for (std::int64_t j = 0; j < whole; j += 2, d += ld) add_position_pair<false, OV, S, KW>(acc, x, j, d);
-      if (whole < run.count) add_position_pair<true, OV, S, KW>(acc, x, whole, d);
-    }
-    add_tile(acc, rows, ld, sums);
+__attribute__((target("avx512f,avx512bf16"))) void add_filter_block_pairs(const std::uint16_t* const* streams,
+                                                                         std::span<const PositionRun> block,
+                                                                         const std::uint32_t* dy_t, std::int64_t ld,
+                                                                         std::int64_t rows, float* sums) {
+  __m512 acc[S * KW][OV];
+  clear_tile(acc);
+  for (const PositionRun& run : block) {
+    const std::uint16_t* x[S];
+    point_streams(streams, run.origin, x);
+    const std::uint32_t* d = dy_t + run.row * ld;
+    const std::int64_t whole = run.count / 2 * 2;
+    for (std::int64_t j = 0; j < whole; j += 2, d += ld) add_position_pair<false, OV, S, KW>(acc, x, j, d);
+    if (whole < run.count) add_position_pair<true, OV, S, KW>(acc, x, whole, d);
   }
+  add_tile(acc, rows, ld, sums);
 }
 
 // Streams per tile for OV vectors of output channels and KW taps: as many as keep the tile's
@@ -203,11 +208,13 @@ void add_filter_gradient_tiles(std::span<const E* const> streams, std::span<cons
       const E* tile[S];
       for (int s = 0; s < S; ++s) tile[s] = streams[static_cast<std::size_t>(s0 + std::min<std::int64_t>(s, valid - 1))];
       float* tile_sums = sums + s0 * KW * ld + 16 * k0;
-      if constexpr (std::is_same_v<E, float>) {
-        add_filter_tile<OV, S, KW>(tile, runs, stride_w, dy_t + 16 * k0, ld, valid * KW, tile_sums);
-      } else {
-        add_filter_tile_pairs<OV, S, KW>(tile, runs, dy_t + 16 * k0, ld, valid * KW, tile_sums);
-      }
+      for_each_block(runs, [&](std::span<const PositionRun> block) {
+        if constexpr (std::is_same_v<E, float>) {
+          add_filter_block<OV, S, KW>(tile, block, stride_w, dy_t + 16 * k0, ld, valid * KW, tile_sums);
+        } else {
+          add_filter_block_pairs<OV, S, KW>(tile, block, dy_t + 16 * k0, ld, valid * KW, tile_sums);
+        }
+      });
     }
   };
   const std::int64_t vectors = ld / 16;

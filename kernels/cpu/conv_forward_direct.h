@@ -27,9 +27,7 @@ __attribute__((target("avx512f"))) void forward_tile(const float* window_v0, con
                                                      std::int64_t depth, const float* w_t, std::int64_t ld,
                                                      float* out_t) {
   __m512 acc[P][OV];
-  for (auto& row : acc) {
-    for (auto& v : row) v = _mm512_setzero_ps();
-  }
+  clear_tile(acc);
   for (std::int64_t r = 0; r < depth; ++r) {
     const float* x = window_v0 + taps[r];
     __m512 weights[OV];
