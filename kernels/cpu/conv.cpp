@@ -208,7 +208,7 @@ void forward_directly(const ConvShape& s, const float* image, const float* weigh
     float* out_t = thread_scratch<float>(Slot::columns, (coordinates + kForwardOverhang + 16) * ld);
     for (std::int64_t grp = 0; grp < s.groups; ++grp) {
       windows.copy_window(image + chunk.image * s.image_size(), grp * cg, cg, window);
-      forward_tiles(window + origin, taps, depth, coordinates, w_t.data() + grp * depth * ld, ld, out_t);
+      forward_tiles(window + origin, runs, origin, taps, depth, w_t.data() + grp * depth * ld, ld, out_t);
       store_transposed_output(out_t, ld, origin, runs, ocg, P, s.accumulate,
                               output + (chunk.image * s.out_channels + grp * ocg) * P + chunk.begin);
     }

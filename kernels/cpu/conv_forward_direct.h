@@ -74,15 +74,29 @@ void pack_blocked_weights(std::int64_t depth, std::int64_t outputs, std::int64_t
   }
 }
 
-// out_t [coordinates, ld] = the outputs at window coordinates [0, coordinates) of `window` (from
-// the chunk's first coordinate on), W^T blocked at w_t (pack_blocked_weights), in tiles of 4, 2
-// or 1 vectors of output channels.
-inline void forward_tiles(const float* window, const std::int64_t* taps, std::int64_t depth, std::int64_t coordinates,
-                          const float* w_t, std::int64_t ld, float* out_t) {
+// out_t [coordinates, ld] = the outputs at the window coordinates of `runs` (from `origin`, the
+// first run's, on), W^T blocked at w_t (pack_blocked_weights), in tiles of 4, 2 or 1 vectors of
+// output channels. The tiles of P coordinates either run straight across the rows, junk columns
+// and all, or start afresh at each run (output row), their last ones overhanging its end (into
+// coordinates a later tile writes again): whichever computes fewer coordinates. A narrow image
+// gains (CNN layer 2's rows of 11 outputs in 13 columns: 12 coordinates a row, not 13).
+inline void forward_tiles(const float* window, std::span<const PositionRun> runs, std::int64_t origin,
+                          const std::int64_t* taps, std::int64_t depth, const float* w_t, std::int64_t ld,
+                          float* out_t) {
+  const std::int64_t coordinates = runs.back().origin + runs.back().count - origin;
   auto pass = [&]<int OV>(std::int64_t k0) {
     constexpr int P = forward_tile_positions(OV);
-    for (std::int64_t v0 = 0; v0 < coordinates; v0 += P) {
-      forward_tile<OV, P>(window + v0, taps, depth, w_t + k0 * 16 * depth, ld, out_t + v0 * ld + 16 * k0);
+    auto tiles = [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t v0 = begin; v0 < end; v0 += P) {
+        forward_tile<OV, P>(window + v0, taps, depth, w_t + k0 * 16 * depth, ld, out_t + v0 * ld + 16 * k0);
+      }
+    };
+    std::int64_t by_runs = 0;
+    for (const PositionRun& run : runs) by_runs += (run.count + P - 1) / P;
+    if (by_runs < (coordinates + P - 1) / P) {
+      for (const PositionRun& run : runs) tiles(run.origin - origin, run.origin - origin + run.count);
+    } else {
+      tiles(0, coordinates);
     }
   };
   const std::int64_t vectors = ld / 16;

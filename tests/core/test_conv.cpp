@@ -370,10 +370,13 @@ TEST_CASE("conv2d's f32 forward computed directly from the window matches the de
   // transposed into the output, or added onto the bias. 40 output channels are 3 vectors (tiles
   // of 2 and 1, the last vector half empty), with wide padding and a vertical dilation; 24 with
   // a 3 x 2 kernel, whose input gradient is itself a direct convolution of 40 output channels;
-  // the weight gradient test below takes 100 per group, 7 vectors, in 2 groups.
+  // the weight gradient test below takes 100 per group, 7 vectors, in 2 groups. Rows of 5
+  // outputs in 7 columns: the tiles of 6 by 4 vectors start afresh at each row (5 tiles an
+  // image, not 6), the tiles of 24 by the fifth vector run across the rows.
   check_conv_against_reference({2, 5, 9, 23}, {40, 5, 3, 3}, {.padding = {1, 2}, .dilation = {2, 1}}, DType::f32, 2,
                                1e-4);
   check_conv_against_reference({1, 40, 6, 50}, {24, 40, 3, 2}, {}, DType::f32, 2, 1e-4);
+  check_conv_against_reference({2, 6, 7, 7}, {70, 6, 3, 3}, {}, DType::f32, 2, 1e-4);
 }
 
 TEST_CASE("conv2d's weight gradient computed directly from the window matches the definition, in f32 and bf16") {
