@@ -415,8 +415,9 @@ TEST_CASE("conv2d's bf16 weight gradient reads no input past an odd row's last p
 
 TEST_CASE("conv_transpose2d and its gradients match the definitions on every path, with a bias") {
   // Its forward is the convolution's input gradient, started at the bias: the up-convolution
-  // (2 x 2, stride 2) adds W^T @ x columns onto the bias in f32 (one image on 2 threads: the
-  // threads share each chunk), in bf16 (an f32 copy of the image, rounded once) and, through a
+  // (2 x 2, stride 2) adds W^T @ x columns onto the bias in f32 (on AVX-512 the two taps of a row
+  // interleaved 16 positions at a time, rows of 15 ending in a partial vector; one image on 2
+  // threads: the threads share each chunk), in bf16 (an f32 copy of the image, rounded once) and, through a
   // column matrix, in f64 and f16; stride 1 with fewer input than output channels is itself a
   // convolution, whose products accumulate onto the bias.
   const Conv2dParams up{.stride = {2, 2}};
