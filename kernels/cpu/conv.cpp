@@ -588,7 +588,7 @@ void backward_data_by_convolution(const ConvShape& s, const T* weight, const T* 
 // the slower edge path), then added onto the image (in f32: bf16 images are summed in an f32
 // copy and rounded once). Chunks of one image overlap on it, so they are added in order: each
 // image goes to one thread, or, with fewer images than threads, the threads share each chunk,
-// the products by row panels of W^T and the adding by channels.
+// the packing by pieces of dy, the products by row panels of W^T and the adding by channels.
 template <class T>
 void backward_data_by_panels(const ConvShape& s, const T* weight, const T* grad_output, T* grad_image) {
   const ConvGeometry& g = s.g;
@@ -600,8 +600,8 @@ void backward_data_by_panels(const ConvShape& s, const T* weight, const T* grad_
   const std::vector<Chunk> chunks = make_chunks(s, sizeof(T));
   if (chunks.empty()) return;  // an empty batch: no image to write
   const std::int64_t per_image = static_cast<std::int64_t>(chunks.size()) / std::max<std::int64_t>(g.batch, 1);
-  const std::int64_t dy_bytes = layout.b_panels(chunks.front().size()) * layout.b_panel_elements(ocg) *
-                                (layout.pairs() ? std::int64_t{2} : std::int64_t{4});
+  const std::int64_t panel_bytes = layout.b_panel_elements(ocg) * (layout.pairs() ? std::int64_t{2} : std::int64_t{4});
+  const std::int64_t dy_bytes = layout.b_panels(chunks.front().size()) * panel_bytes;
 
   // The steps of one chunk of image n, each over its items, in this order: pack dy per group;
   // multiply per (group, row panel of A); add per channel (onto `sums`, image n's f32 gradient).
@@ -611,8 +611,14 @@ void backward_data_by_panels(const ConvShape& s, const T* weight, const T* grad_
     std::byte* packed_dy;
     float *cols, *sums;
   };
-  auto pack = [&](const Step& step, std::int64_t grp) {
-    pack_rhs(dtype_of<T>, ocg, step.width, {step.dy + grp * ocg * P, P, 1}, step.packed_dy + grp * dy_bytes);
+  // Item `item` of `pieces` per group: group item / pieces's dy, a share of its panels, packed.
+  auto pack = [&](const Step& step, std::int64_t item, std::int64_t pieces) {
+    const std::int64_t grp = item / pieces, piece = item % pieces, panels = layout.b_panels(step.width);
+    const std::int64_t first = piece * panels / pieces, last = (piece + 1) * panels / pieces;
+    const std::int64_t j0 = first * layout.columns, n = std::min(step.width, last * layout.columns) - j0;
+    if (n <= 0) return;
+    pack_rhs(dtype_of<T>, ocg, n, {step.dy + grp * ocg * P + j0, P, 1},
+             step.packed_dy + grp * dy_bytes + first * panel_bytes);
   };
   auto multiply = [&](const Step& step, std::int64_t item) {
     const std::int64_t grp = item / row_panels, row = item % row_panels * layout.rows;
@@ -646,7 +652,7 @@ void backward_data_by_panels(const ConvShape& s, const T* weight, const T* grad_
       start_sums(grad_image + n * image, image, s.accumulate, sums);
       for (const Chunk& chunk : chunks_of(n)) {
         const Step step = make_step(n, chunk, sums);
-        for (std::int64_t grp = 0; grp < s.groups; ++grp) pack(step, grp);
+        for (std::int64_t grp = 0; grp < s.groups; ++grp) pack(step, grp, 1);
         for (std::int64_t item = 0; item < s.groups * row_panels; ++item) multiply(step, item);
         add_columns(g, step.cols, step.ld, chunk, sums, std::int64_t{0}, g.channels);
       }
@@ -654,6 +660,7 @@ void backward_data_by_panels(const ConvShape& s, const T* weight, const T* grad_
     });
     return;
   }
+  const std::int64_t team = omp_get_max_threads();  // each group's packing is cut in as many pieces
   for (std::int64_t n = 0; n < g.batch; ++n) {
     float* sums = sums_of(n, thread_scratch<float>(Slot::image, image));  // the calling thread's, shared
     start_sums(grad_image + n * image, image, s.accumulate, sums);
@@ -662,7 +669,7 @@ void backward_data_by_panels(const ConvShape& s, const T* weight, const T* grad_
 #pragma omp parallel
       {
 #pragma omp for schedule(static)
-        for (std::int64_t grp = 0; grp < s.groups; ++grp) pack(step, grp);
+        for (std::int64_t item = 0; item < s.groups * team; ++item) pack(step, item, team);
 #pragma omp for schedule(static)
         for (std::int64_t item = 0; item < s.groups * row_panels; ++item) multiply(step, item);
 #pragma omp for schedule(static)
