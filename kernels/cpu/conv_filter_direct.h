@@ -189,6 +189,29 @@ __attribute__((target("avx512f,avx512bf16"))) void add_filter_block_pairs(const 
   add_tile(acc, rows, ld, sums);
 }
 
+// The vectors of output channels of the tiles that start at vector k0 of `vectors`: 4 while
+// there are 4, then 2, then 1.
+constexpr std::int64_t block_vectors(std::int64_t vectors, std::int64_t k0) {
+  return vectors - k0 >= 4 ? 4 : vectors - k0 >= 2 ? 2 : 1;
+}
+
+// Calls pass.template operator()<OV>(k0) for the blocks [k0, k0 + OV) of `vectors` vectors of
+// output channels (OV = block_vectors), in order.
+template <class Pass>
+void for_each_vector_block(std::int64_t vectors, const Pass& pass) {
+  for (std::int64_t k0 = 0; k0 < vectors;) {
+    const std::int64_t width = block_vectors(vectors, k0);
+    if (width == 4) {
+      pass.template operator()<4>(k0);
+    } else if (width == 2) {
+      pass.template operator()<2>(k0);
+    } else {
+      pass.template operator()<1>(k0);
+    }
+    k0 += width;
+  }
+}
+
 // Streams per tile for OV vectors of output channels and KW taps: as many as keep the tile's
 // accumulators within 24 of the 32 registers (the rest hold dy^T and the broadcast input), and
 // at most 8, for the general-purpose registers that hold their pointers.
@@ -217,19 +240,7 @@ void add_filter_gradient_tiles(std::span<const E* const> streams, std::span<cons
       });
     }
   };
-  const std::int64_t vectors = ld / 16;
-  for (std::int64_t k0 = 0; k0 < vectors;) {
-    if (vectors - k0 >= 4) {
-      pass.template operator()<4>(k0);
-      k0 += 4;
-    } else if (vectors - k0 >= 2) {
-      pass.template operator()<2>(k0);
-      k0 += 2;
-    } else {
-      pass.template operator()<1>(k0);
-      k0 += 1;
-    }
-  }
+  for_each_vector_block(ld / 16, pass);
 }
 
 }  // namespace ember::kernels::cpu

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <span>
 
-#include "kernels/cpu/conv_filter_direct.h"
+#include "kernels/cpu/conv_filter_direct.h"  // PositionRun, clear_tile, for_each_vector_block
 #include "kernels/cpu/transpose.h"
 
 namespace ember::kernels::cpu {
@@ -47,12 +47,6 @@ constexpr int forward_tile_positions(int ov) { return 24 / ov; }
 
 // Coordinates a chunk's out^T must hold past its last: the last tile's overhang.
 inline constexpr std::int64_t kForwardOverhang = 24;
-
-// The vectors of output channels of the tiles that start at vector k0 of `vectors`: 4 while
-// there are 4, then 2, then 1.
-constexpr std::int64_t block_vectors(std::int64_t vectors, std::int64_t k0) {
-  return vectors - k0 >= 4 ? 4 : vectors - k0 >= 2 ? 2 : 1;
-}
 
 // W^T [depth, ld] by blocks of output channels, as forward_tiles reads it: the block that starts
 // at vector k0 (block_vectors wide) at k0 * 16 * depth, its rows one after another, so that a
@@ -99,18 +93,7 @@ inline void forward_tiles(const float* window, std::span<const PositionRun> runs
       tiles(0, coordinates);
     }
   };
-  const std::int64_t vectors = ld / 16;
-  for (std::int64_t k0 = 0; k0 < vectors;) {
-    const std::int64_t width = block_vectors(vectors, k0);
-    if (width == 4) {
-      pass.template operator()<4>(k0);
-    } else if (width == 2) {
-      pass.template operator()<2>(k0);
-    } else {
-      pass.template operator()<1>(k0);
-    }
-    k0 += width;
-  }
+  for_each_vector_block(ld / 16, pass);
 }
 
 // out[o * stride + run.first + q] (+)= out_t[(run.origin - origin + q) * ld + o] for each run's
