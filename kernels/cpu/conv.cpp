@@ -17,8 +17,8 @@
 // sum in f32 and f16 is widened to f32; the results are rounded once.
 //
 // This file holds the panel paths and the entry points; conv_chunks.h what all paths share,
-// conv_window.h the window and its gather, conv_forward_direct.h and conv_filter_direct.h the
-// tiles of the forward and the weight gradient, conv_columns.h the column-matrix path.
+// conv_window.h the window and its gather, conv_direct.cpp the direct paths (their tiles in
+// conv_forward_direct.h and conv_filter_direct.h), conv_columns.h the column-matrix path.
 #include "kernels/conv.h"
 
 #include <immintrin.h>
@@ -32,8 +32,7 @@
 
 #include "kernels/cpu/conv_chunks.h"
 #include "kernels/cpu/conv_columns.h"
-#include "kernels/cpu/conv_filter_direct.h"
-#include "kernels/cpu/conv_forward_direct.h"
+#include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/conv_window.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/packed_gemm.h"
@@ -157,63 +156,6 @@ class PackedWeights {
   std::unique_ptr<std::byte[]> bytes_;
   std::int64_t group_bytes_ = 0;
 };
-
-// Whether the f32 forward is computed directly from the window (conv_forward_direct.h): on
-// AVX-512 with strides of 1, for more than one vector of output channels per group (with one,
-// each input broadcast would serve a single multiply-add, and the panels measure twice as fast),
-// not a pointwise convolution (a plain GEMM on the image).
-bool forward_is_direct(const ConvShape& s) {
-  return cpu_isa() >= Isa::avx512 && s.g.stride_h == 1 && s.g.stride_w == 1 && s.group_outputs() > 16 &&
-         !s.pointwise();
-}
-
-// The chunk's positions cut at output rows (each at most kFilterBlockPositions long), with their
-// window coordinates; row counts dy^T's rows: one per position (f32) or position pair (bf16).
-std::vector<PositionRun> position_runs(const ConvGeometry& g, const Chunk& chunk, const ChunkWindow& windows,
-                                       bool pairs) {
-  std::vector<PositionRun> runs;
-  std::int64_t rows = 0;
-  for (std::int64_t p = chunk.begin; p < chunk.end;) {
-    const std::int64_t row = p / g.out_w, column = p % g.out_w;
-    const std::int64_t count = std::min({g.out_w - column, chunk.end - p, kFilterBlockPositions});
-    runs.push_back({p - chunk.begin, count, windows.offset(row, column), rows});
-    rows += pairs ? ceil_div(count, 2) : count;
-    p += count;
-  }
-  return runs;
-}
-
-// The f32 forward directly from each chunk's window: W^T per group packed once (by blocks),
-// out^T of each chunk's coordinates computed in register tiles and its real positions
-// transposed into the output.
-void forward_directly(const ConvShape& s, const float* image, const float* weight, float* output) {
-  const ConvGeometry& g = s.g;
-  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = g.channels / s.groups;
-  const std::int64_t ld = ceil_div(ocg, 16) * 16;
-  std::vector<float> w_t(static_cast<std::size_t>(s.groups * depth * ld));
-  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-    const float* w = weight + grp * ocg * depth;
-    pack_blocked_weights(depth, ocg, ld, [&](std::int64_t r, std::int64_t o) { return w[o * depth + r]; },
-                         w_t.data() + grp * depth * ld);
-  }
-  const std::vector<Chunk> chunks = make_chunks(s, sizeof(float));
-  for_each_item(static_cast<std::int64_t>(chunks.size()), [&](std::int64_t i) {
-    const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
-    const ChunkWindow windows(g, chunk);
-    const std::vector<PositionRun> runs = position_runs(g, chunk, windows, false);
-    const std::int64_t origin = runs.front().origin, coordinates = runs.back().origin + runs.back().count - origin;
-    float* window = thread_scratch<float>(Slot::window, windows.window_elements(cg));
-    auto* taps = thread_scratch<std::int64_t>(Slot::taps, depth);
-    windows.tap_offsets(cg, taps);
-    float* out_t = thread_scratch<float>(Slot::columns, (coordinates + kForwardOverhang + 16) * ld);
-    for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-      windows.copy_window(image + chunk.image * s.image_size(), grp * cg, cg, window);
-      forward_tiles(window + origin, runs, origin, taps, depth, w_t.data() + grp * depth * ld, ld, out_t);
-      store_transposed_output(out_t, ld, origin, runs, ocg, P, s.accumulate,
-                              output + (chunk.image * s.out_channels + grp * ocg) * P + chunk.begin);
-    }
-  });
-}
 
 // The forward convolution in f32: the weights of each group packed once as the micro-kernel's A,
 // each chunk's columns gathered straight into B panels, each multiplied as soon as it is made,
@@ -408,96 +350,10 @@ bool add_filter_gradient_by_pair_panels(const ConvShape& s, const bfloat16* imag
 }
 
 
-// Whether the weight gradient is computed directly from the window (conv_filter_direct.h): on
-// AVX-512 in f32, or with its dot products in bf16 for a horizontal stride of 1, for a window of
-// 2 or 3 taps across without horizontal dilation, not a pointwise convolution (whose column
-// matrix is the image itself, a plain GEMM).
-template <class T>
-bool filter_gradient_is_direct(const ConvShape& s) {
-  const ConvGeometry& g = s.g;
-  const bool kernel = cpu_isa() >= Isa::avx512 && g.dilation_w == 1 && (g.kernel_w == 2 || g.kernel_w == 3) &&
-                      !s.pointwise();
-  if constexpr (std::is_same_v<T, float>) return kernel;
-  if constexpr (std::is_same_v<T, bfloat16>) return kernel && g.stride_w == 1 && cpu_isa() >= Isa::avx512_bf16;
-  return false;
-}
-
-// The output channels of a group rounded up to whole vectors: the row length of dW^T.
-std::int64_t transposed_gradient_ld(const ConvShape& s) { return ceil_div(s.group_outputs(), 16) * 16; }
-
-// sums [groups, depth, ld] (dW^T per group) += one chunk's weight gradient, directly from its
-// window (of f32, or of bf16 words): per group the window copied, dy transposed (in position
-// pairs for bf16) and the tiles of conv_filter_direct.h run over the chunk's positions, output
-// row by output row.
-template <class T>
-void add_filter_gradient_directly(const ConvShape& s, const T* image_n, const T* dy, const Chunk& chunk,
-                                  float* sums) {
-  constexpr bool pairs = std::is_same_v<T, bfloat16>;
-  using E = std::conditional_t<pairs, std::uint16_t, float>;          // of the window
-  using D = std::conditional_t<pairs, std::uint32_t, float>;          // of dy^T
-  const ConvGeometry& g = s.g;
-  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = g.channels / s.groups;
-  const std::int64_t ld = transposed_gradient_ld(s);
-  const ChunkWindow windows(g, chunk);
-  E* window = thread_scratch<E>(Slot::window, windows.window_elements(cg));
-  std::vector<const E*> streams;
-  for (std::int64_t c = 0; c < cg; ++c) {
-    for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) streams.push_back(window + windows.tap_offset(c, kh, 0));
-  }
-  const std::vector<PositionRun> runs = position_runs(g, chunk, windows, pairs);
-  const std::int64_t rows = runs.back().row + (pairs ? ceil_div(runs.back().count, 2) : runs.back().count);
-  D* dy_t = thread_scratch<D>(Slot::gradient, rows * ld);
-  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-    windows.copy_window(image_n, grp * cg, cg, window);
-    const T* dy_g = dy + grp * ocg * P;
-    if constexpr (pairs) {
-      transpose_gradient_pairs(reinterpret_cast<const std::uint16_t*>(dy_g), P, ocg, runs, ld, dy_t);
-    } else {
-      transpose_gradient(dy_g, P, ocg, chunk.size(), ld, dy_t);
-    }
-    float* group_sums = sums + grp * depth * ld;
-    if (g.kernel_w == 3) {
-      add_filter_gradient_tiles<3, E>(streams, runs, g.stride_w, dy_t, ld, group_sums);
-    } else {
-      add_filter_gradient_tiles<2, E>(streams, runs, g.stride_w, dy_t, ld, group_sums);
-    }
-  }
-}
-
-// The weight gradient directly (above): one f32 dW^T per range of chunks, added up in range
-// order, transposed into grad_weight and rounded once.
-template <class T>
-void backward_filter_directly(const ConvShape& s, const T* image, const T* grad_output, T* grad_weight) {
-  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), ld = transposed_gradient_ld(s);
-  const std::int64_t sums_size = s.groups * depth * ld;
-  const std::vector<Chunk> chunks = make_chunks(s, sizeof(T));
-  const auto count = static_cast<std::int64_t>(chunks.size());
-  const std::int64_t ranges = std::max<std::int64_t>(1, ranges_for(count));
-  std::vector<float> partials(static_cast<std::size_t>(ranges * sums_size), 0.0f);
-  for_each_range(count, ranges, [&](std::int64_t range, std::int64_t first, std::int64_t last) {
-    for (std::int64_t i = first; i < last; ++i) {
-      const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
-      add_filter_gradient_directly(s, image + chunk.image * s.image_size(),
-                                   grad_output + chunk.image * s.out_channels * P + chunk.begin, chunk,
-                                   partials.data() + range * sums_size);
-    }
-  });
-  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
-    for (std::int64_t o = 0; o < ocg; ++o) {
-      for (std::int64_t r = 0; r < depth; ++r) {
-        const std::int64_t e = (grp * depth + r) * ld + o;
-        float total = partials[static_cast<std::size_t>(e)];
-        for (std::int64_t k = 1; k < ranges; ++k) total += partials[static_cast<std::size_t>(k * sums_size + e)];
-        grad_weight[(grp * ocg + o) * depth + r] = static_cast<T>(total);
-      }
-    }
-  }
-}
-
 template <class T>
 void backward_filter(const ConvShape& s, const T* image, const T* grad_output, T* grad_weight) {
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, bfloat16>) {
-    if (filter_gradient_is_direct<T>(s)) return backward_filter_directly(s, image, grad_output, grad_weight);
+    if (filter_gradient_is_direct(s, dtype_of<T>)) return backward_filter_directly(s, image, grad_output, grad_weight);
   }
   using C = compute_t<T>;
   const std::int64_t P = s.positions(), weight_size = s.out_channels * s.depth();
@@ -603,7 +459,8 @@ void backward_data_by_panels(const ConvShape& s, const T* weight, const T* grad_
   const std::int64_t panel_bytes = layout.b_panel_elements(ocg) * (layout.pairs() ? std::int64_t{2} : std::int64_t{4});
   const std::int64_t dy_bytes = layout.b_panels(chunks.front().size()) * panel_bytes;
 
-  // The steps of one chunk of image n, each over its items, in this order: pack dy per group;
+  // The steps of one chunk of image n, each over its items, in this order: pack dy per group (or
+  // per piece of a group);
   // multiply per (group, row panel of A); add per channel (onto `sums`, image n's f32 gradient).
   struct Step {
     const std::int64_t width, ld;

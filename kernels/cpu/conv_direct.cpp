@@ -1,0 +1,163 @@
+// The CPU convolution's direct paths (kernels/cpu/conv_direct.h): the chunks, windows and dy^T
+// around the register tiles of conv_forward_direct.h and conv_filter_direct.h.
+#include "kernels/cpu/conv_direct.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "kernels/cpu/conv_filter_direct.h"
+#include "kernels/cpu/conv_forward_direct.h"
+#include "kernels/cpu/conv_window.h"
+#include "kernels/cpu/isa.h"
+
+namespace ember::kernels::cpu {
+
+namespace {
+
+// The output channels of a group rounded up to whole vectors: the row length of W^T, out^T and
+// dW^T.
+std::int64_t vectors_ld(const ConvShape& s) { return ceil_div(s.group_outputs(), 16) * 16; }
+
+// The chunk's positions cut at output rows (each at most kFilterBlockPositions long), with their
+// window coordinates; row counts dy^T's rows: one per position (f32) or position pair (bf16).
+std::vector<PositionRun> position_runs(const ConvGeometry& g, const Chunk& chunk, const ChunkWindow& windows,
+                                       bool pairs) {
+  std::vector<PositionRun> runs;
+  std::int64_t rows = 0;
+  for (std::int64_t p = chunk.begin; p < chunk.end;) {
+    const std::int64_t row = p / g.out_w, column = p % g.out_w;
+    const std::int64_t count = std::min({g.out_w - column, chunk.end - p, kFilterBlockPositions});
+    runs.push_back({p - chunk.begin, count, windows.offset(row, column), rows});
+    rows += pairs ? ceil_div(count, 2) : count;
+    p += count;
+  }
+  return runs;
+}
+
+// sums [groups, depth, ld] (dW^T per group) += one chunk's weight gradient, directly from its
+// window (of f32, or of bf16 words): per group the window copied, dy transposed (in position
+// pairs for bf16) and the tiles of conv_filter_direct.h run over the chunk's positions, output
+// row by output row.
+template <class T>
+void add_filter_gradient_directly(const ConvShape& s, const T* image_n, const T* dy, const Chunk& chunk,
+                                  float* sums) {
+  constexpr bool pairs = std::is_same_v<T, bfloat16>;
+  using E = std::conditional_t<pairs, std::uint16_t, float>;          // of the window
+  using D = std::conditional_t<pairs, std::uint32_t, float>;          // of dy^T
+  const ConvGeometry& g = s.g;
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = g.channels / s.groups;
+  const std::int64_t ld = vectors_ld(s);
+  const ChunkWindow windows(g, chunk);
+  E* window = thread_scratch<E>(Slot::window, windows.window_elements(cg));
+  std::vector<const E*> streams;
+  for (std::int64_t c = 0; c < cg; ++c) {
+    for (std::int64_t kh = 0; kh < g.kernel_h; ++kh) streams.push_back(window + windows.tap_offset(c, kh, 0));
+  }
+  const std::vector<PositionRun> runs = position_runs(g, chunk, windows, pairs);
+  const std::int64_t rows = runs.back().row + (pairs ? ceil_div(runs.back().count, 2) : runs.back().count);
+  D* dy_t = thread_scratch<D>(Slot::gradient, rows * ld);
+  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+    windows.copy_window(image_n, grp * cg, cg, window);
+    const T* dy_g = dy + grp * ocg * P;
+    if constexpr (pairs) {
+      transpose_gradient_pairs(reinterpret_cast<const std::uint16_t*>(dy_g), P, ocg, runs, ld, dy_t);
+    } else {
+      transpose_gradient(dy_g, P, ocg, chunk.size(), ld, dy_t);
+    }
+    float* group_sums = sums + grp * depth * ld;
+    if (g.kernel_w == 3) {
+      add_filter_gradient_tiles<3, E>(streams, runs, g.stride_w, dy_t, ld, group_sums);
+    } else {
+      add_filter_gradient_tiles<2, E>(streams, runs, g.stride_w, dy_t, ld, group_sums);
+    }
+  }
+}
+
+// backward_filter_directly for T = float or bfloat16.
+template <class T>
+void backward_filter_directly_typed(const ConvShape& s, const T* image, const T* grad_output, T* grad_weight) {
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), ld = vectors_ld(s);
+  const std::int64_t sums_size = s.groups * depth * ld;
+  const std::vector<Chunk> chunks = make_chunks(s, sizeof(T));
+  const auto count = static_cast<std::int64_t>(chunks.size());
+  const std::int64_t ranges = std::max<std::int64_t>(1, ranges_for(count));
+  std::vector<float> partials(static_cast<std::size_t>(ranges * sums_size), 0.0f);
+  for_each_range(count, ranges, [&](std::int64_t range, std::int64_t first, std::int64_t last) {
+    for (std::int64_t i = first; i < last; ++i) {
+      const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
+      add_filter_gradient_directly(s, image + chunk.image * s.image_size(),
+                                   grad_output + chunk.image * s.out_channels * P + chunk.begin, chunk,
+                                   partials.data() + range * sums_size);
+    }
+  });
+  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+    for (std::int64_t o = 0; o < ocg; ++o) {
+      for (std::int64_t r = 0; r < depth; ++r) {
+        const std::int64_t e = (grp * depth + r) * ld + o;
+        float total = partials[static_cast<std::size_t>(e)];
+        for (std::int64_t k = 1; k < ranges; ++k) total += partials[static_cast<std::size_t>(k * sums_size + e)];
+        grad_weight[(grp * ocg + o) * depth + r] = static_cast<T>(total);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool forward_is_direct(const ConvShape& s) {
+  return cpu_isa() >= Isa::avx512 && s.g.stride_h == 1 && s.g.stride_w == 1 && s.group_outputs() > 16 &&
+         !s.pointwise();
+}
+
+// The f32 forward directly from each chunk's window: W^T per group packed once (by blocks),
+// out^T of each chunk's coordinates computed in register tiles and its real positions
+// transposed into the output.
+void forward_directly(const ConvShape& s, const float* image, const float* weight, float* output) {
+  const ConvGeometry& g = s.g;
+  const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = g.channels / s.groups;
+  const std::int64_t ld = vectors_ld(s);
+  std::vector<float> w_t(static_cast<std::size_t>(s.groups * depth * ld));
+  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+    const float* w = weight + grp * ocg * depth;
+    pack_blocked_weights(depth, ocg, ld, [&](std::int64_t r, std::int64_t o) { return w[o * depth + r]; },
+                         w_t.data() + grp * depth * ld);
+  }
+  const std::vector<Chunk> chunks = make_chunks(s, sizeof(float));
+  for_each_item(static_cast<std::int64_t>(chunks.size()), [&](std::int64_t i) {
+    const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
+    const ChunkWindow windows(g, chunk);
+    const std::vector<PositionRun> runs = position_runs(g, chunk, windows, false);
+    const std::int64_t origin = runs.front().origin, coordinates = runs.back().origin + runs.back().count - origin;
+    float* window = thread_scratch<float>(Slot::window, windows.window_elements(cg));
+    auto* taps = thread_scratch<std::int64_t>(Slot::taps, depth);
+    windows.tap_offsets(cg, taps);
+    float* out_t = thread_scratch<float>(Slot::columns, (coordinates + kForwardOverhang + 16) * ld);
+    for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+      windows.copy_window(image + chunk.image * s.image_size(), grp * cg, cg, window);
+      forward_tiles(window + origin, runs, origin, taps, depth, w_t.data() + grp * depth * ld, ld, out_t);
+      store_transposed_output(out_t, ld, origin, runs, ocg, P, s.accumulate,
+                              output + (chunk.image * s.out_channels + grp * ocg) * P + chunk.begin);
+    }
+  });
+}
+
+bool filter_gradient_is_direct(const ConvShape& s, DType dtype) {
+  const ConvGeometry& g = s.g;
+  const bool kernel = cpu_isa() >= Isa::avx512 && g.dilation_w == 1 && (g.kernel_w == 2 || g.kernel_w == 3) &&
+                      !s.pointwise();
+  if (dtype == DType::f32) return kernel;
+  return dtype == DType::bf16 && kernel && g.stride_w == 1 && cpu_isa() >= Isa::avx512_bf16;
+}
+
+void backward_filter_directly(const ConvShape& s, const float* image, const float* grad_output, float* grad_weight) {
+  backward_filter_directly_typed(s, image, grad_output, grad_weight);
+}
+
+void backward_filter_directly(const ConvShape& s, const bfloat16* image, const bfloat16* grad_output,
+                              bfloat16* grad_weight) {
+  backward_filter_directly_typed(s, image, grad_output, grad_weight);
+}
+
+}  // namespace ember::kernels::cpu

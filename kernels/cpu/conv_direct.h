@@ -1,0 +1,29 @@
+#pragma once
+// The direct paths of the CPU convolution (kernels/cpu/conv.cpp dispatches to them where they
+// serve): the forward and the weight gradient summed in register tiles straight from each
+// chunk's window of input rows (kernels/cpu/conv_window.h), with no column matrix. The tiles
+// are conv_forward_direct.h and conv_filter_direct.h; conv_direct.cpp holds the chunks around them.
+#include "kernels/cpu/conv_chunks.h"
+#include "kernels/dtype.h"
+
+namespace ember::kernels::cpu {
+
+// Whether the f32 forward is computed directly: on AVX-512 with strides of 1, for more than one
+// vector of output channels per group (with one, each input broadcast would serve a single
+// multiply-add, and the panels measure twice as fast), not a pointwise convolution (a plain
+// GEMM on the image).
+bool forward_is_direct(const ConvShape& s);
+// output = the convolution of image by weight (f32, or added onto output with s.accumulate).
+void forward_directly(const ConvShape& s, const float* image, const float* weight, float* output);
+
+// Whether the weight gradient in `dtype` is computed directly: on AVX-512 in f32, or with its dot
+// products in bf16 for a horizontal stride of 1, for a window of 2 or 3 taps across without
+// horizontal dilation, not a pointwise convolution (whose column matrix is the image itself).
+bool filter_gradient_is_direct(const ConvShape& s, DType dtype);
+// grad_weight = the weight gradient over the batch: one f32 dW^T per range of chunks, added up in
+// range order, transposed into grad_weight and rounded once.
+void backward_filter_directly(const ConvShape& s, const float* image, const float* grad_output, float* grad_weight);
+void backward_filter_directly(const ConvShape& s, const bfloat16* image, const bfloat16* grad_output,
+                              bfloat16* grad_weight);
+
+}  // namespace ember::kernels::cpu
