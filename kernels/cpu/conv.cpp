@@ -7,9 +7,10 @@
 // its dot products, no column matrix is built at all: the chunk's input rows are copied, padded,
 // into a small window, and the columns are gathered from it straight into the panels the packed
 // GEMM's micro-kernel reads (kernels/cpu/packed_gemm.h), one panel at a time, while the other
-// operand is packed once per call. With strides of 1 and more than 16 output channels the f32
+// operand is packed once per call. With strides of 1 and at least 16 output channels the f32
 // forward skips the panels too, summing its outputs in register tiles straight from the window
-// (kernels/cpu/conv_forward_direct.h), as the weight gradient does in f32 and bf16
+// (kernels/cpu/conv_forward_rows.h, on narrow images conv_forward_direct.h), as the weight
+// gradient does in f32 and bf16
 // (kernels/cpu/conv_filter_direct.h; where that does not serve, it multiplies dy by the panels
 // transposed, the depth being its product's columns). The input gradient computes its columns in
 // whole tiles and adds them to the image input row by input row. Other types and geometries keep
@@ -18,7 +19,8 @@
 //
 // This file holds the panel paths and the entry points; conv_chunks.h what all paths share,
 // conv_window.h the window and its gather, conv_direct.cpp the direct paths (their tiles in
-// conv_forward_direct.h and conv_filter_direct.h), conv_columns.h the column-matrix path.
+// conv_forward_rows.h, conv_forward_direct.h and conv_filter_direct.h), conv_columns.h the
+// column-matrix path.
 #include "kernels/conv.h"
 
 #include <immintrin.h>

@@ -1,5 +1,6 @@
 // The CPU convolution's direct paths (kernels/cpu/conv_direct.h): the chunks, windows and dy^T
-// around the register tiles of conv_forward_direct.h and conv_filter_direct.h.
+// around the register tiles of conv_forward_rows.h, conv_forward_direct.h and
+// conv_filter_direct.h.
 #include "kernels/cpu/conv_direct.h"
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 
 #include "kernels/cpu/conv_filter_direct.h"
 #include "kernels/cpu/conv_forward_direct.h"
+#include "kernels/cpu/conv_forward_rows.h"
 #include "kernels/cpu/conv_window.h"
 #include "kernels/cpu/isa.h"
 
@@ -104,27 +106,72 @@ void backward_filter_directly_typed(const ConvShape& s, const T* image, const T*
   }
 }
 
+// The direct forward's chunks: whole output rows, as many per chunk as keep its window within
+// kForwardWindowBytes (the tiles reread it for every block of output channels, so it should stay
+// in the core's L2), and at least as many chunks overall as there are threads.
+constexpr std::int64_t kForwardWindowBytes = std::int64_t{512} << 10;
+
+std::vector<Chunk> forward_chunks(const ConvShape& s) {
+  const ConvGeometry& g = s.g;
+  const std::int64_t row_bytes =
+      g.channels / s.groups * (g.width + 2 * g.pad_w) * static_cast<std::int64_t>(sizeof(float));
+  const std::int64_t window_rows = std::max<std::int64_t>(1, kForwardWindowBytes / row_bytes);
+  const std::int64_t fits = std::max<std::int64_t>(1, (window_rows - (g.kernel_h - 1) * g.dilation_h) / g.stride_h);
+  const std::int64_t threads_per_image = ceil_div(omp_get_max_threads(), std::max<std::int64_t>(g.batch, 1));
+  const std::int64_t pieces = std::max(threads_per_image, ceil_div(g.out_h, fits));
+  const std::int64_t rows = ceil_div(g.out_h, pieces);  // pieces of equal height
+  std::vector<Chunk> chunks;
+  for (std::int64_t n = 0; n < g.batch; ++n) {
+    for (std::int64_t row = 0; row < g.out_h; row += rows) {
+      chunks.push_back({n, row * g.out_w, std::min(g.out_h, row + rows) * g.out_w});
+    }
+  }
+  return chunks;
+}
+
+// Whether the out^T tiles serve better than the row tiles. Both compute the junk coordinates of
+// the padding columns when they run across rows; the out^T tiles of P coordinates can instead
+// restart at each output row, and where that computes at least 5% fewer coordinates than a
+// whole padded row it pays for their transpose (CNN layer 2: 12 coordinates a row of 11 outputs
+// against 13, measured 5% faster). Never with 16 output channels or fewer: each broadcast input
+// would then serve a single multiply-add.
+bool forward_by_transposed_tiles(const ConvShape& s) {
+  if (s.group_outputs() <= 16) return false;
+  const std::int64_t tile = forward_tile_positions(static_cast<int>(block_vectors(vectors_ld(s) / 16, 0)));
+  const std::int64_t restarted = ceil_div(s.g.out_w, tile) * tile, padded = s.g.width + 2 * s.g.pad_w;
+  return 100 * restarted <= 95 * padded;
+}
+
 }  // namespace
 
 bool forward_is_direct(const ConvShape& s) {
-  return cpu_isa() >= Isa::avx512 && s.g.stride_h == 1 && s.g.stride_w == 1 && s.group_outputs() > 16 &&
+  return cpu_isa() >= Isa::avx512 && s.g.stride_h == 1 && s.g.stride_w == 1 && s.group_outputs() >= 16 &&
          !s.pointwise();
 }
 
-// The f32 forward directly from each chunk's window: W^T per group packed once (by blocks),
-// out^T of each chunk's coordinates computed in register tiles and its real positions
-// transposed into the output.
+// The f32 forward directly from each chunk's window, in the row tiles of conv_forward_rows.h
+// (8 output channels by 48 coordinates, stored straight into the output), or on narrow images in
+// the out^T tiles of conv_forward_direct.h (coordinates by vectors of output channels, transposed
+// into the output afterwards) where those compute enough fewer coordinates (below).
 void forward_directly(const ConvShape& s, const float* image, const float* weight, float* output) {
   const ConvGeometry& g = s.g;
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = g.channels / s.groups;
-  const std::int64_t ld = vectors_ld(s);
-  std::vector<float> w_t(static_cast<std::size_t>(s.groups * depth * ld));
+  const bool transposed = forward_by_transposed_tiles(s);
+  // The weights of each group packed once: W^T by blocks of output-channel vectors (row length
+  // ld) for the out^T tiles, W by blocks of 8 output channels for the row tiles.
+  const std::int64_t ld = vectors_ld(s), blocks = ceil_div(ocg, kRowTileChannels);
+  const std::int64_t group_packed = transposed ? depth * ld : blocks * kRowTileChannels * depth;
+  std::vector<float> packed(static_cast<std::size_t>(s.groups * group_packed));
   for (std::int64_t grp = 0; grp < s.groups; ++grp) {
     const float* w = weight + grp * ocg * depth;
-    pack_blocked_weights(depth, ocg, ld, [&](std::int64_t r, std::int64_t o) { return w[o * depth + r]; },
-                         w_t.data() + grp * depth * ld);
+    if (transposed) {
+      pack_blocked_weights(depth, ocg, ld, [&](std::int64_t r, std::int64_t o) { return w[o * depth + r]; },
+                           packed.data() + grp * group_packed);
+    } else {
+      pack_row_tile_weights(w, ocg, depth, packed.data() + grp * group_packed);
+    }
   }
-  const std::vector<Chunk> chunks = make_chunks(s, sizeof(float));
+  const std::vector<Chunk> chunks = forward_chunks(s);
   for_each_item(static_cast<std::int64_t>(chunks.size()), [&](std::int64_t i) {
     const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
     const ChunkWindow windows(g, chunk);
@@ -133,12 +180,23 @@ void forward_directly(const ConvShape& s, const float* image, const float* weigh
     float* window = thread_scratch<float>(Slot::window, windows.window_elements(cg));
     auto* taps = thread_scratch<std::int64_t>(Slot::taps, depth);
     windows.tap_offsets(cg, taps);
-    float* out_t = thread_scratch<float>(Slot::columns, (coordinates + kForwardOverhang + 16) * ld);
+    const std::vector<CoordinateVector> vectors =
+        transposed ? std::vector<CoordinateVector>{} : coordinate_vectors(runs, origin, coordinates);
+    float* out_t =
+        transposed ? thread_scratch<float>(Slot::columns, (coordinates + kForwardOverhang + 16) * ld) : nullptr;
     for (std::int64_t grp = 0; grp < s.groups; ++grp) {
       windows.copy_window(image + chunk.image * s.image_size(), grp * cg, cg, window);
-      forward_tiles(window + origin, runs, origin, taps, depth, w_t.data() + grp * depth * ld, ld, out_t);
-      store_transposed_output(out_t, ld, origin, runs, ocg, P, s.accumulate,
-                              output + (chunk.image * s.out_channels + grp * ocg) * P + chunk.begin);
+      const float* w = packed.data() + grp * group_packed;
+      float* out = output + (chunk.image * s.out_channels + grp * ocg) * P + chunk.begin;
+      if (transposed) {
+        forward_tiles(window + origin, runs, origin, taps, depth, w, ld, out_t);
+        store_transposed_output(out_t, ld, origin, runs, ocg, P, s.accumulate, out);
+        continue;
+      }
+      for (std::int64_t b = 0; b < blocks; ++b) {
+        forward_row_tiles(window + origin, taps, depth, w + b * kRowTileChannels * depth, vectors,
+                          ocg - b * kRowTileChannels, P, s.accumulate, out + b * kRowTileChannels * P);
+      }
     }
   });
 }

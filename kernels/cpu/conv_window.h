@@ -27,8 +27,10 @@ class ChunkWindow {
     rows_ = ((chunk.end - 1) / g.out_w - first_row_) * g.stride_h + 1 + (g.kernel_h - 1) * g.dilation_h;
   }
 
-  // Elements of the padded copy of `channels` planes (and 32 more: the last vector reads past it).
-  std::int64_t window_elements(std::int64_t channels) const { return channels * rows_ * padded_w_ + 32; }
+  // Elements of the padded copy of `channels` planes and kSlack zeros past them, which the last
+  // vectors of a gather and the last tile of a direct forward read.
+  static constexpr std::int64_t kSlack = 64;
+  std::int64_t window_elements(std::int64_t channels) const { return channels * rows_ * padded_w_ + kSlack; }
   // Where tap (kh, kw) of channel c reads, from the window's start, for position 0 of the pattern.
   std::int64_t tap_offset(std::int64_t c, std::int64_t kh, std::int64_t kw) const {
     return c * rows_ * padded_w_ + kh * g_.dilation_h * padded_w_ + kw * g_.dilation_w;
@@ -69,7 +71,7 @@ class ChunkWindow {
         std::fill(window + g_.pad_w + g_.width, window + padded_w_, E(0));
       }
     }
-    std::fill(window, window + 32, E(0));
+    std::fill(window, window + kSlack, E(0));
   }
 
  protected:

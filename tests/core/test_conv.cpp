@@ -364,18 +364,26 @@ TEST_CASE("conv2d's f32 and bf16 gradients match the definitions on every path: 
 }
 
 TEST_CASE("conv2d's f32 forward computed directly from the window matches the definition") {
-  // On AVX-512 with strides of 1 and more than 16 output channels per group, the outputs of
+  // On AVX-512 with strides of 1 and at least 16 output channels per group, the outputs of
   // consecutive window coordinates (across row ends, whose junk columns are dropped) are summed
-  // in register tiles of 6, 12 or 24 coordinates by 4, 2 or 1 vectors of output channels and
-  // transposed into the output, or added onto the bias. 40 output channels are 3 vectors (tiles
-  // of 2 and 1, the last vector half empty), with wide padding and a vertical dilation; 24 with
-  // a 3 x 2 kernel, whose input gradient is itself a direct convolution of 40 output channels;
-  // the weight gradient test below takes 100 per group, 7 vectors, in 2 groups. Rows of 5
-  // outputs in 7 columns: the tiles of 6 by 4 vectors start afresh at each row (5 tiles an
-  // image, not 6), the tiles of 24 by the fifth vector run across the rows.
+  // in register tiles and stored into the output, or added onto the bias.
+  // Row tiles (8 output channels by 3, 2 or 1 vectors of 16 coordinates, each vector's real
+  // outputs packed together): 40 channels (5 blocks) with wide padding and a vertical dilation,
+  // 12 vectors an image; 24 channels with a 3 x 2 kernel, one image cut into two chunks of 2
+  // output rows (7 vectors: tiles of 3, 3 and 1), whose input gradient is itself a direct
+  // convolution of 40 output channels (10 vectors a chunk); 16 channels on rows of 5 outputs in 7
+  // columns (a vector spans 3 output rows; 2 vectors a chunk); 19 channels per group in 2 groups
+  // (blocks of 8, 8 and 3; 20 vectors an image: a last tile of 2).
   check_conv_against_reference({2, 5, 9, 23}, {40, 5, 3, 3}, {.padding = {1, 2}, .dilation = {2, 1}}, DType::f32, 2,
                                1e-4);
   check_conv_against_reference({1, 40, 6, 50}, {24, 40, 3, 2}, {}, DType::f32, 2, 1e-4);
+  check_conv_against_reference({1, 6, 9, 7}, {16, 6, 3, 3}, {}, DType::f32, 2, 1e-4);
+  check_conv_against_reference({2, 8, 10, 30}, {38, 4, 3, 3}, {.padding = {1, 1}, .groups = 2}, DType::f32, 2, 1e-4);
+  // Out^T tiles (6, 12 or 24 coordinates by 4, 2 or 1 vectors of output channels, transposed
+  // into the output) on narrow images, where they restart at each output row: 70 channels (tiles
+  // of 4 and 1 vectors, the last vector 6/16 full) on rows of 5 outputs in 7 columns, the tiles
+  // of 6 by 4 vectors one per row (5 an image, not 6), the tiles of 24 by the fifth vector
+  // running across the rows.
   check_conv_against_reference({2, 6, 7, 7}, {70, 6, 3, 3}, {}, DType::f32, 2, 1e-4);
 }
 
