@@ -1,7 +1,7 @@
 #pragma once
 // The command line of the CPU benches that time ember beside PyTorch (conv_bench,
-// kernels_bench): --threads and --repeats for both sides, and the arguments that pass them on to
-// bench/peers/torch_cpu_kernels.py.
+// kernels_bench): --threads and --repeats for both sides, --rounds of alternating measurements
+// (bench/rounds.h), and the arguments that pass them on to bench/peers/torch_cpu_kernels.py.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <string>
@@ -14,6 +14,7 @@ namespace ember::bench {
 struct CpuBenchOptions {
   int threads = 2;
   int repeats = 11;
+  int rounds = 3;
 
   // The peer script's arguments for measurements of `kind` (conv, matmul, elementwise).
   std::vector<std::string> peer_arguments(const char* kind) const {
@@ -30,6 +31,8 @@ inline CpuBenchOptions parse_cpu_bench_options(int argc, char** argv, const char
       ->check(CLI::Range(1, 1024))->capture_default_str();
   app.add_option("--repeats", options.repeats, "timed calls per measurement (the median is shown)")
       ->check(CLI::Range(1, 1000))->capture_default_str();
+  app.add_option("--rounds", options.rounds, "rounds of limits, ember, peer in turn (each side's best is shown)")
+      ->check(CLI::Range(1, 100))->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -30,8 +30,8 @@ double median_seconds(Device device, const std::function<void()>& f, int calls) 
   return times[times.size() / 2];
 }
 
-double cpu_copy_gbps() {
-  const std::int64_t n = std::int64_t{1} << 26;
+double cpu_copy_gbps(std::int64_t bytes) {
+  const std::int64_t n = std::max<std::int64_t>(bytes / 2 / static_cast<std::int64_t>(sizeof(float)), 1);
   std::vector<float> source(static_cast<std::size_t>(n), 1.0f), target(static_cast<std::size_t>(n), 0.0f);
   const float* a = source.data();
   float* b = target.data();

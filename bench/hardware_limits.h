@@ -3,6 +3,7 @@
 // figure always stands beside its ceiling: copy bandwidth (STREAM's copy on the CPU, a
 // device-to-device copy on a GPU) and arithmetic throughput (independent fused multiply-adds on
 // the CPU, the library GEMM at 8192^3 on a GPU).
+#include <cstdint>
 #include <functional>
 
 #include "core/cuda.h"
@@ -14,8 +15,10 @@ namespace ember::bench {
 // `device` after each (a GPU runs ahead of the host).
 double median_seconds(Device device, const std::function<void()>& f, int calls = 5);
 
-// GB/s (bytes read + written) of a parallel b[i] = a[i] over 256 MiB of floats on all threads.
-double cpu_copy_gbps();
+// GB/s (bytes read + written) of a parallel b[i] = a[i] on all threads that moves `bytes` in all
+// (half read, half written): 512 MiB measures memory; a kernel's own byte count measures the
+// caches its data fits in, the bound of a kernel that must read its inputs and write its output.
+double cpu_copy_gbps(std::int64_t bytes = std::int64_t{1} << 29);
 // f32 GFLOP/s of 16 independent chains of vector fused multiply-adds per thread, on all threads.
 double cpu_fma_gflops();
 // The same with AVX512-BF16's pair dot products (2 multiply-adds per f32 lane), or 0 where the
