@@ -70,18 +70,30 @@ template <int V>
     const float* window_v0, const std::int64_t* taps, std::int64_t depth, const float* w,
     const CoordinateVector* vectors, std::int64_t channels, std::int64_t stride, bool accumulate, float* out) {
   constexpr int O = kRowTileChannels;
+  // Every loop over the accumulators is unrolled (constant indices), so that they stay in
+  // registers; the stores below, bounded by `channels`, read a copy.
   __m512 acc[O][V];
+#pragma GCC unroll 8
   for (int o = 0; o < O; ++o) {
+#pragma GCC unroll 3
     for (int k = 0; k < V; ++k) acc[o][k] = _mm512_setzero_ps();
   }
   for (std::int64_t r = 0; r < depth; ++r, w += O) {
     const float* x = window_v0 + taps[r];
     __m512 inputs[V];
     for (int k = 0; k < V; ++k) inputs[k] = _mm512_loadu_ps(x + 16 * k);
+#pragma GCC unroll 8
     for (int o = 0; o < O; ++o) {
       const __m512 weight = _mm512_set1_ps(w[o]);
+#pragma GCC unroll 3
       for (int k = 0; k < V; ++k) acc[o][k] = _mm512_fmadd_ps(weight, inputs[k], acc[o][k]);
     }
+  }
+  __m512 sums[O][V];
+#pragma GCC unroll 8
+  for (int o = 0; o < O; ++o) {
+#pragma GCC unroll 3
+    for (int k = 0; k < V; ++k) sums[o][k] = acc[o][k];
   }
   for (int k = 0; k < V; ++k) {
     const auto lanes = static_cast<__mmask16>(vectors[k].lanes);
@@ -89,7 +101,7 @@ template <int V>
     const auto packed = static_cast<__mmask16>((1u << std::popcount(vectors[k].lanes)) - 1);
     for (int o = 0; o < std::min<std::int64_t>(O, channels); ++o) {
       float* at = out + o * stride + vectors[k].first;
-      __m512 value = lanes == 0xFFFF ? acc[o][k] : _mm512_maskz_compress_ps(lanes, acc[o][k]);
+      __m512 value = lanes == 0xFFFF ? sums[o][k] : _mm512_maskz_compress_ps(lanes, sums[o][k]);
       if (accumulate) value = _mm512_add_ps(_mm512_maskz_loadu_ps(packed, at), value);
       _mm512_mask_storeu_ps(at, packed, value);
     }
