@@ -38,6 +38,30 @@ std::vector<PositionRun> position_runs(const ConvGeometry& g, const Chunk& chunk
   return runs;
 }
 
+// The direct paths' chunks: whole output rows, as many per chunk as keep its window (of
+// `element_bytes` elements) within kWindowBytes (the tiles reread it for every block of output
+// channels, so it should stay in the core's L2; fewer, taller chunks copy fewer rows twice), and
+// at least as many chunks overall as there are threads.
+constexpr std::int64_t kWindowBytes = std::int64_t{512} << 10;
+
+std::vector<Chunk> window_chunks(const ConvShape& s, std::size_t element_bytes) {
+  const ConvGeometry& g = s.g;
+  const std::int64_t row_bytes =
+      g.channels / s.groups * (g.width + 2 * g.pad_w) * static_cast<std::int64_t>(element_bytes);
+  const std::int64_t window_rows = std::max<std::int64_t>(1, kWindowBytes / row_bytes);
+  const std::int64_t fits = std::max<std::int64_t>(1, (window_rows - (g.kernel_h - 1) * g.dilation_h) / g.stride_h);
+  const std::int64_t threads_per_image = ceil_div(omp_get_max_threads(), std::max<std::int64_t>(g.batch, 1));
+  const std::int64_t pieces = std::max(threads_per_image, ceil_div(g.out_h, fits));
+  const std::int64_t rows = ceil_div(g.out_h, pieces);  // pieces of equal height
+  std::vector<Chunk> chunks;
+  for (std::int64_t n = 0; n < g.batch; ++n) {
+    for (std::int64_t row = 0; row < g.out_h; row += rows) {
+      chunks.push_back({n, row * g.out_w, std::min(g.out_h, row + rows) * g.out_w});
+    }
+  }
+  return chunks;
+}
+
 // sums [groups, depth, ld] (dW^T per group) += one chunk's weight gradient, directly from its
 // window (of f32, or of bf16 words): per group the window copied, dy transposed (in position
 // pairs for bf16) and the tiles of conv_filter_direct.h run over the chunk's positions, output
@@ -82,7 +106,7 @@ template <class T>
 void backward_filter_directly_typed(const ConvShape& s, const T* image, const T* grad_output, T* grad_weight) {
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), ld = vectors_ld(s);
   const std::int64_t sums_size = s.groups * depth * ld;
-  const std::vector<Chunk> chunks = make_chunks(s, sizeof(T));
+  const std::vector<Chunk> chunks = window_chunks(s, sizeof(T));
   const auto count = static_cast<std::int64_t>(chunks.size());
   const std::int64_t ranges = std::max<std::int64_t>(1, ranges_for(count));
   std::vector<float> partials(static_cast<std::size_t>(ranges * sums_size), 0.0f);
@@ -104,29 +128,6 @@ void backward_filter_directly_typed(const ConvShape& s, const T* image, const T*
       }
     }
   }
-}
-
-// The direct forward's chunks: whole output rows, as many per chunk as keep its window within
-// kForwardWindowBytes (the tiles reread it for every block of output channels, so it should stay
-// in the core's L2), and at least as many chunks overall as there are threads.
-constexpr std::int64_t kForwardWindowBytes = std::int64_t{512} << 10;
-
-std::vector<Chunk> forward_chunks(const ConvShape& s) {
-  const ConvGeometry& g = s.g;
-  const std::int64_t row_bytes =
-      g.channels / s.groups * (g.width + 2 * g.pad_w) * static_cast<std::int64_t>(sizeof(float));
-  const std::int64_t window_rows = std::max<std::int64_t>(1, kForwardWindowBytes / row_bytes);
-  const std::int64_t fits = std::max<std::int64_t>(1, (window_rows - (g.kernel_h - 1) * g.dilation_h) / g.stride_h);
-  const std::int64_t threads_per_image = ceil_div(omp_get_max_threads(), std::max<std::int64_t>(g.batch, 1));
-  const std::int64_t pieces = std::max(threads_per_image, ceil_div(g.out_h, fits));
-  const std::int64_t rows = ceil_div(g.out_h, pieces);  // pieces of equal height
-  std::vector<Chunk> chunks;
-  for (std::int64_t n = 0; n < g.batch; ++n) {
-    for (std::int64_t row = 0; row < g.out_h; row += rows) {
-      chunks.push_back({n, row * g.out_w, std::min(g.out_h, row + rows) * g.out_w});
-    }
-  }
-  return chunks;
 }
 
 // Whether the out^T tiles serve better than the row tiles. Both compute the junk coordinates of
@@ -171,7 +172,7 @@ void forward_directly(const ConvShape& s, const float* image, const float* weigh
       pack_row_tile_weights(w, ocg, depth, packed.data() + grp * group_packed);
     }
   }
-  const std::vector<Chunk> chunks = forward_chunks(s);
+  const std::vector<Chunk> chunks = window_chunks(s, sizeof(float));
   for_each_item(static_cast<std::int64_t>(chunks.size()), [&](std::int64_t i) {
     const Chunk& chunk = chunks[static_cast<std::size_t>(i)];
     const ChunkWindow windows(g, chunk);

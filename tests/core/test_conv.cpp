@@ -393,7 +393,8 @@ TEST_CASE("conv2d's weight gradient computed directly from the window matches th
   // channels per group are 7 vectors (tiles of 4, 2 and 1, the last vector partly empty); 3
   // input channels x 3 rows are 9 channel rows, which no tile size divides (the last tile
   // repeats a row and drops it); output rows of 300 positions are cut into runs of at most 256;
-  // one image on 2 threads is cut between them mid-row; a stride of 2 and a vertical dilation
+  // one image on 2 threads is cut between them into chunks of 4 and 3 output rows, each thread
+  // summing its own dW^T (added in order); a stride of 2 and a vertical dilation
   // step the runs across the window. bf16 (with the dot-product instructions) sums position
   // pairs in f32: the odd run of 300 - 256 = 44, then 7 x 41 positions in odd runs of 41.
   check_conv_against_reference({1, 6, 7, 300}, {200, 3, 3, 3}, {.padding = {1, 1}, .groups = 2}, DType::f32, 2, 1e-4);
