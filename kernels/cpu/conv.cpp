@@ -562,6 +562,7 @@ void conv2d_backward_data(DType dtype, const ConvGeometry& g, std::int64_t out_c
     if (backward_data_is_convolution(s)) {
       backward_data_by_convolution<T>(s, w, dy, dx);
     } else if constexpr (std::is_same_v<T, float>) {
+      if (backward_data_is_upsampling(s)) return backward_data_by_upsampling(s, w, dy, dx);
       backward_data_by_panels(s, w, dy, dx);
     } else if constexpr (std::is_same_v<T, bfloat16>) {
       if (cpu_isa() >= Isa::avx512_bf16) return backward_data_by_panels(s, w, dy, dx);

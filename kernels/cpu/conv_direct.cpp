@@ -11,6 +11,7 @@
 #include "kernels/cpu/conv_filter_direct.h"
 #include "kernels/cpu/conv_forward_direct.h"
 #include "kernels/cpu/conv_forward_rows.h"
+#include "kernels/cpu/conv_upsample_direct.h"
 #include "kernels/cpu/conv_window.h"
 #include "kernels/cpu/isa.h"
 
@@ -217,6 +218,57 @@ void backward_filter_directly(const ConvShape& s, const float* image, const floa
 void backward_filter_directly(const ConvShape& s, const bfloat16* image, const bfloat16* grad_output,
                               bfloat16* grad_weight) {
   backward_filter_directly_typed(s, image, grad_output, grad_weight);
+}
+
+}  // namespace ember::kernels::cpu
+
+namespace ember::kernels::cpu {
+
+bool backward_data_is_upsampling(const ConvShape& s) {
+  const ConvGeometry& g = s.g;
+  return cpu_isa() >= Isa::avx512 && g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 &&
+         g.pad_h == 0 && g.pad_w == 0 && g.dilation_h == 1 && g.dilation_w == 1 && g.height == 2 * g.out_h &&
+         g.width == 2 * g.out_w;
+}
+
+// The up-convolution's tiles (conv_upsample_direct.h) over every image, group and row i of dy, in
+// parallel: each row i writes rows 2 i and 2 i + 1 of dx, which no other row touches.
+void backward_data_by_upsampling(const ConvShape& s, const float* weight, const float* grad_output,
+                                 float* grad_image) {
+  const ConvGeometry& g = s.g;
+  const std::int64_t ocg = s.group_outputs(), cg = g.channels / s.groups, P = s.positions(), plane = g.height * g.width;
+  const std::int64_t blocks = ceil_div(cg, kUpsampleTileChannels), block_packed = 2 * ocg * 2 * kUpsampleTileChannels;
+  std::vector<float> packed(static_cast<std::size_t>(s.groups * blocks * block_packed));
+  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+    pack_upsample_weights(weight + grp * ocg * cg * 4, ocg, cg, packed.data() + grp * blocks * block_packed);
+  }
+  const std::int64_t vectors = ceil_div(g.out_w, 16), tail = g.out_w - 16 * (vectors - 1);
+  const auto last_lanes = static_cast<__mmask16>((1u << tail) - 1);
+  for_each_item(g.batch * s.groups * g.out_h, [&](std::int64_t item) {
+    const std::int64_t i = item % g.out_h, grp = item / g.out_h % s.groups, n = item / g.out_h / s.groups;
+    const float* dy = grad_output + (n * s.out_channels + grp * ocg) * P + i * g.out_w;
+    for (std::int64_t block = 0; block < blocks; ++block) {
+      const std::int64_t c0 = block * kUpsampleTileChannels;
+      for (std::int64_t a = 0; a < 2; ++a) {
+        const float* w = packed.data() + (grp * blocks + block) * block_packed + a * ocg * 2 * kUpsampleTileChannels;
+        float* dx = grad_image + (n * g.channels + grp * cg + c0) * plane + (2 * i + a) * g.width;
+        for (std::int64_t v = 0; v < vectors; v += kUpsampleTileVectors) {
+          const std::int64_t count = std::min(kUpsampleTileVectors, vectors - v);
+          const __mmask16 lanes = v + count == vectors ? last_lanes : static_cast<__mmask16>(0xFFFF);
+          auto tile = [&]<int V>() {
+            upsample_tile<V>(dy + 16 * v, P, ocg, w, lanes, cg - c0, plane, s.accumulate, dx + 32 * v);
+          };
+          if (count == 3) {
+            tile.template operator()<3>();
+          } else if (count == 2) {
+            tile.template operator()<2>();
+          } else {
+            tile.template operator()<1>();
+          }
+        }
+      }
+    }
+  });
 }
 
 }  // namespace ember::kernels::cpu

@@ -423,15 +423,24 @@ TEST_CASE("conv2d's bf16 weight gradient reads no input past an odd row's last p
 }
 
 TEST_CASE("conv_transpose2d and its gradients match the definitions on every path, with a bias") {
-  // Its forward is the convolution's input gradient, started at the bias: the up-convolution
-  // (2 x 2, stride 2) adds W^T @ x columns onto the bias in f32 (on AVX-512 the two taps of a row
-  // interleaved 16 positions at a time, rows of 15 ending in a partial vector; one image on 2
-  // threads: the threads share each chunk), in bf16 (an f32 copy of the image, rounded once) and, through a
-  // column matrix, in f64 and f16; stride 1 with fewer input than output channels is itself a
-  // convolution, whose products accumulate onto the bias.
+  // Its forward is the convolution's input gradient, started at the bias. The up-convolution (2 x
+  // 2, stride 2) in f32 on AVX-512 sums each pair of output rows from one input row in tiles of 4
+  // channels by both columns by 1 to 3 vectors of 16 input columns, interleaving the columns in
+  // registers: rows of 15 (one partial vector), of 50 (tiles of 3 and 1, the last vector 2 lanes;
+  // 6 channels, blocks of 4 and 2) and of 20 in 2 groups (a tile of 2). Without AVX-512 (and in
+  // bf16 on the dot products, from an f32 copy of the image rounded once) it adds W^T @ x
+  // columns onto the bias, the two taps of a row interleaved 16 positions at a time (one image on
+  // 2 threads: the threads share each chunk); through a column matrix in f64 and f16. Stride 1
+  // with fewer input than output channels is itself a convolution, whose products accumulate onto
+  // the bias.
   const Conv2dParams up{.stride = {2, 2}};
   check_conv_transpose_against_reference({1, 4, 12, 30}, {6, 4, 2, 2}, up, DType::f32, 2, 1e-4);
   check_conv_transpose_against_reference({3, 4, 12, 30}, {6, 4, 2, 2}, up, DType::f32, 2, 1e-4);
+  check_conv_transpose_against_reference({2, 6, 8, 100}, {5, 6, 2, 2}, up, DType::f32, 2, 1e-4);
+  check_conv_transpose_against_reference({1, 4, 6, 40}, {6, 2, 2, 2}, {.stride = {2, 2}, .groups = 2}, DType::f32, 2,
+                                         1e-4);
+  // The same tiles as a 2 x 2, stride-2 convolution's input gradient, written without a bias.
+  check_conv_against_reference({2, 6, 8, 100}, {5, 6, 2, 2}, up, DType::f32, 2, 1e-4);
   check_conv_transpose_against_reference({1, 4, 12, 30}, {6, 4, 2, 2}, up, DType::bf16, 2, 1e-2);
   check_conv_transpose_against_reference({2, 4, 12, 30}, {6, 2, 2, 2}, {.stride = {2, 2}, .groups = 2}, DType::f64,
                                          2, 1e-10);
