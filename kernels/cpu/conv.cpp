@@ -227,6 +227,7 @@ template <class T>
 void forward(const ConvShape& s, const T* image, const T* weight, T* output) {
   if constexpr (std::is_same_v<T, float>) {
     if (forward_is_direct(s)) return forward_directly(s, image, weight, output);
+    if (forward_is_downsampling(s)) return forward_by_downsampling(s, image, weight, output);
     forward_by_panels(s, image, weight, output);
   } else if constexpr (std::is_same_v<T, bfloat16>) {
     if (s.g.stride_w == 1 && cpu_isa() >= Isa::avx512_bf16) return forward_by_pair_panels(s, image, weight, output);

@@ -11,7 +11,7 @@
 #include "kernels/cpu/conv_filter_direct.h"
 #include "kernels/cpu/conv_forward_direct.h"
 #include "kernels/cpu/conv_forward_rows.h"
-#include "kernels/cpu/conv_upsample_direct.h"
+#include "kernels/cpu/conv_2x2_stride2.h"
 #include "kernels/cpu/conv_window.h"
 #include "kernels/cpu/isa.h"
 
@@ -224,11 +224,62 @@ void backward_filter_directly(const ConvShape& s, const bfloat16* image, const b
 
 namespace ember::kernels::cpu {
 
+namespace {
+
+bool is_2x2_stride_2(const ConvGeometry& g) {
+  return cpu_isa() >= Isa::avx512 && g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 &&
+         g.pad_h == 0 && g.pad_w == 0 && g.dilation_h == 1 && g.dilation_w == 1;
+}
+
+// Calls tile.template operator()<V>(v, lanes) for a row of `vectors` vectors of 16 columns,
+// kColumnTileVectors (3) at a time and the last 1 or 2 together, lanes the real columns of the
+// tile's last vector (the row's last holds `tail`).
+template <class Tile>
+void for_each_column_tile(std::int64_t vectors, std::int64_t tail, const Tile& tile) {
+  for (std::int64_t v = 0; v < vectors; v += kColumnTileVectors) {
+    const std::int64_t count = std::min(kColumnTileVectors, vectors - v);
+    const auto lanes = static_cast<__mmask16>(v + count == vectors ? (1u << tail) - 1 : 0xFFFF);
+    if (count == 3) {
+      tile.template operator()<3>(v, lanes);
+    } else if (count == 2) {
+      tile.template operator()<2>(v, lanes);
+    } else {
+      tile.template operator()<1>(v, lanes);
+    }
+  }
+}
+
+}  // namespace
+
+bool forward_is_downsampling(const ConvShape& s) { return is_2x2_stride_2(s.g); }
+
+// The forward's tiles (conv_2x2_stride2.h) over every image, group and output row, in parallel.
+void forward_by_downsampling(const ConvShape& s, const float* image, const float* weight, float* output) {
+  const ConvGeometry& g = s.g;
+  const std::int64_t ocg = s.group_outputs(), cg = g.channels / s.groups, P = s.positions(), depth = s.depth();
+  const std::int64_t blocks = ceil_div(ocg, kRowTileChannels), block_packed = kRowTileChannels * depth;
+  std::vector<float> packed(static_cast<std::size_t>(s.groups * blocks * block_packed));
+  for (std::int64_t grp = 0; grp < s.groups; ++grp) {
+    pack_row_tile_weights(weight + grp * ocg * depth, ocg, depth, packed.data() + grp * blocks * block_packed);
+  }
+  const std::int64_t vectors = ceil_div(g.out_w, 16), tail = g.out_w - 16 * (vectors - 1);
+  for_each_item(g.batch * s.groups * g.out_h, [&](std::int64_t item) {
+    const std::int64_t i = item % g.out_h, grp = item / g.out_h % s.groups, n = item / g.out_h / s.groups;
+    const float* x = image + (n * g.channels + grp * cg) * g.height * g.width + 2 * i * g.width;
+    for (std::int64_t block = 0; block < blocks; ++block) {
+      const float* w = packed.data() + (grp * blocks + block) * block_packed;
+      float* out = output + (n * s.out_channels + grp * ocg + block * kRowTileChannels) * P + i * g.out_w;
+      for_each_column_tile(vectors, tail, [&]<int V>(std::int64_t v, __mmask16 lanes) {
+        downsample_tile<V>(x + 32 * v, g.height * g.width, g.width, cg, w, lanes, ocg - block * kRowTileChannels, P,
+                           s.accumulate, out + 16 * v);
+      });
+    }
+  });
+}
+
 bool backward_data_is_upsampling(const ConvShape& s) {
   const ConvGeometry& g = s.g;
-  return cpu_isa() >= Isa::avx512 && g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 &&
-         g.pad_h == 0 && g.pad_w == 0 && g.dilation_h == 1 && g.dilation_w == 1 && g.height == 2 * g.out_h &&
-         g.width == 2 * g.out_w;
+  return is_2x2_stride_2(g) && g.height == 2 * g.out_h && g.width == 2 * g.out_w;
 }
 
 // The up-convolution's tiles (conv_upsample_direct.h) over every image, group and row i of dy, in
@@ -243,7 +294,6 @@ void backward_data_by_upsampling(const ConvShape& s, const float* weight, const 
     pack_upsample_weights(weight + grp * ocg * cg * 4, ocg, cg, packed.data() + grp * blocks * block_packed);
   }
   const std::int64_t vectors = ceil_div(g.out_w, 16), tail = g.out_w - 16 * (vectors - 1);
-  const auto last_lanes = static_cast<__mmask16>((1u << tail) - 1);
   for_each_item(g.batch * s.groups * g.out_h, [&](std::int64_t item) {
     const std::int64_t i = item % g.out_h, grp = item / g.out_h % s.groups, n = item / g.out_h / s.groups;
     const float* dy = grad_output + (n * s.out_channels + grp * ocg) * P + i * g.out_w;
@@ -252,20 +302,9 @@ void backward_data_by_upsampling(const ConvShape& s, const float* weight, const 
       for (std::int64_t a = 0; a < 2; ++a) {
         const float* w = packed.data() + (grp * blocks + block) * block_packed + a * ocg * 2 * kUpsampleTileChannels;
         float* dx = grad_image + (n * g.channels + grp * cg + c0) * plane + (2 * i + a) * g.width;
-        for (std::int64_t v = 0; v < vectors; v += kUpsampleTileVectors) {
-          const std::int64_t count = std::min(kUpsampleTileVectors, vectors - v);
-          const __mmask16 lanes = v + count == vectors ? last_lanes : static_cast<__mmask16>(0xFFFF);
-          auto tile = [&]<int V>() {
-            upsample_tile<V>(dy + 16 * v, P, ocg, w, lanes, cg - c0, plane, s.accumulate, dx + 32 * v);
-          };
-          if (count == 3) {
-            tile.template operator()<3>();
-          } else if (count == 2) {
-            tile.template operator()<2>();
-          } else {
-            tile.template operator()<1>();
-          }
-        }
+        for_each_column_tile(vectors, tail, [&]<int V>(std::int64_t v, __mmask16 lanes) {
+          upsample_tile<V>(dy + 16 * v, P, ocg, w, lanes, cg - c0, plane, s.accumulate, dx + 32 * v);
+        });
       }
     }
   });

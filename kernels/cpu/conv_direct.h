@@ -26,12 +26,17 @@ void backward_filter_directly(const ConvShape& s, const float* image, const floa
 void backward_filter_directly(const ConvShape& s, const bfloat16* image, const bfloat16* grad_output,
                               bfloat16* grad_weight);
 
+// Whether the f32 forward is a 2 x 2 convolution with stride 2, no padding and no dilation on
+// AVX-512, computed directly (conv_2x2_stride2.h; the up-convolution's input gradient).
+bool forward_is_downsampling(const ConvShape& s);
+void forward_by_downsampling(const ConvShape& s, const float* image, const float* weight, float* output);
+
 // Whether the f32 input gradient is the up-convolution's direct form: on AVX-512, for a 2 x 2
 // kernel with stride 2, no padding and no dilation, whose taps tile the image exactly (the
 // forward of a 2 x 2, stride-2 ConvTranspose2d).
 bool backward_data_is_upsampling(const ConvShape& s);
 // grad_image (+)= the input gradient, each output row pair from one row of grad_output in
-// register tiles (conv_upsample_direct.h).
+// register tiles (conv_2x2_stride2.h).
 void backward_data_by_upsampling(const ConvShape& s, const float* weight, const float* grad_output,
                                  float* grad_image);
 

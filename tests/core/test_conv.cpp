@@ -439,8 +439,14 @@ TEST_CASE("conv_transpose2d and its gradients match the definitions on every pat
   check_conv_transpose_against_reference({2, 6, 8, 100}, {5, 6, 2, 2}, up, DType::f32, 2, 1e-4);
   check_conv_transpose_against_reference({1, 4, 6, 40}, {6, 2, 2, 2}, {.stride = {2, 2}, .groups = 2}, DType::f32, 2,
                                          1e-4);
-  // The same tiles as a 2 x 2, stride-2 convolution's input gradient, written without a bias.
+  // A 2 x 2, stride-2 convolution: its input gradient the same tiles written without a bias, its
+  // forward (and the up-convolution's input gradient above) tiles of 8 output channels by 1 to 3
+  // vectors of 16 output columns, each input row split into its even and odd columns in
+  // registers: 5 channels (one partial block) on rows of 50; 9 channels (blocks of 8 and 1) on an
+  // odd image, 9 x 41, whose last row and column no tap reads (a tile of 2 vectors, the second 4
+  // lanes; the input gradient, which must leave them zero, takes the column path).
   check_conv_against_reference({2, 6, 8, 100}, {5, 6, 2, 2}, up, DType::f32, 2, 1e-4);
+  check_conv_against_reference({1, 3, 9, 41}, {9, 3, 2, 2}, up, DType::f32, 2, 1e-4);
   check_conv_transpose_against_reference({1, 4, 12, 30}, {6, 4, 2, 2}, up, DType::bf16, 2, 1e-2);
   check_conv_transpose_against_reference({2, 4, 12, 30}, {6, 2, 2, 2}, {.stride = {2, 2}, .groups = 2}, DType::f64,
                                          2, 1e-10);
