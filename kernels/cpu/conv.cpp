@@ -10,17 +10,18 @@
 // operand is packed once per call. With strides of 1 and at least 16 output channels the f32
 // forward skips the panels too, summing its outputs in register tiles straight from the window
 // (kernels/cpu/conv_forward_rows.h, on narrow images conv_forward_direct.h), as the weight
-// gradient does in f32 and bf16
-// (kernels/cpu/conv_filter_direct.h; where that does not serve, it multiplies dy by the panels
-// transposed, the depth being its product's columns). The input gradient computes its columns in
-// whole tiles and adds them to the image input row by input row. Other types and geometries keep
+// gradient does in f32 and bf16 (kernels/cpu/conv_filter_direct.h; where that does not serve, it
+// multiplies dy by the panels transposed, the depth being its product's columns), and as both
+// directions of a 2 x 2, stride-2 convolution do in f32 (kernels/cpu/conv_2x2_stride2.h: the
+// U-Net's up-convolution). The input gradient otherwise computes its columns in whole tiles and
+// adds them to the image input row by input row. Other types and geometries keep
 // the column matrix and gemm(). Chunks run in parallel with the GEMM serial inside; bf16 products
 // sum in f32 and f16 is widened to f32; the results are rounded once.
 //
 // This file holds the panel paths and the entry points; conv_chunks.h what all paths share,
 // conv_window.h the window and its gather, conv_direct.cpp the direct paths (their tiles in
-// conv_forward_rows.h, conv_forward_direct.h and conv_filter_direct.h), conv_columns.h the
-// column-matrix path.
+// conv_forward_rows.h, conv_forward_direct.h, conv_filter_direct.h and conv_2x2_stride2.h),
+// conv_columns.h the column-matrix path.
 #include "kernels/conv.h"
 
 #include <immintrin.h>

@@ -1,9 +1,10 @@
 #pragma once
 // The direct paths of the CPU convolution (kernels/cpu/conv.cpp dispatches to them where they
 // serve): the forward and the weight gradient summed in register tiles straight from each
-// chunk's window of input rows (kernels/cpu/conv_window.h), with no column matrix. The tiles
-// are conv_forward_rows.h and conv_forward_direct.h (forward) and conv_filter_direct.h;
-// conv_direct.cpp holds the chunks around them.
+// chunk's window of input rows (kernels/cpu/conv_window.h), with no column matrix, and both
+// directions of a 2 x 2, stride-2 convolution straight from the rows of its operands. The tiles
+// are conv_forward_rows.h and conv_forward_direct.h (forward), conv_filter_direct.h and
+// conv_2x2_stride2.h; conv_direct.cpp holds the chunks and rows around them.
 #include "kernels/cpu/conv_chunks.h"
 #include "kernels/dtype.h"
 
