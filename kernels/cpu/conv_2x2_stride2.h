@@ -16,7 +16,7 @@
 #include <bit>
 #include <cstdint>
 
-#include "kernels/cpu/conv_forward_rows.h"  // kRowTileChannels
+#include "kernels/cpu/conv_forward_rows.h"  // kRowTileChannels, clear_tile, copy_tile
 
 namespace ember::kernels::cpu {
 
@@ -129,11 +129,7 @@ template <int V>
   const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
   __m512 acc[O][V];
-#pragma GCC unroll 8
-  for (int o = 0; o < O; ++o) {
-#pragma GCC unroll 3
-    for (int v = 0; v < V; ++v) acc[o][v] = _mm512_setzero_ps();
-  }
+  clear_tile(acc);
   for (std::int64_t c = 0; c < in_channels; ++c) {
     for (std::int64_t a = 0; a < 2; ++a, w += 2 * O) {
       const float* row = x_j0 + c * x_stride + a * width;
@@ -159,11 +155,7 @@ template <int V>
     }
   }
   __m512 sums[O][V];
-#pragma GCC unroll 8
-  for (int o = 0; o < O; ++o) {
-#pragma GCC unroll 3
-    for (int v = 0; v < V; ++v) sums[o][v] = acc[o][v];
-  }
+  copy_tile(acc, sums);
   for (int o = 0; o < O; ++o) {
     if (o >= channels) continue;
     for (int v = 0; v < V; ++v) {

@@ -104,6 +104,19 @@ __attribute__((target("avx512f"), always_inline)) inline void clear_tile(__m512 
   }
 }
 
+// sums = acc: the stores after a tile, bounded by run-time counts, read this copy, so that every
+// access to the accumulators themselves has constant indices and they stay in registers (GCC
+// keeps an array it indexes by a run-time bound in memory, through the whole tile).
+template <int R, int OV>
+__attribute__((target("avx512f"), always_inline)) inline void copy_tile(const __m512 (&acc)[R][OV],
+                                                                        __m512 (&sums)[R][OV]) {
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) {
+#pragma GCC unroll 4
+    for (int k = 0; k < OV; ++k) sums[i][k] = acc[i][k];
+  }
+}
+
 // x[s] = streams[s] + origin: where a run's inputs start in each of the tile's streams.
 template <int S, class E>
 inline void point_streams(const E* const* streams, std::int64_t origin, const E* (&x)[S]) {

@@ -18,7 +18,7 @@
 #include <span>
 #include <vector>
 
-#include "kernels/cpu/conv_filter_direct.h"  // PositionRun
+#include "kernels/cpu/conv_filter_direct.h"  // PositionRun, clear_tile, copy_tile
 
 namespace ember::kernels::cpu {
 
@@ -73,11 +73,7 @@ template <int V>
   // Every loop over the accumulators is unrolled (constant indices), so that they stay in
   // registers; the stores below, bounded by `channels`, read a copy.
   __m512 acc[O][V];
-#pragma GCC unroll 8
-  for (int o = 0; o < O; ++o) {
-#pragma GCC unroll 3
-    for (int k = 0; k < V; ++k) acc[o][k] = _mm512_setzero_ps();
-  }
+  clear_tile(acc);
   for (std::int64_t r = 0; r < depth; ++r, w += O) {
     const float* x = window_v0 + taps[r];
     __m512 inputs[V];
@@ -90,11 +86,7 @@ template <int V>
     }
   }
   __m512 sums[O][V];
-#pragma GCC unroll 8
-  for (int o = 0; o < O; ++o) {
-#pragma GCC unroll 3
-    for (int k = 0; k < V; ++k) sums[o][k] = acc[o][k];
-  }
+  copy_tile(acc, sums);
   for (int k = 0; k < V; ++k) {
     const auto lanes = static_cast<__mmask16>(vectors[k].lanes);
     if (lanes == 0) continue;
