@@ -16,12 +16,13 @@
 #include <bit>
 #include <cstdint>
 
-#include "kernels/cpu/conv_forward_rows.h"  // kRowTileChannels, clear_tile, copy_tile
+#include "kernels/cpu/conv_forward_rows.h"  // kRowTileChannels, kRowTileVectors, clear_tile, copy_tile
 
 namespace ember::kernels::cpu {
 
-// Channels of dx per input-gradient tile; vectors of 16 j per tile, in both directions, at most.
-inline constexpr std::int64_t kUpsampleTileChannels = 4, kColumnTileVectors = 3;
+// Channels of dx per input-gradient tile (the tiles of both directions take up to
+// kRowTileVectors vectors of 16 j).
+inline constexpr std::int64_t kUpsampleTileChannels = 4;
 
 // W [OC, C, 2, 2] of one group as the tiles read it: for channels c0 .. c0 + 3 and tap row a, at
 // ((c0 / 4) * 2 + a) * OC * 8, per output channel o the 8 weights W[o][c0 + t][a][b] at o * 8 + t

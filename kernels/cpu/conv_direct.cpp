@@ -1,6 +1,6 @@
-// The CPU convolution's direct paths (kernels/cpu/conv_direct.h): the chunks, windows and dy^T
-// around the register tiles of conv_forward_rows.h, conv_forward_direct.h and
-// conv_filter_direct.h.
+// The CPU convolution's direct paths (kernels/cpu/conv_direct.h): the chunks, windows, dy^T and
+// rows around the register tiles of conv_forward_rows.h, conv_forward_direct.h,
+// conv_filter_direct.h and conv_2x2_stride2.h.
 #include "kernels/cpu/conv_direct.h"
 
 #include <algorithm>
@@ -8,10 +8,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/conv_2x2_stride2.h"
 #include "kernels/cpu/conv_filter_direct.h"
 #include "kernels/cpu/conv_forward_direct.h"
 #include "kernels/cpu/conv_forward_rows.h"
-#include "kernels/cpu/conv_2x2_stride2.h"
 #include "kernels/cpu/conv_window.h"
 #include "kernels/cpu/isa.h"
 
@@ -144,6 +144,24 @@ bool forward_by_transposed_tiles(const ConvShape& s) {
   return 100 * restarted <= 95 * padded;
 }
 
+// A 2 x 2 kernel with stride 2, no padding and no dilation on AVX-512: taps that never overlap
+// (conv_2x2_stride2.h).
+bool is_2x2_stride_2(const ConvGeometry& g) {
+  return cpu_isa() >= Isa::avx512 && g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 &&
+         g.pad_h == 0 && g.pad_w == 0 && g.dilation_h == 1 && g.dilation_w == 1;
+}
+
+// Calls tile.template operator()<V>(v, lanes) over a row of `vectors` vectors of 16 columns in
+// tiles of up to 3 (for_each_vector_tile), lanes the real columns of the tile's last vector (the
+// row's last holds `tail`).
+template <class Tile>
+void for_each_column_tile(std::int64_t vectors, std::int64_t tail, const Tile& tile) {
+  for_each_vector_tile(vectors, [&]<int V>(std::int64_t v) {
+    const auto lanes = static_cast<__mmask16>(v + V == vectors ? (1u << tail) - 1 : 0xFFFF);
+    tile.template operator()<V>(v, lanes);
+  });
+}
+
 }  // namespace
 
 bool forward_is_direct(const ConvShape& s) {
@@ -220,37 +238,6 @@ void backward_filter_directly(const ConvShape& s, const bfloat16* image, const b
   backward_filter_directly_typed(s, image, grad_output, grad_weight);
 }
 
-}  // namespace ember::kernels::cpu
-
-namespace ember::kernels::cpu {
-
-namespace {
-
-bool is_2x2_stride_2(const ConvGeometry& g) {
-  return cpu_isa() >= Isa::avx512 && g.kernel_h == 2 && g.kernel_w == 2 && g.stride_h == 2 && g.stride_w == 2 &&
-         g.pad_h == 0 && g.pad_w == 0 && g.dilation_h == 1 && g.dilation_w == 1;
-}
-
-// Calls tile.template operator()<V>(v, lanes) for a row of `vectors` vectors of 16 columns,
-// kColumnTileVectors (3) at a time and the last 1 or 2 together, lanes the real columns of the
-// tile's last vector (the row's last holds `tail`).
-template <class Tile>
-void for_each_column_tile(std::int64_t vectors, std::int64_t tail, const Tile& tile) {
-  for (std::int64_t v = 0; v < vectors; v += kColumnTileVectors) {
-    const std::int64_t count = std::min(kColumnTileVectors, vectors - v);
-    const auto lanes = static_cast<__mmask16>(v + count == vectors ? (1u << tail) - 1 : 0xFFFF);
-    if (count == 3) {
-      tile.template operator()<3>(v, lanes);
-    } else if (count == 2) {
-      tile.template operator()<2>(v, lanes);
-    } else {
-      tile.template operator()<1>(v, lanes);
-    }
-  }
-}
-
-}  // namespace
-
 bool forward_is_downsampling(const ConvShape& s) { return is_2x2_stride_2(s.g); }
 
 // The forward's tiles (conv_2x2_stride2.h) over every image, group and output row, in parallel.
@@ -282,7 +269,7 @@ bool backward_data_is_upsampling(const ConvShape& s) {
   return is_2x2_stride_2(g) && g.height == 2 * g.out_h && g.width == 2 * g.out_w;
 }
 
-// The up-convolution's tiles (conv_upsample_direct.h) over every image, group and row i of dy, in
+// The up-convolution's tiles (conv_2x2_stride2.h) over every image, group and row i of dy, in
 // parallel: each row i writes rows 2 i and 2 i + 1 of dx, which no other row touches.
 void backward_data_by_upsampling(const ConvShape& s, const float* weight, const float* grad_output,
                                  float* grad_image) {

@@ -100,20 +100,27 @@ template <int V>
   }
 }
 
-// forward_row_tile over a chunk's coordinate vectors, 3 at a time and the last 1 or 2 together.
+// Calls tile.template operator()<V>(j) for `count` vectors of 16, V = kRowTileVectors (3) at a
+// time from vector j on and the last 1 or 2 together: the tiles of this file and of
+// conv_2x2_stride2.h take up to 3 vectors.
+template <class Tile>
+void for_each_vector_tile(std::int64_t count, const Tile& tile) {
+  std::int64_t j = 0;
+  for (; j + kRowTileVectors <= count; j += kRowTileVectors) tile.template operator()<3>(j);
+  if (count - j == 2) {
+    tile.template operator()<2>(j);
+  } else if (count - j == 1) {
+    tile.template operator()<1>(j);
+  }
+}
+
+// forward_row_tile over a chunk's coordinate vectors.
 inline void forward_row_tiles(const float* window, const std::int64_t* taps, std::int64_t depth, const float* w,
                               std::span<const CoordinateVector> vectors, std::int64_t channels,
                               std::int64_t stride, bool accumulate, float* out) {
-  const auto count = static_cast<std::int64_t>(vectors.size());
-  std::int64_t j = 0;
-  for (; j + kRowTileVectors <= count; j += kRowTileVectors) {
-    forward_row_tile<3>(window + 16 * j, taps, depth, w, vectors.data() + j, channels, stride, accumulate, out);
-  }
-  if (count - j == 2) {
-    forward_row_tile<2>(window + 16 * j, taps, depth, w, vectors.data() + j, channels, stride, accumulate, out);
-  } else if (count - j == 1) {
-    forward_row_tile<1>(window + 16 * j, taps, depth, w, vectors.data() + j, channels, stride, accumulate, out);
-  }
+  for_each_vector_tile(static_cast<std::int64_t>(vectors.size()), [&]<int V>(std::int64_t j) {
+    forward_row_tile<V>(window + 16 * j, taps, depth, w, vectors.data() + j, channels, stride, accumulate, out);
+  });
 }
 
 }  // namespace ember::kernels::cpu
