@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <span>
 #include <type_traits>
 #include <vector>
 
@@ -37,6 +38,16 @@ std::vector<PositionRun> position_runs(const ConvGeometry& g, const Chunk& chunk
     p += count;
   }
   return runs;
+}
+
+// The window coordinate of each of the runs' positions, from `origin` (the first run's) on: the
+// out^T tiles' positions (conv_forward_direct.h), junk columns left out.
+std::vector<std::int64_t> position_coordinates(std::span<const PositionRun> runs, std::int64_t origin) {
+  std::vector<std::int64_t> coordinates;
+  for (const PositionRun& run : runs) {
+    for (std::int64_t q = 0; q < run.count; ++q) coordinates.push_back(run.origin - origin + q);
+  }
+  return coordinates;
 }
 
 // The direct paths' chunks: whole output rows, as many per chunk as keep its window (of
@@ -131,17 +142,13 @@ void backward_filter_directly_typed(const ConvShape& s, const T* image, const T*
   }
 }
 
-// Whether the out^T tiles serve better than the row tiles. Both compute the junk coordinates of
-// the padding columns when they run across rows; the out^T tiles of P coordinates can instead
-// restart at each output row, and where that computes at least 5% fewer coordinates than a
-// whole padded row it pays for their transpose (CNN layer 2: 12 coordinates a row of 11 outputs
-// against 13, measured 5% faster). Never with 16 output channels or fewer: each broadcast input
-// would then serve a single multiply-add.
+// Whether the out^T tiles serve better than the row tiles. The row tiles compute the junk
+// coordinates of the padding columns with the real ones; the out^T tiles compute only real
+// outputs, and where that saves at least 5% of a padded row it pays for their transpose (CNN
+// layer 2: rows of 11 outputs in 13 columns). Never with 16 output channels or fewer: each
+// broadcast input would then serve a single multiply-add.
 bool forward_by_transposed_tiles(const ConvShape& s) {
-  if (s.group_outputs() <= 16) return false;
-  const std::int64_t tile = forward_tile_positions(static_cast<int>(block_vectors(vectors_ld(s) / 16, 0)));
-  const std::int64_t restarted = ceil_div(s.g.out_w, tile) * tile, padded = s.g.width + 2 * s.g.pad_w;
-  return 100 * restarted <= 95 * padded;
+  return s.group_outputs() > 16 && 100 * s.g.out_w <= 95 * (s.g.width + 2 * s.g.pad_w);
 }
 
 // A 2 x 2 kernel with stride 2, no padding and no dilation on AVX-512: taps that never overlap
@@ -171,8 +178,9 @@ bool forward_is_direct(const ConvShape& s) {
 
 // The f32 forward directly from each chunk's window, in the row tiles of conv_forward_rows.h
 // (8 output channels by 48 coordinates, stored straight into the output), or on narrow images in
-// the out^T tiles of conv_forward_direct.h (coordinates by vectors of output channels, transposed
-// into the output afterwards) where those compute enough fewer coordinates (below).
+// the out^T tiles of conv_forward_direct.h (positions by vectors of output channels, transposed
+// into the output afterwards) where the padding columns the row tiles compute are enough of a
+// row (below).
 void forward_directly(const ConvShape& s, const float* image, const float* weight, float* output) {
   const ConvGeometry& g = s.g;
   const std::int64_t P = s.positions(), depth = s.depth(), ocg = s.group_outputs(), cg = g.channels / s.groups;
@@ -202,15 +210,16 @@ void forward_directly(const ConvShape& s, const float* image, const float* weigh
     windows.tap_offsets(cg, taps);
     const std::vector<CoordinateVector> vectors =
         transposed ? std::vector<CoordinateVector>{} : coordinate_vectors(runs, origin, coordinates);
-    float* out_t =
-        transposed ? thread_scratch<float>(Slot::columns, (coordinates + kForwardOverhang + 16) * ld) : nullptr;
+    const std::vector<std::int64_t> coordinates_of_positions =
+        transposed ? position_coordinates(runs, origin) : std::vector<std::int64_t>{};
+    float* out_t = transposed ? thread_scratch<float>(Slot::columns, (chunk.size() + 16) * ld) : nullptr;
     for (std::int64_t grp = 0; grp < s.groups; ++grp) {
       windows.copy_window(image + chunk.image * s.image_size(), grp * cg, cg, window);
       const float* w = packed.data() + grp * group_packed;
       float* out = output + (chunk.image * s.out_channels + grp * ocg) * P + chunk.begin;
       if (transposed) {
-        forward_tiles(window + origin, runs, origin, taps, depth, w, ld, out_t);
-        store_transposed_output(out_t, ld, origin, runs, ocg, P, s.accumulate, out);
+        forward_tiles({window + origin, coordinates_of_positions, taps, depth, w, ld}, out_t);
+        store_transposed_output(out_t, ld, chunk.size(), ocg, P, s.accumulate, out);
         continue;
       }
       for (std::int64_t b = 0; b < blocks; ++b) {

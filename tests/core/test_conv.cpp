@@ -379,12 +379,15 @@ TEST_CASE("conv2d's f32 forward computed directly from the window matches the de
   check_conv_against_reference({1, 40, 6, 50}, {24, 40, 3, 2}, {}, DType::f32, 2, 1e-4);
   check_conv_against_reference({1, 6, 9, 7}, {16, 6, 3, 3}, {}, DType::f32, 2, 1e-4);
   check_conv_against_reference({2, 8, 10, 30}, {38, 4, 3, 3}, {.padding = {1, 1}, .groups = 2}, DType::f32, 2, 1e-4);
-  // Out^T tiles (6, 12 or 24 coordinates by 4, 2 or 1 vectors of output channels, transposed
-  // into the output) on narrow images, where they restart at each output row: 70 channels (tiles
-  // of 4 and 1 vectors, the last vector 6/16 full) on rows of 5 outputs in 7 columns, the tiles
-  // of 6 by 4 vectors one per row (5 an image, not 6), the tiles of 24 by the fifth vector
-  // running across the rows.
+  // Out^T tiles (6 positions by 4 vectors of output channels, or 8 by 2 or 1, transposed into
+  // the output) on narrow images, where they compute only real outputs, their positions running
+  // across the rows and the rest of an image in tiles of half, a quarter, ... as many: 70 channels
+  // (tiles of 4 and 1 vectors, the last vector 6/16 full) on rows of 5 outputs in 7 columns, 25
+  // positions an image (tiles of 6 and 8, then 1); 19 rows of them, 95 positions (6 x 15, 3, 1,
+  // 1; 8 x 11, 4, 2, 1), with 70 and 40 channels (tiles of 2 and 1 vectors).
   check_conv_against_reference({2, 6, 7, 7}, {70, 6, 3, 3}, {}, DType::f32, 2, 1e-4);
+  check_conv_against_reference({2, 6, 21, 7}, {70, 6, 3, 3}, {}, DType::f32, 2, 1e-4);
+  check_conv_against_reference({2, 6, 21, 7}, {40, 6, 3, 3}, {}, DType::f32, 2, 1e-4);
 }
 
 TEST_CASE("conv2d's weight gradient computed directly from the window matches the definition, in f32 and bf16") {
