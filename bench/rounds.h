@@ -33,15 +33,15 @@ class Rounds {
   // Median over the rounds that have both figures of peer ms / ember ms (ember's speed relative to
   // the peer); NaN where none has.
   double median_speed_ratio(const std::string& key) const {
-    std::vector<double> ratios;
-    for (const Round& round : rounds_) {
-      const auto ember = round.ember_ms.find(key), peer = round.peer_ms.find(key);
-      if (ember != round.ember_ms.end() && peer != round.peer_ms.end()) ratios.push_back(peer->second / ember->second);
-    }
-    if (ratios.empty()) return std::nan("");
-    std::sort(ratios.begin(), ratios.end());
-    const std::size_t middle = ratios.size() / 2;
-    return ratios.size() % 2 == 1 ? ratios[middle] : 0.5 * (ratios[middle - 1] + ratios[middle]);
+    return median_ratio(&Round::peer_ms, key, &Round::ember_ms, key);
+  }
+  // Median over the rounds of ms of row `from` / ms of row `to`, both ember's or both the peer's:
+  // how much faster `to` runs than `from` in the same minute; NaN where no round has both.
+  double median_ember_speedup(const std::string& from, const std::string& to) const {
+    return median_ratio(&Round::ember_ms, from, &Round::ember_ms, to);
+  }
+  double median_peer_speedup(const std::string& from, const std::string& to) const {
+    return median_ratio(&Round::peer_ms, from, &Round::peer_ms, to);
   }
 
  private:
@@ -54,6 +54,21 @@ class Rounds {
       if (std::isnan(found) || (largest ? value->second > found : value->second < found)) found = value->second;
     }
     return found;
+  }
+
+  // The median over the rounds that have both values of (round.*top)[top_key] /
+  // (round.*bottom)[bottom_key]; NaN where none has.
+  double median_ratio(std::map<std::string, double> Round::*top, const std::string& top_key,
+                      std::map<std::string, double> Round::*bottom, const std::string& bottom_key) const {
+    std::vector<double> ratios;
+    for (const Round& round : rounds_) {
+      const auto a = (round.*top).find(top_key), b = (round.*bottom).find(bottom_key);
+      if (a != (round.*top).end() && b != (round.*bottom).end()) ratios.push_back(a->second / b->second);
+    }
+    if (ratios.empty()) return std::nan("");
+    std::sort(ratios.begin(), ratios.end());
+    const std::size_t middle = ratios.size() / 2;
+    return ratios.size() % 2 == 1 ? ratios[middle] : 0.5 * (ratios[middle - 1] + ratios[middle]);
   }
 
   std::vector<Round> rounds_;

@@ -1,19 +1,26 @@
 // A Fashion-MNIST training step (Adam 1e-3, batch 64): ember vs LibTorch in the same run, same
 // thread count, same batches. Built twice: mlp_vs_peer (784-256-128-10) and cnn_vs_peer (the
 // reference CNN), chosen by EMBER_BENCH_MODEL. Each in f32 and in bf16-mixed (forward and loss
-// under autocast to bf16, f32 weights; argument 1 of the benchmarks). Prints Google Benchmark's
-// table, then samples/s of each and their ratios. Threads: EMBER_BENCH_THREADS (default 2).
+// under autocast to bf16, f32 weights). The four steps are timed in alternating rounds
+// (bench/rounds.h: ember f32, ember bf16-mixed, LibTorch f32, LibTorch bf16-mixed, --rounds
+// times), each figure the mean ms of --steps steps; printed: samples/s of each side's best round,
+// and every ratio by the best rounds and as the median of the per-round ratios.
+// Threads: EMBER_BENCH_THREADS (default 2).
+//
+//   ./build/bench/cnn_vs_peer [--rounds N] [--steps N]
 //
 // The batches walk through the real training set (random images if it is not installed): a
 // single batch repeated thousands of times is learned to zero loss, and the tiny gradients
 // that follow turn into denormal floats that slow both libraries down several-fold.
-#include <benchmark/benchmark.h>
-
+#include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <map>
+#include <memory>
+#include <string>
 
+#include "bench/rounds.h"
 #include "core/ember.h"
 #include "data/fashion_mnist.h"
 #include "train_step_peer.h"
@@ -43,86 +50,93 @@ const TrainingSet& training_set() {
   return set;
 }
 
-void run_steps(benchmark::State& state, TrainStep& step) {
-  const TrainingSet& set = training_set();
-  const std::int64_t batches = set.images.size(0) / kBenchBatch;
-  const float* images = set.images.data<float>();
-  const std::int64_t* labels = set.labels.data<std::int64_t>();
-  std::int64_t batch = 0;
-  auto next = [&] {
-    step.run(images + batch * kBenchBatch * 28 * 28, labels + batch * kBenchBatch);
-    batch = (batch + 1) % batches;
-  };
-  for (int i = 0; i < 20; ++i) next();  // warm up: first-touch allocations, optimizer state
-  for (auto _ : state) next();
-  state.SetItemsProcessed(state.iterations() * kBenchBatch);
-}
+// One library's step at one precision, walking through the training set batch by batch.
+class TimedStep {
+ public:
+  explicit TimedStep(std::unique_ptr<TrainStep> step) : step_(std::move(step)) {
+    for (int i = 0; i < 20; ++i) next();  // warm up: first-touch allocations, optimizer state
+  }
+  // Mean milliseconds per step over `steps` steps.
+  double ms_per_step(int steps) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < steps; ++i) next();
+    return 1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / steps;
+  }
+
+ private:
+  void next() {
+    const TrainingSet& set = training_set();
+    const std::int64_t batches = set.images.size(0) / kBenchBatch;
+    step_->run(set.images.data<float>() + batch_ * kBenchBatch * 28 * 28,
+               set.labels.data<std::int64_t>() + batch_ * kBenchBatch);
+    batch_ = (batch_ + 1) % batches;
+  }
+
+  std::unique_ptr<TrainStep> step_;
+  std::int64_t batch_ = 0;
+};
 
 constexpr BenchModel kModel = BenchModel::EMBER_BENCH_MODEL;
 constexpr const char* kModelName = kModel == BenchModel::mlp ? "MLP 784-256-128-10" : "CNN (2 conv + 2 linear)";
+constexpr const char* kPrecisions[] = {"f32", "bf16-mixed"};
 
-void BM_ember_step(benchmark::State& state) {
-  auto step = make_ember_step(kModel, bench_threads(), state.range(0) == 1);
-  run_steps(state, *step);
-}
-
-#ifdef EMBER_BENCH_HAVE_TORCH
-void BM_libtorch_step(benchmark::State& state) {
-  auto step = make_torch_step(kModel, bench_threads(), state.range(0) == 1);
-  run_steps(state, *step);
-}
-#endif
-
-// Remembers samples/s per benchmark while printing the usual table.
-class RecordingReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      const auto found = run.counters.find("items_per_second");
-      if (found != run.counters.end()) samples_per_second[run.benchmark_name()] = found->second.value;
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  std::map<std::string, double> samples_per_second;
-};
+double samples_per_second(double ms) { return 1e3 * static_cast<double>(kBenchBatch) / ms; }
 
 }  // namespace
 
-BENCHMARK(BM_ember_step)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(3.0);
-#ifdef EMBER_BENCH_HAVE_TORCH
-BENCHMARK(BM_libtorch_step)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(3.0);
-#endif
-
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  RecordingReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  int rounds = 5, steps = 60;
+  CLI::App app{"A Fashion-MNIST training step, ember beside LibTorch, in alternating rounds", "train_step_vs_peer"};
+  app.add_option("--rounds", rounds, "rounds of the four steps in turn (each side's best is shown)")
+      ->check(CLI::Range(1, 100))->capture_default_str();
+  app.add_option("--steps", steps, "timed steps per measurement (their mean is taken)")
+      ->check(CLI::Range(1, 100000))->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   const int threads = bench_threads();
-  std::printf("\n%s train step, Adam, batch %lld, %d threads\n", kModelName, static_cast<long long>(kBenchBatch),
-              threads);
-  // Benchmark names end in /0 (f32) or /1 (bf16-mixed).
-  auto rate = [&](const char* impl, int precision) {
-    const char* tag = precision == 0 ? "/0/" : "/1/";
-    for (const auto& [name, value] : reporter.samples_per_second) {
-      if (name.find(impl) != std::string::npos && name.find(tag) != std::string::npos) {
-        return value;
-      }
-    }
-    return 0.0;
-  };
-  std::printf("| precision | ember samples/s | LibTorch samples/s | ember / LibTorch |\n|---|---|---|---|\n");
-  for (int precision : {0, 1}) {
-    const double ember = rate("ember", precision), torch = rate("libtorch", precision);
-    std::printf("| %s | %.0f |", precision == 0 ? "32" : "bf16-mixed", ember);
-    if (torch > 0) {
-      std::printf(" %.0f | %.2fx |\n", torch, ember / torch);
+
+  TimedStep ember[] = {TimedStep(make_ember_step(kModel, threads, false)),
+                       TimedStep(make_ember_step(kModel, threads, true))};
+#ifdef EMBER_BENCH_HAVE_TORCH
+  TimedStep torch[] = {TimedStep(make_torch_step(kModel, threads, false)),
+                       TimedStep(make_torch_step(kModel, threads, true))};
+  constexpr bool have_torch = true;
+#else
+  constexpr bool have_torch = false;
+#endif
+  ember::bench::Rounds measured;
+  for (int r = 0; r < rounds; ++r) {
+    ember::bench::Round round;
+    for (int p = 0; p < 2; ++p) round.ember_ms[kPrecisions[p]] = ember[p].ms_per_step(steps);
+#ifdef EMBER_BENCH_HAVE_TORCH
+    for (int p = 0; p < 2; ++p) round.peer_ms[kPrecisions[p]] = torch[p].ms_per_step(steps);
+#endif
+    measured.add(std::move(round));
+  }
+
+  std::printf("%s train step, Adam, batch %lld, %d threads; %d rounds of %d steps of each (samples/s: the best\n"
+              "round; ratios: of the best rounds, and the median of the per-round ratios)\n\n",
+              kModelName, static_cast<long long>(kBenchBatch), threads, rounds, steps);
+  std::printf("| precision | ember samples/s | LibTorch samples/s | ember / LibTorch (best) | (median of rounds) |\n"
+              "|---|---|---|---|---|\n");
+  for (const char* precision : kPrecisions) {
+    const double ember_ms = measured.best_ember_ms(precision);
+    std::printf("| %s | %.0f |", precision, samples_per_second(ember_ms));
+    if (have_torch) {
+      const double torch_ms = measured.best_peer_ms(precision);
+      std::printf(" %.0f | %.2fx | %.2fx |\n", samples_per_second(torch_ms), torch_ms / ember_ms,
+                  measured.median_speed_ratio(precision));
     } else {
-      std::printf(" not measured (peer not installed: apt-get install libtorch-dev) | - |\n");
+      std::printf(" not measured (peer not installed: apt-get install libtorch-dev) | - | - |\n");
     }
   }
-  std::printf("bf16-mixed / f32 speed: ember %.2fx", rate("ember", 1) / rate("ember", 0));
-  if (rate("libtorch", 0) > 0) std::printf(", LibTorch %.2fx", rate("libtorch", 1) / rate("libtorch", 0));
+  std::printf("\nbf16-mixed / f32 speed: ember %.2fx (best), %.2fx (median of rounds)",
+              measured.best_ember_ms("f32") / measured.best_ember_ms("bf16-mixed"),
+              measured.median_ember_speedup("f32", "bf16-mixed"));
+  if (have_torch) {
+    std::printf("; LibTorch %.2fx (best), %.2fx (median of rounds)",
+                measured.best_peer_ms("f32") / measured.best_peer_ms("bf16-mixed"),
+                measured.median_peer_speedup("f32", "bf16-mixed"));
+  }
   std::printf("\n");
-  benchmark::Shutdown();
   return 0;
 }
