@@ -23,7 +23,7 @@ namespace ember::kernels::cpu {
 // out_t[i * ld + 16 k + lane] = the tile's output at its i-th position, output channel 16 k +
 // lane: the position's input under tap r at window[taps[r] + at[i]], at = the tile's window
 // coordinates, w_t the tile's block of W^T (rows of OV vectors). The coordinates sit in general
-// registers, so that each broadcast reads its input at its own address at no extra cost.
+// registers, so that each broadcast reads its input at its own address for one integer add.
 template <int OV, int P>
 __attribute__((target("avx512f"))) void forward_tile(const float* window, const std::int64_t* coordinates,
                                                      const std::int64_t* taps, std::int64_t depth,
