@@ -19,11 +19,15 @@ double median_seconds(Device device, const std::function<void()>& f, int calls =
 // (half read, half written): 512 MiB measures memory; a kernel's own byte count measures the
 // caches its data fits in, the bound of a kernel that must read its inputs and write its output.
 double cpu_copy_gbps(std::int64_t bytes = std::int64_t{1} << 29);
-// f32 GFLOP/s of 16 independent chains of vector fused multiply-adds per thread, on all threads.
+// f32 GFLOP/s of independent chains of vector fused multiply-adds on all threads
+// (kernels/cpu/peak_loops.h).
 double cpu_fma_gflops();
 // The same with AVX512-BF16's pair dot products (2 multiply-adds per f32 lane), or 0 where the
 // CPU lacks them.
 double cpu_bf16_dot_gflops();
+// The limit of ember's bf16 products on this CPU: the dot products' where the kernels use them
+// (kernels::cpu::cpu_isa() is avx512_bf16), the f32 FMAs' where they widen bf16 to f32.
+double cpu_bf16_product_gflops();
 // GB/s of a 1 GiB device-to-device copy, and GFLOP/s of ember's (cuBLASLt) GEMM at 8192^3.
 double cuda_copy_gbps();
 double cuda_gemm_gflops(DType dtype);

@@ -65,9 +65,7 @@ int run_perf() {
               "written) for bandwidth-bound ops and 2 FLOPs per multiply-add for products\n");
   const double cpu_copy = bench::cpu_copy_gbps();
   time_cases(Device::cpu(), DType::f32, {cpu_copy, bench::cpu_fma_gflops()});
-  // bf16: the products run on the dot-product instructions where the CPU has them.
-  const double bf16_dot = bench::cpu_bf16_dot_gflops();
-  time_cases(Device::cpu(), DType::bf16, {cpu_copy, bf16_dot > 0 ? bf16_dot : bench::cpu_fma_gflops()});
+  time_cases(Device::cpu(), DType::bf16, {cpu_copy, bench::cpu_bf16_product_gflops()});
   if (cuda::is_available()) {
     const double copy = bench::cuda_copy_gbps();
     for (const DType dtype : {DType::f32, DType::bf16}) time_cases(Device::cuda(), dtype, {copy, bench::cuda_gemm_gflops(dtype)});
