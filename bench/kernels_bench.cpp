@@ -50,7 +50,7 @@ constexpr std::int64_t kElements = std::int64_t{16} << 20;
 bench::Round measure_ember(int repeats) {
   bench::Round round;
   round.limits["fma"] = bench::cpu_fma_gflops();
-  round.limits["bf16"] = bench::cpu_bf16_dot_gflops();
+  round.limits["bf16"] = bench::cpu_bf16_product_gflops();
   round.limits["copy"] = bench::cpu_copy_gbps();
   for (std::size_t i = 0; i < std::size(kProducts); ++i) {
     const Product& p = kProducts[i];
@@ -92,12 +92,12 @@ int run(const bench::CpuBenchOptions& options) {
   const double fma_peak = rounds.best_limit("fma"), bf16_peak = rounds.best_limit("bf16");
   const double copy_gbps = rounds.best_limit("copy");
 
-  std::printf("CPU kernels on %d threads, variant %s; %d rounds of (limits, ember, PyTorch), each figure the median of "
-              "%d calls; limits (highest of the rounds): f32 FMA %.0f GFLOP/s (lowest %.0f), bf16 dot %.0f GFLOP/s, "
-              "copy %.1f GB/s; ember and PyTorch: the best round; speed ratios: of the best rounds, and the median of "
-              "the per-round ratios\n",
-              options.threads, kernels::cpu::isa_name(kernels::cpu::cpu_isa()), rounds.size(), options.repeats,
-              fma_peak, rounds.lowest_limit("fma"), bf16_peak, copy_gbps);
+  std::printf("CPU kernels on %d threads, variant %s (bf16 dot products measured at %.2fx the f32 FMA rate); %d rounds "
+              "of (limits, ember, PyTorch), each figure the median of %d calls; limits (highest of the rounds): f32 FMA "
+              "%.0f GFLOP/s (lowest %.0f), bf16 products %.0f GFLOP/s, copy %.1f GB/s; ember and PyTorch: the best "
+              "round; speed ratios: of the best rounds, and the median of the per-round ratios\n",
+              options.threads, kernels::cpu::isa_name(kernels::cpu::cpu_isa()), kernels::cpu::bf16_dot_rate_over_fma(),
+              rounds.size(), options.repeats, fma_peak, rounds.lowest_limit("fma"), bf16_peak, copy_gbps);
   if (std::isnan(rounds.best_peer_ms("matmul0"))) {
     std::printf("PyTorch: peer not installed (apt-get install python3-torch)\n");
   }

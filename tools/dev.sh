@@ -5,7 +5,8 @@
 #   tools/dev.sh train [fashion_mnist flags]  build, then train the Fashion-MNIST CNN (default run)
 #   tools/dev.sh well-log train --task T      build, then run the well-log example (any well_log command)
 #   tools/dev.sh test                         build, then run the whole test suite with CTest (twice:
-#                                             also with EMBER_CPU_ISA=generic)
+#                                             also with EMBER_CPU_ISA=generic; on AVX512-BF16 CPUs
+#                                             its bf16 tests a third time with the dot products forced)
 #                                             and the fuzzers for a short fixed run each
 #   tools/dev.sh six-techniques [flags]       build, then measure the six speed techniques (bench/six_techniques)
 #   tools/dev.sh sanitize                     the test suite built with ASan + UBSan
@@ -67,6 +68,13 @@ case "$command" in
     # Again with the portable CPU kernels forced (kernels/cpu/isa.h), so the variants a machine
     # without AVX-512 runs stay correct too (the package, --help and bench checks need no second run).
     EMBER_CPU_ISA=generic ctest --test-dir build --output-on-failure -j "$(nproc)" -E "^(package|help: |six_techniques)"
+    # Where the CPU has the bf16 dot products but runs them slower than the f32 FMAs, the kernels
+    # widen bf16 instead (kernels/cpu/isa.h): the tests that reach the dot-product kernels run
+    # once more with them forced, so they stay correct on every machine that has them.
+    if grep -qw avx512_bf16 /proc/cpuinfo; then
+      EMBER_CPU_ISA=avx512_bf16 ctest --test-dir build --output-on-failure -j "$(nproc)" -E "^help: " \
+        -R "bf16|f16|half|mixed|autocast|conv|matmul|GEMM|linear"
+    fi
     # Every reader of outside bytes under libFuzzer for a short fixed run (tests/fuzz).
     configure_and_build "${fuzz_build[@]}"
     ctest --test-dir build-fuzz --output-on-failure -j "$(nproc)"
