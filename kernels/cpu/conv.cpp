@@ -14,9 +14,11 @@
 // multiplies dy by the panels transposed, the depth being its product's columns), and as both
 // directions of a 2 x 2, stride-2 convolution do in f32 (kernels/cpu/conv_2x2_stride2.h: the
 // U-Net's up-convolution). The input gradient otherwise computes its columns in whole tiles and
-// adds them to the image input row by input row. Other types and geometries keep
-// the column matrix and gemm(). Chunks run in parallel with the GEMM serial inside; bf16 products
-// sum in f32 and f16 is widened to f32; the results are rounded once.
+// adds them to the image input row by input row. f16, and bf16 where the kernels do not use the
+// dot products (kernels/cpu/isa.h), are widened to f32 at the entry points and take the f32
+// paths; f64 and the geometries no path above serves keep the column matrix and gemm(). Chunks
+// run in parallel with the GEMM serial inside; bf16 products sum in f32; the results are
+// rounded once.
 //
 // This file holds the panel paths and the entry points; conv_chunks.h what all paths share,
 // conv_window.h the window and its gather, conv_direct.cpp the direct paths (their tiles in
@@ -39,6 +41,7 @@
 #include "kernels/cpu/conv_window.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/packed_gemm.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/transpose.h"
 #include "kernels/gemm.h"
 #include "kernels/dtype.h"
@@ -230,8 +233,8 @@ void forward(const ConvShape& s, const T* image, const T* weight, T* output) {
     if (forward_is_direct(s)) return forward_directly(s, image, weight, output);
     if (forward_is_downsampling(s)) return forward_by_downsampling(s, image, weight, output);
     forward_by_panels(s, image, weight, output);
-  } else if constexpr (std::is_same_v<T, bfloat16>) {
-    if (s.g.stride_w == 1 && cpu_isa() >= Isa::avx512_bf16) return forward_by_pair_panels(s, image, weight, output);
+  } else if constexpr (std::is_same_v<T, bfloat16>) {  // on the dot-product kernel (widened_to_f32)
+    if (s.g.stride_w == 1) return forward_by_pair_panels(s, image, weight, output);
     forward_by_columns(s, image, weight, output);
   } else {
     forward_by_columns(s, image, weight, output);
@@ -366,8 +369,9 @@ void backward_filter(const ConvShape& s, const T* image, const T* grad_output, T
   const std::int64_t ranges = std::max<std::int64_t>(1, ranges_for(count));
   // One partial gradient per range, added up in range order: the same sum for the same threads.
   std::vector<C> partials(static_cast<std::size_t>(ranges * weight_size), C(0));
-  // bf16 on the dot-product kernel where the window pattern serves (stride 1 across).
-  [[maybe_unused]] const bool pairs = std::is_same_v<T, bfloat16> && s.g.stride_w == 1 && cpu_isa() >= Isa::avx512_bf16;
+  // bf16 (on the dot-product kernel: widened_to_f32) in pairs where the window pattern serves
+  // (stride 1 across).
+  [[maybe_unused]] const bool pairs = std::is_same_v<T, bfloat16> && s.g.stride_w == 1;
   for_each_range(count, ranges, [&](std::int64_t range, std::int64_t first, std::int64_t last) {
     C* partial = partials.data() + range * weight_size;
     for (std::int64_t i = first; i < last; ++i) {
@@ -541,6 +545,44 @@ void backward_data_by_panels(const ConvShape& s, const T* weight, const T* grad_
   }
 }
 
+template <class T>
+void backward_data(const ConvShape& s, const T* w, const T* dy, T* dx) {
+  if (backward_data_is_convolution(s)) return backward_data_by_convolution<T>(s, w, dy, dx);
+  if constexpr (std::is_same_v<T, float>) {
+    if (backward_data_is_upsampling(s)) return backward_data_by_upsampling(s, w, dy, dx);
+    backward_data_by_panels(s, w, dy, dx);
+  } else if constexpr (std::is_same_v<T, bfloat16>) {
+    backward_data_by_panels(s, w, dy, dx);  // reached on the dot-product kernel only (widened_to_f32)
+  } else {
+    backward_data_by_scatter<T>(s, w, dy, dx);
+  }
+}
+
+// Whether T is convolved as f32: f16 always, and bf16 unless the kernels use the dot products
+// (kernels/cpu/isa.h). Widening is exact and the f32 paths sum in f32 as the half ones do, so the
+// result is the same up to the order of the sums, rounded once; the f32 copies of the operands
+// cost a pass over each and twice their memory while the call lasts.
+template <class T>
+bool widened_to_f32() {
+  return std::is_same_v<T, half> || (std::is_same_v<T, bfloat16> && cpu_isa() < Isa::avx512_bf16);
+}
+
+// An f32 buffer of `size` elements, unset.
+std::unique_ptr<float[]> f32_buffer(std::int64_t size) { return std::unique_ptr<float[]>(new float[static_cast<std::size_t>(size)]); }
+
+// data's `size` elements widened to f32.
+template <class T>
+std::unique_ptr<float[]> widened(const T* data, std::int64_t size) {
+  std::unique_ptr<float[]> wide = f32_buffer(size);
+  parallel_for(size, 1, [&](std::int64_t begin, std::int64_t end) { convert_row(data + begin, end - begin, wide.get() + begin); });
+  return wide;
+}
+
+// to = from, or with `accumulate` to + from, rounded once to T.
+template <class T>
+void round_into(const float* from, std::int64_t size, bool accumulate, T* to) {
+  parallel_for(size, 1, [&](std::int64_t begin, std::int64_t end) { store_row(from + begin, end - begin, accumulate, to + begin); });
+}
 
 }  // namespace
 
@@ -548,8 +590,17 @@ void conv2d_forward(DType dtype, const ConvGeometry& g, std::int64_t out_channel
                     const void* image, const void* weight, void* output, bool accumulate) {
   (void)cpu_isa();  // reads EMBER_CPU_ISA before the parallel loops: a bad value is an Error there
   dispatch_floating(dtype, "conv2d", [&]<class T>() {
-    forward<T>({g, out_channels, groups, accumulate}, static_cast<const T*>(image), static_cast<const T*>(weight),
-               static_cast<T*>(output));
+    const ConvShape s{g, out_channels, groups, accumulate};
+    const T* x = static_cast<const T*>(image);
+    const T* w = static_cast<const T*>(weight);
+    T* y = static_cast<T*>(output);
+    if (!widened_to_f32<T>()) return forward<T>(s, x, w, y);
+    // The f32 products alone, added to what the output holds (the bias) as they are rounded.
+    const std::int64_t output_size = g.batch * out_channels * s.positions();
+    const auto products = f32_buffer(output_size);
+    forward<float>({g, out_channels, groups}, widened(x, g.batch * s.image_size()).get(),
+                   widened(w, out_channels * s.depth()).get(), products.get());
+    round_into(products.get(), output_size, accumulate, y);
   });
 }
 
@@ -561,17 +612,12 @@ void conv2d_backward_data(DType dtype, const ConvGeometry& g, std::int64_t out_c
     const T* w = static_cast<const T*>(weight);
     const T* dy = static_cast<const T*>(grad_output);
     T* dx = static_cast<T*>(grad_image);
-    if (backward_data_is_convolution(s)) {
-      backward_data_by_convolution<T>(s, w, dy, dx);
-    } else if constexpr (std::is_same_v<T, float>) {
-      if (backward_data_is_upsampling(s)) return backward_data_by_upsampling(s, w, dy, dx);
-      backward_data_by_panels(s, w, dy, dx);
-    } else if constexpr (std::is_same_v<T, bfloat16>) {
-      if (cpu_isa() >= Isa::avx512_bf16) return backward_data_by_panels(s, w, dy, dx);
-      backward_data_by_scatter<T>(s, w, dy, dx);
-    } else {
-      backward_data_by_scatter<T>(s, w, dy, dx);
-    }
+    if (!widened_to_f32<T>()) return backward_data<T>(s, w, dy, dx);
+    const std::int64_t image_size = g.batch * s.image_size();
+    const auto gradient = f32_buffer(image_size);
+    backward_data<float>({g, out_channels, groups}, widened(w, out_channels * s.depth()).get(),
+                         widened(dy, g.batch * out_channels * s.positions()).get(), gradient.get());
+    round_into(gradient.get(), image_size, accumulate, dx);
   });
 }
 
@@ -579,8 +625,16 @@ void conv2d_backward_filter(DType dtype, const ConvGeometry& g, std::int64_t out
                             const void* image, const void* grad_output, void* grad_weight) {
   (void)cpu_isa();  // reads EMBER_CPU_ISA before the parallel loops: a bad value is an Error there
   dispatch_floating(dtype, "conv2d_backward_filter", [&]<class T>() {
-    backward_filter<T>({g, out_channels, groups}, static_cast<const T*>(image), static_cast<const T*>(grad_output),
-                       static_cast<T*>(grad_weight));
+    const ConvShape s{g, out_channels, groups};
+    const T* x = static_cast<const T*>(image);
+    const T* dy = static_cast<const T*>(grad_output);
+    T* dw = static_cast<T*>(grad_weight);
+    if (!widened_to_f32<T>()) return backward_filter<T>(s, x, dy, dw);
+    const std::int64_t weight_size = out_channels * s.depth();
+    const auto gradient = f32_buffer(weight_size);
+    backward_filter<float>(s, widened(x, g.batch * s.image_size()).get(),
+                           widened(dy, g.batch * out_channels * s.positions()).get(), gradient.get());
+    round_into(gradient.get(), weight_size, false, dw);
   });
 }
 
